@@ -1,0 +1,179 @@
+//! An address-range bus: the only dispatch from vCPU exits to devices.
+//!
+//! A PC has two of them, the I/O port space and the memory-mapped space. Each
+//! maps non-overlapping ranges to devices; a device sees offsets relative to
+//! the start of its range, as QEMU's MemoryRegion callbacks do.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// A device that answers reads and writes on a range of a bus.
+pub trait BusDevice: Send {
+    /// Fill `data` with the bytes at `offset` into the device's range.
+    fn read(&mut self, offset: u64, data: &mut [u8]);
+    /// Take the bytes of `data` written at `offset` into the device's range.
+    fn write(&mut self, offset: u64, data: &[u8]);
+}
+
+/// A device shared between the bus and whoever else drives it (the main loop
+/// feeding it input, the machine resetting it).
+pub type SharedDevice = Arc<Mutex<dyn BusDevice>>;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BusError {
+    #[error("range {base:#x}+{len:#x} is empty or wraps around")]
+    InvalidRange { base: u64, len: u64 },
+    #[error("range {base:#x}+{len:#x} overlaps a device already on the bus")]
+    Overlap { base: u64, len: u64 },
+}
+
+struct Mapping {
+    len: u64,
+    device: SharedDevice,
+}
+
+/// Ranges of one address space mapped to devices.
+#[derive(Default)]
+pub struct Bus {
+    // Keyed by the start of each range; ranges never overlap.
+    ranges: RwLock<BTreeMap<u64, Mapping>>,
+}
+
+impl Bus {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Map `device` at `[base, base + len)`.
+    pub fn insert(&self, base: u64, len: u64, device: SharedDevice) -> Result<(), BusError> {
+        let end = base
+            .checked_add(len)
+            .filter(|_| len > 0)
+            .ok_or(BusError::InvalidRange { base, len })?;
+        let mut ranges = self.ranges.write().unwrap_or_else(|e| e.into_inner());
+        let overlaps_before = ranges
+            .range(..end)
+            .next_back()
+            .is_some_and(|(start, m)| start + m.len > base);
+        if overlaps_before {
+            return Err(BusError::Overlap { base, len });
+        }
+        ranges.insert(base, Mapping { len, device });
+        Ok(())
+    }
+
+    /// Unmap the range that starts at `base`, returning whether one did.
+    pub fn remove(&self, base: u64) -> bool {
+        let mut ranges = self.ranges.write().unwrap_or_else(|e| e.into_inner());
+        ranges.remove(&base).is_some()
+    }
+
+    /// The device covering `addr` and the offset of `addr` inside its range,
+    /// provided the whole access of `size` bytes fits in that range.
+    fn resolve(&self, addr: u64, size: usize) -> Option<(SharedDevice, u64)> {
+        let ranges = self.ranges.read().unwrap_or_else(|e| e.into_inner());
+        let (start, m) = ranges.range(..=addr).next_back()?;
+        let offset = addr - start;
+        let end = offset.checked_add(size as u64)?;
+        (end <= m.len).then(|| (m.device.clone(), offset))
+    }
+
+    /// Read from the device at `addr`; false when nothing is mapped there, and
+    /// the caller decides what an unassigned read returns.
+    pub fn read(&self, addr: u64, data: &mut [u8]) -> bool {
+        match self.resolve(addr, data.len()) {
+            Some((device, offset)) => {
+                lock(&device).read(offset, data);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Write to the device at `addr`; false when nothing is mapped there.
+    pub fn write(&self, addr: u64, data: &[u8]) -> bool {
+        match self.resolve(addr, data.len()) {
+            Some((device, offset)) => {
+                lock(&device).write(offset, data);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Lock a device; a device whose lock was poisoned by a panicking thread is
+/// still used, since its state is plain data that a panic cannot tear.
+pub fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the offsets it is accessed at, answers reads with the offset.
+    struct Probe(Vec<u64>);
+
+    impl BusDevice for Probe {
+        fn read(&mut self, offset: u64, data: &mut [u8]) {
+            self.0.push(offset);
+            data.fill(offset as u8);
+        }
+        fn write(&mut self, offset: u64, _data: &[u8]) {
+            self.0.push(offset);
+        }
+    }
+
+    #[test]
+    fn dispatches_by_range_with_relative_offsets() {
+        let bus = Bus::new();
+        let a = Arc::new(Mutex::new(Probe(vec![])));
+        let b = Arc::new(Mutex::new(Probe(vec![])));
+        bus.insert(0x3f8, 8, a.clone()).unwrap();
+        bus.insert(0x2f8, 8, b.clone()).unwrap();
+        let mut byte = [0u8];
+        assert!(bus.read(0x3fd, &mut byte));
+        assert_eq!(byte[0], 5);
+        assert!(bus.write(0x2f8, &[1]));
+        assert!(!bus.read(0x400, &mut byte));
+        assert!(!bus.read(0x300, &mut byte));
+        assert_eq!(a.lock().unwrap().0, vec![5]);
+        assert_eq!(b.lock().unwrap().0, vec![0]);
+    }
+
+    #[test]
+    fn refuses_overlaps_and_empty_ranges() {
+        let bus = Bus::new();
+        let d = || Arc::new(Mutex::new(Probe(vec![])));
+        bus.insert(0x60, 1, d()).unwrap();
+        bus.insert(0x64, 1, d()).unwrap();
+        assert!(matches!(
+            bus.insert(0x5f, 2, d()),
+            Err(BusError::Overlap { .. })
+        ));
+        assert!(matches!(
+            bus.insert(0x64, 1, d()),
+            Err(BusError::Overlap { .. })
+        ));
+        assert!(matches!(
+            bus.insert(0x70, 0, d()),
+            Err(BusError::InvalidRange { .. })
+        ));
+        assert!(matches!(
+            bus.insert(u64::MAX, 2, d()),
+            Err(BusError::InvalidRange { .. })
+        ));
+        bus.insert(0x61, 3, d()).unwrap();
+    }
+
+    #[test]
+    fn access_straddling_the_end_of_a_range_is_unassigned() {
+        let bus = Bus::new();
+        bus.insert(0x80, 1, Arc::new(Mutex::new(Probe(vec![]))))
+            .unwrap();
+        let mut word = [0u8; 2];
+        assert!(!bus.read(0x80, &mut word));
+        assert!(!bus.read(u64::MAX, &mut word));
+    }
+}

@@ -1,0 +1,22 @@
+//! The device side of character devices (QEMU's CharBackend).
+//!
+//! A device such as a UART writes its output to a `CharBackend`; the main
+//! loop delivers input to the device through `CharFrontend`.
+
+/// A character backend, as a device sees it.
+pub trait CharBackend: Send + Sync {
+    /// Send bytes the guest wrote. Never blocks the vCPU: a backend that
+    /// cannot take them now drops them, as QEMU's non-blocking chardevs do.
+    fn write(&self, data: &[u8]);
+    /// Tell the backend the frontend can take input again after it answered
+    /// `can_receive() == 0`, so that pending input gets delivered.
+    fn accept_input(&self);
+}
+
+/// A device that takes input from a character backend.
+pub trait CharFrontend: Send {
+    /// How many bytes the device can take now.
+    fn can_receive(&self) -> usize;
+    /// Take bytes; never more than `can_receive()` said.
+    fn receive(&mut self, data: &[u8]);
+}

@@ -1,0 +1,18 @@
+//! Requests a device makes of the whole machine.
+
+/// What a device can ask of the machine. The main loop decides what follows
+/// (`-no-reboot` turns a reset into a shutdown, for instance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemRequest {
+    /// The guest asked for a reset (i8042 pulse, port 0xcf9, triple fault).
+    Reset,
+    /// The guest powered the machine off.
+    Shutdown,
+    /// End the process at once with this exit status (isa-debug-exit).
+    Exit(i32),
+}
+
+/// Where devices send their requests.
+pub trait SystemControl: Send + Sync {
+    fn request(&self, request: SystemRequest);
+}

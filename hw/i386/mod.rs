@@ -1,0 +1,1 @@
+//! The PC: machine assembly, memory map and e820, boot loaders.

@@ -1,0 +1,1 @@
+//! Small ISA devices: port 0x80, isa-debug-exit.

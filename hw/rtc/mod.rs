@@ -1,0 +1,1 @@
+//! Real-time clocks: the MC146818 CMOS RTC.

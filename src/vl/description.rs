@@ -1,0 +1,170 @@
+//! The machine description: everything the command line asked for, as one
+//! plain data value. `vl` builds it from argv; the machine is built from it
+//! and nothing else. `{:#?}` prints it for debugging.
+
+use std::path::PathBuf;
+
+/// A dictionary of option values, as QEMU's QDict: keyval and QemuOpts
+/// bodies give strings (nested for dotted keys), the JSON form gives typed
+/// values. Consumers convert with the accessors of `vl::qdict`.
+pub type Dict = serde_json::Map<String, serde_json::Value>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineDescription {
+    pub machine: MachineOptions,
+    /// Accelerators in the order to try them (`-accel` repeated, or
+    /// `-machine accel=kvm:tcg`); empty means the default.
+    pub accelerators: Vec<AccelOptions>,
+    pub cpu: CpuOptions,
+    pub memory: MemoryOptions,
+    pub smp: SmpTopology,
+    pub boot: BootOptions,
+    pub chardevs: Vec<ChardevOptions>,
+    /// `-serial`, `-parallel` and `-debugcon` as the chardev ids they use;
+    /// `None` for `-serial none`.
+    pub serials: Vec<Option<String>>,
+    pub debugcons: Vec<String>,
+    /// `-mon`, `-qmp`, `-monitor`: which chardev, which mode.
+    pub monitors: Vec<MonitorOptions>,
+    pub devices: Vec<DeviceOptions>,
+    pub objects: Vec<ObjectOptions>,
+    pub blockdevs: Vec<Dict>,
+    pub drives: Vec<Dict>,
+    pub netdevs: Vec<Dict>,
+    pub audiodevs: Vec<Dict>,
+    /// `-global driver.prop=value`.
+    pub globals: Vec<GlobalProperty>,
+    pub display: DisplayOptions,
+    pub lifecycle: LifecycleOptions,
+    pub name: Option<NameOptions>,
+    pub uuid: Option<String>,
+    /// `-nodefaults`: no default serial, monitor, parallel port, NIC, VGA.
+    pub nodefaults: bool,
+    /// Options parsed and accepted whose effect is not modelled by this
+    /// description (e.g. `-sandbox`, `-msg`, `-overcommit`), kept so that
+    /// nothing on the command line is lost.
+    pub other: Vec<(String, Dict)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MachineOptions {
+    /// Canonical machine type name (`pc-i440fx-7.2`, `pc-q35-7.2`, `none`).
+    pub type_name: String,
+    /// Remaining properties (`usb=off`, `memory-backend=pc.ram`, ...).
+    pub properties: Dict,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccelOptions {
+    /// `kvm`, `tcg`, `qtest`.
+    pub name: String,
+    pub properties: Dict,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuOptions {
+    /// `qemu64`, `host`, `max`, ...
+    pub model: String,
+    /// `+feat`/`-feat`/`feat=on|off`, in command-line order.
+    pub features: Vec<(String, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryOptions {
+    /// Initial RAM size in bytes.
+    pub size: u64,
+    pub slots: u64,
+    pub max_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmpTopology {
+    pub cpus: u32,
+    pub max_cpus: u32,
+    pub sockets: u32,
+    pub dies: u32,
+    pub clusters: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BootOptions {
+    pub kernel: Option<PathBuf>,
+    pub initrd: Option<PathBuf>,
+    pub append: Option<String>,
+    pub firmware: Option<PathBuf>,
+    /// `-boot` properties (`order=`, `menu=`, `strict=`, ...).
+    pub boot_order: Dict,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChardevOptions {
+    pub id: String,
+    /// `stdio`, `file`, `null`, `socket`, `pty`, `pipe`, `ringbuf`, ...
+    pub backend: String,
+    pub properties: Dict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorMode {
+    Readline,
+    Control,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorOptions {
+    pub id: Option<String>,
+    pub chardev: String,
+    pub mode: MonitorMode,
+    pub pretty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceOptions {
+    pub driver: String,
+    pub id: Option<String>,
+    /// Every other property, as given.
+    pub properties: Dict,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectOptions {
+    pub qom_type: String,
+    pub id: String,
+    pub properties: Dict,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalProperty {
+    pub driver: String,
+    pub property: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DisplayOptions {
+    /// `none`, `curses`, ... as `-display` gives it; `-nographic` is `none`
+    /// plus the serial and monitor defaults on stdio.
+    pub display_type: Option<String>,
+    pub nographic: bool,
+    pub vga: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LifecycleOptions {
+    /// `-S`: do not start the vCPUs until told to.
+    pub start_paused: bool,
+    pub no_reboot: bool,
+    pub no_shutdown: bool,
+    pub daemonize: bool,
+    pub pidfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NameOptions {
+    pub guest: Option<String>,
+    pub process: Option<String>,
+    /// `debug-threads=on`: name vCPU threads `CPU n/KVM`.
+    pub debug_threads: bool,
+}

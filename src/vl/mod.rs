@@ -1,0 +1,4 @@
+//! The command line, parsed the way QEMU parses it, into a
+//! `MachineDescription`.
+
+pub mod description;
