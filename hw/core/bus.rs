@@ -13,6 +13,8 @@ pub trait BusDevice: Send {
     fn read(&mut self, offset: u64, data: &mut [u8]);
     /// Take the bytes of `data` written at `offset` into the device's range.
     fn write(&mut self, offset: u64, data: &[u8]);
+    /// Return to the state of a machine reset (power-on state).
+    fn reset(&mut self) {}
 }
 
 /// A device shared between the bus and whoever else drives it (the main loop
