@@ -1,0 +1,508 @@
+//! The guest's CPUID table: a model's definition, `-cpu` feature switches and
+//! the accelerator's defaults, filtered by what the host supports, laid out
+//! leaf by leaf as QEMU's `cpu_x86_cpuid` does.
+
+use super::features::{find_feature, word, FEATURE_WORDS};
+use super::models::{model_feature_words, CpuModel, ModelKind, KVM_DEFAULT_FEATURES};
+
+/// One CPUID leaf (and subleaf) as the accelerator takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuidEntry {
+    pub function: u32,
+    pub index: u32,
+    /// The subleaf in `index` matters (KVM_CPUID_FLAG_SIGNIFCANT_INDEX).
+    pub significant_index: bool,
+    pub eax: u32,
+    pub ebx: u32,
+    pub ecx: u32,
+    pub edx: u32,
+}
+
+/// What the host (the accelerator) supports: KVM_GET_SUPPORTED_CPUID.
+pub struct HostCpuid<'a>(pub &'a [CpuidEntry]);
+
+impl HostCpuid<'_> {
+    fn entry(&self, function: u32, index: u32) -> Option<&CpuidEntry> {
+        self.0
+            .iter()
+            .find(|e| e.function == function && (!e.significant_index || e.index == index))
+    }
+
+    fn reg(&self, function: u32, index: u32, reg: super::features::Reg) -> u32 {
+        use super::features::Reg;
+        self.entry(function, index).map_or(0, |e| match reg {
+            Reg::Eax => e.eax,
+            Reg::Ebx => e.ebx,
+            Reg::Ecx => e.ecx,
+            Reg::Edx => e.edx,
+        })
+    }
+
+    /// The bits of a feature word the guest may have, with QEMU's
+    /// adjustments to what KVM reports (kvm_arch_get_supported_cpuid).
+    fn supported_word(&self, w: usize) -> u32 {
+        let fw = &FEATURE_WORDS[w];
+        let mut bits = self.reg(fw.leaf, fw.subleaf.unwrap_or(0), fw.reg);
+        match w {
+            // The hypervisor bit is always offered under KVM.
+            word::F1_ECX => bits |= HYPERVISOR_BIT,
+            // On Intel hosts KVM leaves out the AMD aliases of leaf 1 EDX.
+            word::F8000_0001_EDX => bits |= self.supported_word(word::F1_EDX) & AMD_ALIASES,
+            _ => {}
+        }
+        bits
+    }
+}
+
+const HYPERVISOR_BIT: u32 = 1 << 31;
+/// Leaf 1 EDX bits AMD repeats in leaf 0x80000001 EDX (CPUID_EXT2_AMD_ALIASES).
+const AMD_ALIASES: u32 = 0x0183_f3ff;
+
+/// The vCPU topology CPUID reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Topology {
+    pub cores: u32,
+    pub threads: u32,
+}
+
+/// The resolved CPU: the model plus feature words after switches and host
+/// filtering, ready to lay out per vCPU.
+pub struct GuestCpu {
+    model: &'static CpuModel,
+    words: [u32; word::COUNT],
+    passthrough: Vec<CpuidEntry>,
+}
+
+/// A requested feature the host does not have: QEMU warns and drops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingFeature {
+    pub word: usize,
+    pub bit: u32,
+}
+
+impl MissingFeature {
+    /// QEMU's warning text, without the program-name prefix.
+    pub fn warning(&self) -> String {
+        let w = &FEATURE_WORDS[self.word];
+        format!(
+            "warning: host doesn't support requested feature: {}.{} [bit {}]",
+            w.description(),
+            w.names[self.bit as usize],
+            self.bit
+        )
+    }
+}
+
+/// Why `-cpu` switches cannot apply.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CpuError {
+    #[error("Property '{model}-x86_64-cpu.{feature}' not found")]
+    UnknownFeature { model: String, feature: String },
+}
+
+impl GuestCpu {
+    /// Resolve `model` with `switches` (`+feat` -> true, `-feat` -> false,
+    /// in command-line order) against the host's CPUID. Returns the CPU and
+    /// the requested features the host lacks (each a QEMU warning).
+    pub fn new(
+        model: &'static CpuModel,
+        switches: &[(String, bool)],
+        host: &HostCpuid,
+    ) -> Result<(GuestCpu, Vec<MissingFeature>), CpuError> {
+        let class = model.alias_of.unwrap_or(model.name);
+        let mut words = model_feature_words(model);
+        let mut requested = [0u32; word::COUNT];
+        let defaults = KVM_DEFAULT_FEATURES
+            .iter()
+            .map(|(n, on)| (n.to_string(), *on));
+        for (name, on) in defaults.chain(switches.iter().cloned()) {
+            let (w, bit) = find_feature(&name).ok_or_else(|| CpuError::UnknownFeature {
+                model: class.trim_end_matches("-v1").to_string(),
+                feature: name.clone(),
+            })?;
+            if on {
+                words[w] |= 1 << bit;
+            } else {
+                words[w] &= !(1 << bit);
+            }
+            requested[w] |= 1 << bit;
+        }
+        if model.kind != ModelKind::Empty {
+            words[word::F1_ECX] |= HYPERVISOR_BIT;
+        }
+        if model.vendor == "AuthenticAMD" {
+            words[word::F8000_0001_EDX] |= words[word::F1_EDX] & AMD_ALIASES;
+        }
+        let mut missing = Vec::new();
+        if model.kind == ModelKind::Passthrough {
+            for (w, bits) in words.iter_mut().enumerate() {
+                *bits |= host.supported_word(w) & !(requested[w] & !*bits);
+            }
+        }
+        for (w, bits) in words.iter_mut().enumerate() {
+            let unsupported = *bits & !host.supported_word(w);
+            for bit in 0..32 {
+                if unsupported & (1 << bit) != 0 && !FEATURE_WORDS[w].names[bit].is_empty() {
+                    missing.push(MissingFeature {
+                        word: w,
+                        bit: bit as u32,
+                    });
+                }
+            }
+            *bits &= !unsupported;
+        }
+        let passthrough = if model.kind == ModelKind::Passthrough {
+            host.0.to_vec()
+        } else {
+            Vec::new()
+        };
+        Ok((
+            GuestCpu {
+                model,
+                words,
+                passthrough,
+            },
+            missing,
+        ))
+    }
+
+    /// Whether a feature is on in the resolved CPU.
+    pub fn has(&self, w: usize, bit: u32) -> bool {
+        self.words[w] & (1 << bit) != 0
+    }
+
+    /// The CPUID table of the vCPU with `apic_id`.
+    pub fn entries(&self, apic_id: u32, topo: Topology) -> Vec<CpuidEntry> {
+        let mut out = if self.passthrough.is_empty() {
+            self.defined_entries(topo)
+        } else {
+            self.passthrough.clone()
+        };
+        for e in &mut out {
+            self.apply_words(e);
+            self.apply_per_cpu(e, apic_id, topo);
+        }
+        out
+    }
+
+    fn apply_words(&self, e: &mut CpuidEntry) {
+        use super::features::Reg;
+        for (w, fw) in FEATURE_WORDS.iter().enumerate() {
+            if fw.leaf == e.function && fw.subleaf.is_none_or(|s| s == e.index) {
+                let value = self.words[w];
+                match fw.reg {
+                    Reg::Eax => e.eax = value,
+                    Reg::Ebx => e.ebx = value,
+                    Reg::Ecx => e.ecx = value,
+                    Reg::Edx => e.edx = value,
+                }
+            }
+        }
+    }
+
+    /// The parts of leaves 1, 0xb and 0x80000008 that depend on the vCPU.
+    fn apply_per_cpu(&self, e: &mut CpuidEntry, apic_id: u32, topo: Topology) {
+        let logical = topo.cores * topo.threads;
+        match e.function {
+            1 => {
+                e.ebx = (e.ebx & 0xffff) | (apic_id << 24);
+                if logical > 1 {
+                    e.ebx |= logical.min(255) << 16;
+                    e.edx |= 1 << 28; // HT: more than one logical CPU per package
+                }
+            }
+            0xb => {
+                let smt_shift = apicid_bits(topo.threads);
+                let core_shift = smt_shift + apicid_bits(topo.cores);
+                (e.eax, e.ebx, e.ecx) = match e.index {
+                    0 => (smt_shift, topo.threads, 0x100),
+                    1 => (core_shift, logical, 0x201),
+                    i => (0, 0, i),
+                };
+                e.edx = apic_id;
+            }
+            0x8000_0008 if logical > 1 => e.ecx = logical - 1,
+            _ => {}
+        }
+    }
+
+    /// The leaves of a defined model, as QEMU's cpu_x86_cpuid fills them.
+    fn defined_entries(&self, topo: Topology) -> Vec<CpuidEntry> {
+        let m = self.model;
+        let leaf = |function: u32, eax, ebx, ecx, edx| CpuidEntry {
+            function,
+            eax,
+            ebx,
+            ecx,
+            edx,
+            ..Default::default()
+        };
+        let sub = |function: u32, index: u32, eax, ebx, ecx, edx| CpuidEntry {
+            function,
+            index,
+            significant_index: true,
+            eax,
+            ebx,
+            ecx,
+            edx,
+        };
+        let [v0, v1, v2] = vendor_words(m.vendor);
+        let signature = family_model_stepping(m.family, m.model, m.stepping);
+        let amd = m.vendor == "AuthenticAMD";
+        let mut out = vec![
+            leaf(0, m.level, v0, v2, v1),
+            // CLFLUSH line size 8 quadwords; per-vCPU bits come later.
+            leaf(1, signature, 8 << 8, 0, 0),
+            // Legacy cache descriptors: L1D 32K, L1I 32K, L2 2M.
+            leaf(2, 1, 0, 0, 0x002c_307d),
+        ];
+        // Leaf 4 stays empty on AMD models (QEMU's x-vendor-cpuid-only).
+        let cache4 = [(1u32, 1u32, 8u32, 64u32), (2, 1, 8, 64), (3, 2, 16, 4096)];
+        for (i, (ty, level, ways, sets)) in cache4.into_iter().enumerate() {
+            let (eax, ebx, ecx, edx) = if amd {
+                (0, 0, 0, 0)
+            } else {
+                let cores_minus_one = topo.cores.saturating_sub(1);
+                (
+                    ty | level << 5 | 1 << 8 | cores_minus_one << 26,
+                    63 | (ways - 1) << 22,
+                    sets - 1,
+                    0,
+                )
+            };
+            out.push(sub(4, i as u32, eax, ebx, ecx, edx));
+        }
+        out.push(sub(4, 3, 0, 0, 0, 0));
+        out.extend([
+            leaf(5, 0, 0, 0, 0),
+            leaf(6, 0, 0, 0, 0),
+            sub(7, 0, 0, 0, 0, 0),
+            leaf(0xa, 0, 0, 0, 0),
+            sub(0xb, 0, 0, 0, 0, 0),
+            sub(0xb, 1, 0, 0, 0, 0),
+            sub(0xb, 2, 0, 0, 0, 0),
+            sub(0xd, 0, 0, 0, 0, 0),
+            sub(0xd, 1, 0, 0, 0, 0),
+            leaf(0x4000_0000, 0x4000_0001, KVM_SIG[0], KVM_SIG[1], KVM_SIG[2]),
+            leaf(0x4000_0001, 0, 0, 0, 0),
+            leaf(0x8000_0000, m.xlevel, v0, v2, v1),
+            leaf(0x8000_0001, signature, 0, 0, 0),
+        ]);
+        let id = model_id_words(m.model_id);
+        for (i, chunk) in id.chunks(4).enumerate() {
+            out.push(leaf(
+                0x8000_0002 + i as u32,
+                chunk[0],
+                chunk[1],
+                chunk[2],
+                chunk[3],
+            ));
+        }
+        // QEMU's legacy AMD cache and TLB descriptions (L1 64K 2-way, L2
+        // 512K 16-way, L3 16M 16-way), reported for every vendor.
+        out.extend([
+            leaf(
+                0x8000_0005,
+                0x01ff_01ff,
+                0x01ff_01ff,
+                0x4002_0140,
+                0x4002_0140,
+            ),
+            leaf(0x8000_0006, 0, 0x4200_4200, 0x0200_8140, 0x0080_8140),
+            leaf(0x8000_0007, 0, 0, 0, 0),
+            // 40 physical and 48 virtual address bits.
+            leaf(0x8000_0008, 0x3028, 0, 0, 0),
+        ]);
+        if m.xlevel >= 0x8000_000a {
+            out.push(leaf(0x8000_000a, 0, 0, 0, 0));
+        }
+        out.retain(|e| {
+            let max = if e.function >= 0x8000_0000 {
+                m.xlevel
+            } else if e.function >= 0x4000_0000 {
+                0x4000_0001
+            } else {
+                m.level
+            };
+            e.function <= max
+        });
+        out
+    }
+}
+
+/// "KVMKVMKVM\0\0\0" as CPUID 0x40000000 returns it in EBX, ECX, EDX.
+const KVM_SIG: [u32; 3] = [0x4b4d_564b, 0x564b_4d56, 0x0000_004d];
+
+/// Bits needed to number `count` items in an APIC ID field.
+fn apicid_bits(count: u32) -> u32 {
+    if count <= 1 {
+        0
+    } else {
+        32 - (count - 1).leading_zeros()
+    }
+}
+
+/// The vendor string as CPUID returns it: EBX, EDX, ECX order of the text.
+fn vendor_words(vendor: &str) -> [u32; 3] {
+    let mut bytes = [0u8; 12];
+    for (dst, src) in bytes.iter_mut().zip(vendor.bytes()) {
+        *dst = src;
+    }
+    let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    [word(0), word(4), word(8)]
+}
+
+fn model_id_words(id: &str) -> [u32; 12] {
+    let mut bytes = [0u8; 48];
+    for (dst, src) in bytes.iter_mut().zip(id.bytes()) {
+        *dst = src;
+    }
+    let mut out = [0u32; 12];
+    for (i, w) in out.iter_mut().enumerate() {
+        *w = u32::from_le_bytes([
+            bytes[4 * i],
+            bytes[4 * i + 1],
+            bytes[4 * i + 2],
+            bytes[4 * i + 3],
+        ]);
+    }
+    out
+}
+
+/// CPUID leaf 1 EAX from family, model and stepping (extended fields as the
+/// SDM defines them).
+fn family_model_stepping(family: u32, model: u32, stepping: u32) -> u32 {
+    let mut eax = stepping & 0xf | (model & 0xf) << 4 | (model >> 4) << 16;
+    if family > 0xf {
+        eax |= 0xf << 8 | (family - 0xf) << 20;
+    } else {
+        eax |= family << 8;
+    }
+    eax
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::models::find_model;
+
+    /// A host that supports leaf 1 EDX fully but not SSE3 (as this
+    /// machine's KVM reports), x2apic, and the KVM paravirt leaf.
+    fn host() -> Vec<CpuidEntry> {
+        vec![
+            CpuidEntry {
+                function: 1,
+                ecx: 1 << 13 | 1 << 21,
+                edx: 0xffff_ffff,
+                ..Default::default()
+            },
+            CpuidEntry {
+                function: 0x8000_0001,
+                ecx: 1,
+                edx: 1 << 11 | 1 << 20 | 1 << 29,
+                ..Default::default()
+            },
+            CpuidEntry {
+                function: 0x4000_0001,
+                eax: 0x0100_00ff,
+                ..Default::default()
+            },
+        ]
+    }
+
+    fn find(entries: &[CpuidEntry], function: u32, index: u32) -> CpuidEntry {
+        *entries
+            .iter()
+            .find(|e| e.function == function && e.index == index)
+            .expect("leaf present")
+    }
+
+    #[test]
+    fn qemu64_warns_like_qemu_on_a_host_without_sse3() {
+        let host = host();
+        let model = find_model("qemu64").unwrap();
+        let switches = vec![("ssse3".to_string(), true), ("svm".to_string(), false)];
+        let (_, missing) = GuestCpu::new(model, &switches, &HostCpuid(&host)).unwrap();
+        let warnings: Vec<String> = missing.iter().map(MissingFeature::warning).collect();
+        // The same lines QEMU 7.2 prints here for `-cpu qemu64,+ssse3,-svm`.
+        assert_eq!(
+            warnings,
+            [
+                "warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]",
+                "warning: host doesn't support requested feature: CPUID.01H:ECX.ssse3 [bit 9]",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_feature_is_qemus_property_error() {
+        let host = host();
+        let model = find_model("qemu64").unwrap();
+        let err = GuestCpu::new(model, &[("nosuchfeat".into(), true)], &HostCpuid(&host))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "Property 'qemu64-x86_64-cpu.nosuchfeat' not found"
+        );
+    }
+
+    #[test]
+    fn qemu64_leaves_carry_vendor_signature_and_topology() {
+        let host = host();
+        let model = find_model("qemu64").unwrap();
+        let (cpu, _) = GuestCpu::new(model, &[], &HostCpuid(&host)).unwrap();
+        let entries = cpu.entries(
+            1,
+            Topology {
+                cores: 2,
+                threads: 1,
+            },
+        );
+        let l0 = find(&entries, 0, 0);
+        let vendor: Vec<u8> = [l0.ebx, l0.edx, l0.ecx]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert_eq!(vendor, b"AuthenticAMD");
+        assert_eq!(l0.eax, 0xd);
+        let l1 = find(&entries, 1, 0);
+        // family 15, model 107 (0x6b), stepping 1
+        assert_eq!(l1.eax, 0x0006_0fb1);
+        assert_eq!(l1.ebx >> 24, 1, "APIC ID");
+        assert_eq!((l1.ebx >> 16) & 0xff, 2, "logical processors");
+        assert_ne!(l1.ecx & HYPERVISOR_BIT, 0);
+        assert_ne!(l1.ecx & 1 << 21, 0, "x2apic from the KVM defaults");
+        assert_eq!(l1.ecx & 1, 0, "pni filtered out");
+        let ext = find(&entries, 0x8000_0001, 0);
+        assert_ne!(ext.edx & 1 << 29, 0, "lm");
+        assert_eq!(ext.ecx & 1 << 2, 0, "svm is off under KVM");
+        let brand: Vec<u8> = (0..3)
+            .map(|i| find(&entries, 0x8000_0002 + i, 0))
+            .flat_map(|e| [e.eax, e.ebx, e.ecx, e.edx])
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert!(brand.starts_with(b"QEMU Virtual CPU version 2.5+\0"));
+        let kvm = find(&entries, 0x4000_0001, 0);
+        assert_eq!(kvm.eax, 1 | 1 << 1 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 24);
+    }
+
+    #[test]
+    fn host_model_passes_supported_leaves_through() {
+        let host = host();
+        let model = find_model("host").unwrap();
+        let (cpu, missing) =
+            GuestCpu::new(model, &[("x2apic".into(), false)], &HostCpuid(&host)).unwrap();
+        assert!(missing.is_empty());
+        let entries = cpu.entries(
+            0,
+            Topology {
+                cores: 1,
+                threads: 1,
+            },
+        );
+        assert_eq!(entries.len(), host.len());
+        assert_eq!(find(&entries, 1, 0).ecx & 1 << 21, 0, "-x2apic honoured");
+        assert_ne!(find(&entries, 1, 0).ecx & 1 << 13, 0, "cx16 passed through");
+    }
+}
