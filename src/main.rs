@@ -1,5 +1,6 @@
 //! `qemu-system-x86_64`: a drop-in replacement for QEMU's PC emulator on KVM.
 
+mod accel;
 mod cpu;
 mod vl;
 

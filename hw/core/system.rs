@@ -10,6 +10,9 @@ pub enum SystemRequest {
     Shutdown,
     /// End the process at once with this exit status (isa-debug-exit).
     Exit(i32),
+    /// A vCPU hit an error it cannot go on from (KVM internal error): the
+    /// machine stops, as QEMU's `internal-error` run state.
+    InternalError,
 }
 
 /// Where devices send their requests.
