@@ -1,7 +1,9 @@
 //! `qemu-system-x86_64`: a drop-in replacement for QEMU's PC emulator on KVM.
 
 mod accel;
+mod chardev;
 mod cpu;
+mod os;
 mod vl;
 
 fn main() {

@@ -1,0 +1,339 @@
+//! `ChardevSet`: every open chardev, wired to the mio main loop and to the
+//! devices that use them.
+//!
+//! Input flows chardev -> pending queue -> frontend. A chardev is read only
+//! when the focused frontend's queue is empty, so a device that cannot take
+//! input (`can_receive() == 0`) leaves the rest in the kernel (socket
+//! buffer, tty) as QEMU does; when it can again it calls `accept_input`,
+//! which wakes the main loop, which calls `deliver_pending`.
+//!
+//! Readiness: mio is edge-triggered, so each chardev remembers whether its
+//! fd may still have data (`readable`) until a read says "would block".
+//!
+//! Locking: a chardev's state lock is never held while calling into a
+//! frontend, because a frontend (a device) calls `CharBackend::write` while
+//! holding its own lock.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::unix::io::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hw::core::chardev::{CharBackend, CharFrontend};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token, Waker};
+
+use super::mux::{MuxAction, MuxEscapes, HELP, TERMINATED};
+use super::{open, Chardev, ChardevError, ChardevRead, Ringbuf};
+use crate::vl::description::ChardevOptions;
+
+/// Input is read and handed to frontends in chunks of this size.
+const READ_CHUNK: usize = 4096;
+
+/// Why a frontend could not be connected to a chardev.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("chardev \"{0}\" not found")]
+    NotFound(String),
+    /// The chardev already has its frontend and is not a multiplexer.
+    #[error("Device '{0}' is in use")]
+    InUse(String),
+}
+
+type Frontend = Arc<Mutex<dyn CharFrontend>>;
+
+struct ChardevState {
+    chardev: Box<dyn Chardev>,
+    frontends: Vec<Frontend>,
+    /// Input read but not yet taken, one queue per frontend.
+    pending: Vec<VecDeque<u8>>,
+    /// The frontend that receives input (the last connected, until Ctrl-A c).
+    focus: usize,
+    /// Present when the chardev is a multiplexer.
+    mux: Option<MuxEscapes>,
+    /// The fd may have more input (edge-triggered readiness not consumed).
+    readable: bool,
+    /// The fd currently registered with mio.
+    registered_fd: Option<RawFd>,
+}
+
+struct Entry {
+    id: String,
+    state: Mutex<ChardevState>,
+    /// Set by `accept_input`: a frontend wants its pending input.
+    input_wanted: AtomicBool,
+}
+
+impl Entry {
+    fn lock(&self) -> MutexGuard<'_, ChardevState> {
+        // A panic elsewhere must not take the chardevs down with it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Owns all open chardevs by id.
+pub struct ChardevSet {
+    entries: Vec<Arc<Entry>>,
+    by_id: HashMap<String, usize>,
+    first_token: usize,
+    waker: Arc<Waker>,
+}
+
+impl ChardevSet {
+    /// `waker` wakes the main loop, which then calls `deliver_pending`.
+    pub fn new(waker: Arc<Waker>) -> Self {
+        ChardevSet {
+            entries: Vec::new(),
+            by_id: HashMap::new(),
+            first_token: 0,
+            waker,
+        }
+    }
+
+    /// Opens one chardev (see `chardev::open`) and adds it under its id.
+    pub fn add(
+        &mut self,
+        opts: &ChardevOptions,
+        location: Option<&str>,
+    ) -> Result<(), ChardevError> {
+        if self.by_id.contains_key(&opts.id) {
+            return Err(ChardevError::new(format!(
+                "Duplicate ID '{}' for chardev",
+                opts.id
+            )));
+        }
+        let mux = super::props::Props::new(&opts.properties).bool("mux", false)?;
+        let chardev = open(opts, location)?;
+        self.insert(&opts.id, chardev, mux);
+        Ok(())
+    }
+
+    /// Adds an already open chardev (`mux`: whether it multiplexes).
+    pub fn insert(&mut self, id: &str, chardev: Box<dyn Chardev>, mux: bool) {
+        let index = self.entries.len();
+        self.entries.push(Arc::new(Entry {
+            id: id.to_string(),
+            state: Mutex::new(ChardevState {
+                chardev,
+                frontends: Vec::new(),
+                pending: Vec::new(),
+                focus: 0,
+                mux: mux.then(MuxEscapes::default),
+                readable: true,
+                registered_fd: None,
+            }),
+            input_wanted: AtomicBool::new(false),
+        }));
+        self.by_id.insert(id.to_string(), index);
+    }
+
+    /// How many tokens `register` uses, starting at `first_token`.
+    pub fn token_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Registers every chardev's input fd: chardev `i` (in the order added)
+    /// uses token `first_token + i`.
+    pub fn register(&mut self, registry: &Registry, first_token: usize) -> std::io::Result<()> {
+        self.first_token = first_token;
+        for (index, entry) in self.entries.iter().enumerate() {
+            let mut state = entry.lock();
+            if let Some(fd) = state.chardev.input_fd() {
+                registry.register(
+                    &mut SourceFd(&fd),
+                    Token(first_token + index),
+                    Interest::READABLE,
+                )?;
+                state.registered_fd = Some(fd);
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles a mio event; returns false when the token is not a chardev's.
+    pub fn handle_event(&mut self, registry: &Registry, token: Token) -> bool {
+        let Some(index) = token.0.checked_sub(self.first_token) else {
+            return false;
+        };
+        let Some(entry) = self.entries.get(index).cloned() else {
+            return false;
+        };
+        entry.lock().readable = true;
+        service(&entry, token, registry);
+        true
+    }
+
+    /// Delivers input that frontends asked for with `accept_input`. Cheap
+    /// when nobody asked: call it on every wake-up of the main loop.
+    pub fn deliver_pending(&mut self, registry: &Registry) {
+        for (index, entry) in self.entries.iter().enumerate() {
+            if entry.input_wanted.swap(false, Ordering::SeqCst) {
+                service(entry, Token(self.first_token + index), registry);
+            }
+        }
+    }
+
+    /// Connects a device to chardev `id`; returns the handle the device
+    /// writes to. A multiplexed chardev takes several frontends, the last one
+    /// connected gets the focus; any other chardev takes one.
+    pub fn connect_frontend(
+        &mut self,
+        id: &str,
+        frontend: Frontend,
+    ) -> Result<Arc<dyn CharBackend>, ConnectError> {
+        let index = *self
+            .by_id
+            .get(id)
+            .ok_or_else(|| ConnectError::NotFound(id.to_string()))?;
+        let entry = &self.entries[index];
+        let mut state = entry.lock();
+        if state.mux.is_none() && !state.frontends.is_empty() {
+            return Err(ConnectError::InUse(id.to_string()));
+        }
+        state.frontends.push(frontend);
+        state.pending.push(VecDeque::new());
+        state.focus = state.frontends.len() - 1;
+        drop(state);
+        Ok(Arc::new(BackendHandle {
+            entry: Arc::clone(entry),
+            waker: Arc::clone(&self.waker),
+        }))
+    }
+
+    /// Runs `f` on the ring buffer of ringbuf chardev `id` (QMP's
+    /// `ringbuf-read`); `None` if there is no such chardev or it is not a
+    /// ring buffer.
+    pub fn with_ringbuf<R>(&self, id: &str, f: impl FnOnce(&mut Ringbuf) -> R) -> Option<R> {
+        let entry = &self.entries[*self.by_id.get(id)?];
+        let mut state = entry.lock();
+        state.chardev.ringbuf().map(f)
+    }
+
+    /// The ids of all chardevs, in the order added.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.id.as_str())
+    }
+}
+
+impl ChardevState {
+    /// Queues input for the focused frontend, acting on mux escapes.
+    fn take_input(&mut self, data: &[u8]) {
+        for &byte in data {
+            let action = match &mut self.mux {
+                Some(mux) => mux.process(byte),
+                None => MuxAction::Deliver(byte),
+            };
+            match action {
+                MuxAction::Deliver(byte) => {
+                    if let Some(queue) = self.pending.get_mut(self.focus) {
+                        queue.push_back(byte);
+                    }
+                    // Without a frontend, input is dropped.
+                }
+                MuxAction::Consumed => {}
+                MuxAction::PrintHelp => self.chardev.write(HELP.as_bytes()),
+                MuxAction::Terminate => {
+                    self.chardev.write(TERMINATED.as_bytes());
+                    // As QEMU: exit at once; exit actions (pidfile, sockets,
+                    // terminal) still run.
+                    std::process::exit(0);
+                }
+                MuxAction::SwitchFocus => {
+                    if !self.frontends.is_empty() {
+                        self.focus = (self.focus + 1) % self.frontends.len();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Follows a change of the chardev's input fd (client came or went).
+    fn reregister(&mut self, registry: &Registry, token: Token) {
+        // The old fd may be closed already, which removed it from epoll;
+        // nothing else can have reused its number in between, as mio
+        // registrations happen on this thread.
+        if let Some(old) = self.registered_fd.take() {
+            let _ = registry.deregister(&mut SourceFd(&old));
+        }
+        if let Some(fd) = self.chardev.input_fd() {
+            if registry
+                .register(&mut SourceFd(&fd), token, Interest::READABLE)
+                .is_ok()
+            {
+                self.registered_fd = Some(fd);
+            }
+        }
+        self.readable = true;
+    }
+}
+
+/// Moves input from a chardev to its focused frontend until the frontend is
+/// full or the chardev has nothing more.
+fn service(entry: &Entry, token: Token, registry: &Registry) {
+    let mut buf = [0u8; READ_CHUNK];
+    loop {
+        // 1. Hand pending input to the frontend, without the state lock.
+        let (frontend, chunk) = {
+            let state = entry.lock();
+            match (
+                state.frontends.get(state.focus),
+                state.pending.get(state.focus),
+            ) {
+                (Some(fe), Some(queue)) if !queue.is_empty() => {
+                    let n = queue.len().min(READ_CHUNK);
+                    (
+                        Some((Arc::clone(fe), state.focus)),
+                        queue.range(..n).copied().collect::<Vec<u8>>(),
+                    )
+                }
+                _ => (None, Vec::new()),
+            }
+        };
+        if let Some((frontend, focus)) = frontend {
+            let taken = {
+                let mut fe = frontend.lock().unwrap_or_else(|p| p.into_inner());
+                let n = fe.can_receive().min(chunk.len());
+                if n > 0 {
+                    fe.receive(&chunk[..n]);
+                }
+                n
+            };
+            entry.lock().pending[focus].drain(..taken);
+            if taken < chunk.len() {
+                return; // full: accept_input brings us back
+            }
+            continue;
+        }
+        // 2. Read more input while the fd may have some.
+        let mut state = entry.lock();
+        if !state.readable || state.chardev.input_fd().is_none() {
+            return;
+        }
+        match state.chardev.read_input(&mut buf) {
+            ChardevRead::Data(n) => state.take_input(&buf[..n]),
+            ChardevRead::Connected | ChardevRead::Disconnected => state.reregister(registry, token),
+            ChardevRead::WouldBlock => {
+                state.readable = false;
+                return;
+            }
+        }
+    }
+}
+
+/// The device side of a chardev.
+struct BackendHandle {
+    entry: Arc<Entry>,
+    waker: Arc<Waker>,
+}
+
+impl CharBackend for BackendHandle {
+    fn write(&self, data: &[u8]) {
+        self.entry.lock().chardev.write(data);
+    }
+
+    fn accept_input(&self) {
+        self.entry.input_wanted.store(true, Ordering::SeqCst);
+        // If the wake-up fails the input is delivered at the next event.
+        let _ = self.waker.wake();
+    }
+}

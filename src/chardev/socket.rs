@@ -1,0 +1,502 @@
+//! `socket` backend: unix or TCP, as a server (listening, one client at a
+//! time; later clients wait in the backlog) or as a client connected at
+//! startup, or on an inherited fd (`fd=N`, as libvirt and QEMU's test
+//! harness pass them).
+
+use std::ffi::{CStr, CString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
+use std::time::Duration;
+
+use super::fd_io::{read_fd, set_nonblocking, strerror, write_patiently};
+use super::props::Props;
+use super::{Chardev, ChardevError, ChardevRead};
+use crate::os;
+
+pub(crate) struct SocketChardev {
+    /// Server mode: the listening socket, polled while no client is connected.
+    listener: Option<OwnedFd>,
+    /// The connected peer, if any.
+    peer: Option<OwnedFd>,
+    nodelay: bool,
+}
+
+/// Where the socket is, from `path=`/`host=`/`fd=`.
+enum Address {
+    Unix {
+        path: String,
+        abstract_name: bool,
+    },
+    Tcp {
+        host: String,
+        port: String,
+        family: libc::c_int,
+    },
+    Fd(RawFd),
+}
+
+pub(crate) fn open(
+    props: &Props,
+    location: Option<&str>,
+) -> Result<Box<dyn Chardev>, ChardevError> {
+    let path = props.string("path");
+    let host = props.string("host");
+    let fd = props.string("fd");
+    if [&path, &host, &fd].iter().filter(|o| o.is_some()).count() > 1 {
+        return Err(ChardevError::new(
+            "None or one of 'path', 'fd' or 'host' option required.",
+        ));
+    }
+    let port = props.string("port");
+    if host.is_some() && port.is_none() {
+        return Err(ChardevError::new("chardev: socket: no port given"));
+    }
+    if props.has("delay") && props.has("nodelay") {
+        return Err(ChardevError::new(
+            "'delay' and 'nodelay' are mutually exclusive",
+        ));
+    }
+    let nodelay = !props.bool("delay", true)? || props.bool("nodelay", false)?;
+    let server = props.bool("server", false)?;
+    let wait = props.bool("wait", true)?;
+    let reconnect = props.number("reconnect")?;
+    for feature in ["telnet", "tn3270", "websocket"] {
+        if props.bool(feature, false)? {
+            return Err(ChardevError::new(format!(
+                "'{feature}' is not supported for socket chardevs"
+            )));
+        }
+    }
+    if props.has("tls-creds") {
+        return Err(ChardevError::new(
+            "'tls-creds' is not supported for socket chardevs",
+        ));
+    }
+    let abstract_name = props.bool("abstract", false)?;
+    if !props.bool("tight", true)? {
+        return Err(ChardevError::new(
+            "'tight=off' is not supported for socket chardevs",
+        ));
+    }
+
+    if server {
+        if reconnect.is_some() {
+            return Err(ChardevError::new(
+                "'reconnect' option is incompatible with socket in server listen mode",
+            ));
+        }
+    } else {
+        if props.has("wait") {
+            return Err(ChardevError::new(
+                "'wait' option is incompatible with socket in client connect mode",
+            ));
+        }
+        if reconnect.unwrap_or(0) > 0 {
+            return Err(ChardevError::new(
+                "'reconnect' is not supported for socket chardevs",
+            ));
+        }
+    }
+
+    let address = if let Some(path) = path {
+        Address::Unix {
+            path,
+            abstract_name,
+        }
+    } else if let Some(host) = host {
+        let family = match (props.bool("ipv4", false)?, props.bool("ipv6", false)?) {
+            (true, false) => libc::AF_INET,
+            (false, true) => libc::AF_INET6,
+            _ => libc::AF_UNSPEC,
+        };
+        Address::Tcp {
+            host,
+            port: port.unwrap_or_default(),
+            family,
+        }
+    } else {
+        let text = fd.unwrap_or_default();
+        let fd: RawFd = text
+            .parse()
+            .ok()
+            .filter(|&fd| fd >= 0)
+            .ok_or_else(|| ChardevError::new(format!("Unable to parse FD number {text}")))?;
+        if !is_socket(fd) {
+            return Err(ChardevError::new(format!(
+                "File descriptor '{fd}' is not a socket"
+            )));
+        }
+        Address::Fd(fd)
+    };
+
+    let mut chardev = if server {
+        SocketChardev {
+            listener: Some(listen(&address)?),
+            peer: None,
+            nodelay,
+        }
+    } else {
+        let peer = connect(&address)?;
+        set_nonblocking(peer.as_raw_fd(), true)
+            .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
+        let chardev = SocketChardev {
+            listener: None,
+            peer: Some(peer),
+            nodelay,
+        };
+        chardev.apply_nodelay();
+        chardev
+    };
+    if server && wait {
+        chardev.wait_for_client(location);
+    }
+    Ok(Box::new(chardev))
+}
+
+fn is_socket(fd: RawFd) -> bool {
+    // SAFETY: stat is plain data filled by fstat; a bad fd just fails.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstat(fd, &mut st) } == 0) && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
+}
+
+/// Takes ownership of an inherited fd.
+fn adopt(fd: RawFd) -> OwnedFd {
+    // SAFETY: the fd was handed to this process for this chardev alone, and
+    // was checked to be an open socket.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: an fd we own.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    fd
+}
+
+fn listen(address: &Address) -> Result<OwnedFd, ChardevError> {
+    let listener: OwnedFd = match address {
+        Address::Unix {
+            path,
+            abstract_name: true,
+        } => {
+            let addr = UnixAddr::from_abstract_name(path.as_bytes())
+                .map_err(|_| ChardevError::new(format!("UNIX socket path '{path}' is too long")))?;
+            UnixListener::bind_addr(&addr)
+                .map_err(|e| ChardevError::io(format!("Failed to bind socket to {path}"), &e))?
+                .into()
+        }
+        Address::Unix { path, .. } => {
+            if UnixAddr::from_pathname(path).is_err() {
+                return Err(ChardevError::new(format!(
+                    "UNIX socket path '{path}' is too long"
+                )));
+            }
+            // A socket left behind by an earlier run is replaced, as in QEMU.
+            if let Err(e) = std::fs::remove_file(path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(ChardevError::io(
+                        format!("Failed to unlink socket {path}"),
+                        &e,
+                    ));
+                }
+            }
+            let listener = UnixListener::bind(path)
+                .map_err(|e| ChardevError::io(format!("Failed to bind socket to {path}"), &e))?;
+            os::exit_actions::remove_file_at_exit(path.into());
+            listener.into()
+        }
+        Address::Tcp { host, port, family } => {
+            let addrs = resolve(host, port, *family, true)?;
+            let mut last_error = None;
+            let mut bound = None;
+            for addr in addrs {
+                match TcpListener::bind(addr) {
+                    Ok(listener) => {
+                        bound = Some(listener);
+                        break;
+                    }
+                    Err(e) => last_error = Some(e),
+                }
+            }
+            match (bound, last_error) {
+                (Some(listener), _) => listener.into(),
+                (None, Some(e)) => {
+                    return Err(ChardevError::io("Failed to find an available port", &e))
+                }
+                (None, None) => {
+                    return Err(ChardevError::new(format!(
+                        "address resolution failed for {host}:{port}: Name or service not known"
+                    )))
+                }
+            }
+        }
+        Address::Fd(fd) => {
+            let listener = adopt(*fd);
+            // SAFETY: listen on a socket we own; an already listening socket
+            // just gets its backlog updated.
+            if unsafe { libc::listen(listener.as_raw_fd(), 1) } != 0 {
+                return Err(ChardevError::io(
+                    "Failed to listen on socket",
+                    &std::io::Error::last_os_error(),
+                ));
+            }
+            listener
+        }
+    };
+    set_nonblocking(listener.as_raw_fd(), true)
+        .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
+    Ok(listener)
+}
+
+fn connect(address: &Address) -> Result<OwnedFd, ChardevError> {
+    match address {
+        Address::Unix {
+            path,
+            abstract_name,
+        } => {
+            let result = if *abstract_name {
+                UnixAddr::from_abstract_name(path.as_bytes())
+                    .and_then(|addr| UnixStream::connect_addr(&addr))
+            } else {
+                UnixStream::connect(path)
+            };
+            result
+                .map(OwnedFd::from)
+                .map_err(|e| ChardevError::io(format!("Failed to connect to '{path}'"), &e))
+        }
+        Address::Tcp { host, port, family } => {
+            let mut last_error = None;
+            for addr in resolve(host, port, *family, false)? {
+                match TcpStream::connect(addr) {
+                    Ok(stream) => return Ok(stream.into()),
+                    Err(e) => last_error = Some(e),
+                }
+            }
+            let message =
+                last_error.map_or_else(|| "Name or service not known".into(), |e| strerror(&e));
+            Err(ChardevError::new(format!(
+                "Failed to connect to '{host}:{port}': {message}"
+            )))
+        }
+        Address::Fd(fd) => Ok(adopt(*fd)),
+    }
+}
+
+/// getaddrinfo, with QEMU's flags and its message for failures.
+fn resolve(
+    host: &str,
+    port: &str,
+    family: libc::c_int,
+    passive: bool,
+) -> Result<Vec<SocketAddr>, ChardevError> {
+    let failed = |reason: String| {
+        ChardevError::new(format!(
+            "address resolution failed for {host}:{port}: {reason}"
+        ))
+    };
+    let c_host = CString::new(host).map_err(|_| failed("Name or service not known".into()))?;
+    let c_port =
+        CString::new(port).map_err(|_| failed("Servname not supported for ai_socktype".into()))?;
+    // SAFETY: addrinfo is plain data; zero is "no hints".
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_family = family;
+    hints.ai_socktype = libc::SOCK_STREAM;
+    hints.ai_flags = if passive {
+        libc::AI_PASSIVE
+    } else {
+        libc::AI_CANONNAME | libc::AI_V4MAPPED | libc::AI_ADDRCONFIG
+    };
+    let node = if host.is_empty() && passive {
+        std::ptr::null()
+    } else {
+        c_host.as_ptr()
+    };
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: valid C strings, hints and out-pointer.
+    let rc = unsafe { libc::getaddrinfo(node, c_port.as_ptr(), &hints, &mut res) };
+    if rc != 0 {
+        // SAFETY: gai_strerror returns a static string.
+        let reason = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) };
+        return Err(failed(reason.to_string_lossy().into_owned()));
+    }
+    let mut addrs = Vec::new();
+    let mut entry = res;
+    while !entry.is_null() {
+        // SAFETY: entries of the list getaddrinfo returned, freed below.
+        let ai = unsafe { &*entry };
+        if let Some(addr) = unsafe { sockaddr_to_std(ai.ai_addr) } {
+            addrs.push(addr);
+        }
+        entry = ai.ai_next;
+    }
+    // SAFETY: the list from getaddrinfo, freed once.
+    unsafe { libc::freeaddrinfo(res) };
+    Ok(addrs)
+}
+
+/// # Safety
+/// `sa` must point to a valid socket address of the family it names.
+unsafe fn sockaddr_to_std(sa: *const libc::sockaddr) -> Option<SocketAddr> {
+    if sa.is_null() {
+        return None;
+    }
+    match (*sa).sa_family as libc::c_int {
+        libc::AF_INET => {
+            let sin = &*(sa as *const libc::sockaddr_in);
+            let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+            Some(SocketAddr::new(IpAddr::V4(ip), u16::from_be(sin.sin_port)))
+        }
+        libc::AF_INET6 => {
+            let sin6 = &*(sa as *const libc::sockaddr_in6);
+            let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Some(SocketAddr::new(
+                IpAddr::V6(ip),
+                u16::from_be(sin6.sin6_port),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The listening address as QEMU shows it: `unix:PATH` or `tcp:HOST:PORT`
+/// (IPv6 hosts without brackets).
+fn describe_local_address(fd: RawFd) -> String {
+    // SAFETY: sockaddr_storage is plain data, filled by getsockname.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: valid buffer and length.
+    let rc = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return format!("fd:{fd}");
+    }
+    if storage.ss_family as libc::c_int == libc::AF_UNIX {
+        // SAFETY: the family says this is a sockaddr_un.
+        let sun =
+            unsafe { &*(&storage as *const libc::sockaddr_storage as *const libc::sockaddr_un) };
+        let offset = std::mem::size_of::<libc::sa_family_t>();
+        let path_len = (len as usize)
+            .saturating_sub(offset)
+            .min(sun.sun_path.len());
+        let bytes: Vec<u8> = sun.sun_path[..path_len].iter().map(|&c| c as u8).collect();
+        return match bytes.split_first() {
+            Some((0, name)) => format!(
+                "unix:{},abstract=on,tight=on",
+                String::from_utf8_lossy(name)
+            ),
+            _ => {
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                format!("unix:{}", String::from_utf8_lossy(&bytes[..end]))
+            }
+        };
+    }
+    // SAFETY: getsockname filled a sockaddr of the family it names.
+    match unsafe { sockaddr_to_std((&storage as *const libc::sockaddr_storage).cast()) } {
+        Some(addr) => format!("tcp:{}:{}", addr.ip(), addr.port()),
+        None => format!("fd:{fd}"),
+    }
+}
+
+impl SocketChardev {
+    fn apply_nodelay(&self) {
+        if let (true, Some(peer)) = (self.nodelay, &self.peer) {
+            let one: libc::c_int = 1;
+            // SAFETY: setsockopt with a valid int; fails harmlessly on unix sockets.
+            unsafe {
+                libc::setsockopt(
+                    peer.as_raw_fd(),
+                    libc::IPPROTO_TCP,
+                    libc::TCP_NODELAY,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+        }
+    }
+
+    /// Accepts one waiting client, if there is one.
+    fn accept(&mut self) -> bool {
+        let Some(listener) = &self.listener else {
+            return false;
+        };
+        // SAFETY: accept4 on our listening socket, no address wanted.
+        let fd = unsafe {
+            libc::accept4(
+                listener.as_raw_fd(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            )
+        };
+        if fd < 0 {
+            return false;
+        }
+        // SAFETY: accept4 returned a fresh fd.
+        self.peer = Some(unsafe { OwnedFd::from_raw_fd(fd) });
+        self.apply_nodelay();
+        true
+    }
+
+    /// `wait=on`: QEMU does not go on until the first client connected.
+    fn wait_for_client(&mut self, location: Option<&str>) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        let fd = listener.as_raw_fd();
+        let prefix = location.map(|l| format!("{l}: ")).unwrap_or_default();
+        eprintln!(
+            "qemu-system-x86_64: {prefix}info: QEMU waiting for connection on: disconnected:{},server=on",
+            describe_local_address(fd)
+        );
+        while !self.accept() {
+            // A termination signal must still end the process while it waits.
+            if let Some(signal) = os::signals::take_pending() {
+                eprintln!("qemu-system-x86_64: {signal}");
+                std::process::exit(0);
+            }
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, Duration::from_millis(100).as_millis() as i32) };
+        }
+    }
+}
+
+impl Chardev for SocketChardev {
+    fn input_fd(&self) -> Option<RawFd> {
+        self.peer
+            .as_ref()
+            .or(self.listener.as_ref())
+            .map(|fd| fd.as_raw_fd())
+    }
+
+    fn read_input(&mut self, buf: &mut [u8]) -> ChardevRead {
+        let Some(peer) = &self.peer else {
+            return if self.accept() {
+                ChardevRead::Connected
+            } else {
+                ChardevRead::WouldBlock
+            };
+        };
+        let result = read_fd(peer.as_raw_fd(), buf);
+        if result == ChardevRead::Disconnected {
+            // Closing the peer puts a server back to listening.
+            self.peer = None;
+        }
+        result
+    }
+
+    fn write(&mut self, data: &[u8]) {
+        // Nobody connected: the output is lost, as in QEMU. A peer that went
+        // away is noticed by read_input, which sees its end of stream.
+        if let Some(peer) = &self.peer {
+            write_patiently(peer.as_raw_fd(), data);
+        }
+    }
+}
