@@ -1,0 +1,134 @@
+//! The main loop (QEMU's `main_loop`): waits for character device input,
+//! termination signals, timers and requests from devices and vCPUs, and
+//! hands each to whoever handles it.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use hw::core::system::{SystemControl, SystemRequest};
+
+use crate::chardev::ChardevSet;
+use crate::os::signals::{TerminationSignal, TerminationSignals};
+
+const WAKER: Token = Token(0);
+const SIGNALS: Token = Token(1);
+const FIRST_CHARDEV: usize = 2;
+
+/// Requests from devices and vCPU threads, queued for the main thread.
+pub struct Requests {
+    queue: Mutex<VecDeque<SystemRequest>>,
+    waker: Arc<Waker>,
+}
+
+impl Requests {
+    fn take(&self) -> Option<SystemRequest> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+}
+
+impl SystemControl for Requests {
+    fn request(&self, request: SystemRequest) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(request);
+        // A failed wake-up leaves the request queued for the next one.
+        let _ = self.waker.wake();
+    }
+}
+
+/// What the main loop drives: the machine, as far as the loop is concerned.
+pub trait LoopHandler {
+    /// Act on a request; `Some(status)` ends the process with that status.
+    fn handle_request(&mut self, request: SystemRequest) -> Option<i32>;
+    /// A termination signal arrived; `Some(status)` ends the process.
+    fn handle_signal(&mut self, signal: TerminationSignal) -> Option<i32>;
+    /// The earliest time a timer of the machine wants to run.
+    fn next_deadline(&self) -> Option<Instant>;
+    /// Run the timers that are due at `now`.
+    fn run_timers(&mut self, now: Instant);
+}
+
+/// The poller and the sources it waits on.
+pub struct MainLoop {
+    poll: Poll,
+    requests: Arc<Requests>,
+    waker: Arc<Waker>,
+}
+
+impl MainLoop {
+    pub fn new() -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        Ok(Self {
+            requests: Arc::new(Requests {
+                queue: Mutex::new(VecDeque::new()),
+                waker: waker.clone(),
+            }),
+            poll,
+            waker,
+        })
+    }
+
+    /// Where devices and vCPUs send their requests.
+    pub fn requests(&self) -> Arc<Requests> {
+        self.requests.clone()
+    }
+
+    /// Wakes the loop (for chardev frontends that can take input again).
+    pub fn waker(&self) -> Arc<Waker> {
+        self.waker.clone()
+    }
+
+    /// Run until the handler ends the process; returns its exit status.
+    pub fn run(
+        &mut self,
+        chardevs: &mut ChardevSet,
+        signals: &mut TerminationSignals,
+        handler: &mut dyn LoopHandler,
+    ) -> io::Result<i32> {
+        let registry = self.poll.registry();
+        registry.register(signals, SIGNALS, Interest::READABLE)?;
+        chardevs.register(registry, FIRST_CHARDEV)?;
+        let mut events = Events::with_capacity(64);
+        loop {
+            let timeout = handler
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {}
+                    SIGNALS => {
+                        while let Some(signal) = signals.take() {
+                            if let Some(status) = handler.handle_signal(signal) {
+                                return Ok(status);
+                            }
+                        }
+                    }
+                    token => {
+                        chardevs.handle_event(self.poll.registry(), token);
+                    }
+                }
+            }
+            chardevs.deliver_pending(self.poll.registry());
+            while let Some(request) = self.requests.take() {
+                if let Some(status) = handler.handle_request(request) {
+                    return Ok(status);
+                }
+            }
+            handler.run_timers(Instant::now());
+        }
+    }
+}
