@@ -771,7 +771,10 @@ mod tests {
         assert_eq!((com(2).iobase, com(2).irq), (0x3e8, 4));
         assert_eq!((com(3).iobase, com(3).irq), (0x2e8, 3));
         let explicit = isa_serial_placement(Some(1), Some(0x500), Some(5), 0).unwrap();
-        assert_eq!((explicit.index, explicit.iobase, explicit.irq), (1, 0x500, 5));
+        assert_eq!(
+            (explicit.index, explicit.iobase, explicit.irq),
+            (1, 0x500, 5)
+        );
         assert_eq!(
             isa_serial_placement(None, None, None, 4)
                 .unwrap_err()
