@@ -259,7 +259,9 @@ impl Mc146818Rtc {
         self.reg(RTC_REG_B) & REG_B_SET == 0 && self.reg(RTC_REG_A) & 0x70 <= 0x20
     }
 
-    fn to_bcd(&self, value: i64) -> u8 {
+    /// A number as the time registers hold it: BCD, or binary when
+    /// register B's DM bit says so.
+    fn register_encoding(&self, value: i64) -> u8 {
         if self.reg(RTC_REG_B) & REG_B_DM != 0 {
             value as u8
         } else {
@@ -267,9 +269,10 @@ impl Mc146818Rtc {
         }
     }
 
-    /// A register value as a number; -1 for the "don't care" values
-    /// 0xc0..0xff that alarms use.
-    fn from_bcd(&self, value: u8) -> i32 {
+    /// A time register's value as a number (from BCD unless register B's
+    /// DM bit is set); -1 for the "don't care" values 0xc0..0xff that alarms
+    /// use.
+    fn register_value(&self, value: u8) -> i32 {
         if value & 0xc0 == 0xc0 {
             return -1;
         }
@@ -293,8 +296,8 @@ impl Mc146818Rtc {
     }
 
     fn registers_time(&self) -> DateTime {
-        let field = |index| i64::from(self.from_bcd(self.reg(index)));
-        let mut hour = i64::from(self.from_bcd(self.reg(RTC_HOURS) & 0x7f));
+        let field = |index| i64::from(self.register_value(self.reg(index)));
+        let mut hour = i64::from(self.register_value(self.reg(RTC_HOURS) & 0x7f));
         if self.reg(RTC_REG_B) & REG_B_24H == 0 {
             hour %= 12;
             if self.reg(RTC_HOURS) & 0x80 != 0 {
@@ -314,7 +317,7 @@ impl Mc146818Rtc {
 
     fn set_registers_time(&mut self, tm: &DateTime) {
         let set = |rtc: &mut Self, index: u8, value: i64| {
-            rtc.cmos[usize::from(index)] = rtc.to_bcd(value);
+            rtc.cmos[usize::from(index)] = rtc.register_encoding(value);
         };
         set(self, RTC_SECONDS, tm.second);
         set(self, RTC_MINUTES, tm.minute);
@@ -405,15 +408,15 @@ impl Mc146818Rtc {
     /// alarm fields 0xc0..0xff match any value.
     fn next_alarm_secs(&mut self) -> i32 {
         self.update_time();
-        let mut alarm_sec = self.from_bcd(self.reg(RTC_SECONDS_ALARM));
-        let mut alarm_min = self.from_bcd(self.reg(RTC_MINUTES_ALARM));
-        let mut alarm_hour = self.from_bcd(self.reg(RTC_HOURS_ALARM));
+        let mut alarm_sec = self.register_value(self.reg(RTC_SECONDS_ALARM));
+        let mut alarm_min = self.register_value(self.reg(RTC_MINUTES_ALARM));
+        let mut alarm_hour = self.register_value(self.reg(RTC_HOURS_ALARM));
         if alarm_hour != -1 {
             alarm_hour = self.convert_hour(alarm_hour);
         }
-        let cur_sec = self.from_bcd(self.reg(RTC_SECONDS));
-        let cur_min = self.from_bcd(self.reg(RTC_MINUTES));
-        let cur_hour = self.convert_hour(self.from_bcd(self.reg(RTC_HOURS)));
+        let cur_sec = self.register_value(self.reg(RTC_SECONDS));
+        let cur_min = self.register_value(self.reg(RTC_MINUTES));
+        let cur_hour = self.convert_hour(self.register_value(self.reg(RTC_HOURS)));
 
         if alarm_hour == -1 {
             alarm_hour = cur_hour;
