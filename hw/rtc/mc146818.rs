@@ -134,8 +134,16 @@ impl DateTime {
     }
 }
 
+/// Told when the guest sets the RTC, for QMP's `RTC_CHANGE` event.
+pub trait RtcChangeListener: Send + Sync {
+    /// The guest set the clock to `offset_secs` seconds away from the clock
+    /// the RTC was started from (the host's, moved by `-rtc base=`).
+    fn rtc_changed(&self, offset_secs: i64);
+}
+
 pub struct Mc146818Rtc {
     irq: Arc<dyn InterruptLine>,
+    change_listener: Option<Arc<dyn RtcChangeListener>>,
     clock: Arc<dyn Clock>,
     cmos: [u8; CMOS_SIZE],
     index: u8,
@@ -185,6 +193,7 @@ impl Mc146818Rtc {
     pub fn new(irq: Arc<dyn InterruptLine>, clock: Arc<dyn Clock>) -> Self {
         let mut rtc = Self {
             irq,
+            change_listener: None,
             clock,
             cmos: [0; CMOS_SIZE],
             index: 0,
@@ -205,6 +214,11 @@ impl Mc146818Rtc {
         rtc.set_date_from_clock();
         rtc.check_update_timer();
         rtc
+    }
+
+    /// Where to report the guest setting the time.
+    pub fn set_change_listener(&mut self, listener: Arc<dyn RtcChangeListener>) {
+        self.change_listener = Some(listener);
     }
 
     /// Set a CMOS byte directly, as the machine does to pass the BIOS its
@@ -341,6 +355,9 @@ impl Mc146818Rtc {
     fn set_time(&mut self) {
         self.base_rtc = self.registers_time().to_unix();
         self.last_update = self.now_ns();
+        if let Some(listener) = &self.change_listener {
+            listener.rtc_changed(self.base_rtc - self.last_update.div_euclid(NS));
+        }
     }
 
     /// Bring the time registers up to date, unless in set mode.
@@ -806,6 +823,29 @@ mod tests {
         assert_eq!(r.time(), [0x23, 0x59, 0x58, 0x05, 0x29, 0x02, 0x24]);
         r.clock.advance(Duration::from_secs(3));
         assert_eq!(r.time(), [0x00, 0x00, 0x01, 0x06, 0x01, 0x03, 0x24]);
+    }
+
+    #[test]
+    fn setting_the_time_reports_its_offset_from_the_clock() {
+        #[derive(Default)]
+        struct Offsets(std::sync::Mutex<Vec<i64>>);
+        impl RtcChangeListener for Offsets {
+            fn rtc_changed(&self, offset_secs: i64) {
+                self.0.lock().unwrap().push(offset_secs);
+            }
+        }
+        let mut r = rig_at(WED_13_45_30, 0);
+        let offsets = Arc::new(Offsets::default());
+        r.rtc.set_change_listener(offsets.clone());
+        // 13:45:30 -> 14:45:30 while running: one hour ahead.
+        r.write(RTC_HOURS, 0x14);
+        assert_eq!(*offsets.0.lock().unwrap(), vec![3600]);
+        // Writes in set mode report once, when SET clears.
+        r.write(RTC_REG_B, REG_B_SET | REG_B_24H);
+        r.write(RTC_HOURS, 0x13);
+        r.write(RTC_MINUTES, 0x44);
+        r.write(RTC_REG_B, REG_B_24H);
+        assert_eq!(*offsets.0.lock().unwrap(), vec![3600, -60]);
     }
 
     #[test]
