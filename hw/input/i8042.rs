@@ -540,15 +540,18 @@ mod tests {
         let mut r = rig();
         r.kbc.write_data(0xed);
         r.kbc.write_data(0x04);
-        assert_eq!(r.drain(), vec![0xfa, 0xfa]);
+        // The first ACK, unread when the LED byte came, is dropped; the
+        // guest reads the second.
+        assert_eq!(r.drain(), vec![0xfa]);
         assert_eq!(r.kbc.keyboard().leds(), 0x04);
         // Get the scancode set: 2 by default.
         r.kbc.write_data(0xf0);
+        assert_eq!(r.drain(), vec![0xfa]);
         r.kbc.write_data(0x00);
-        assert_eq!(r.drain(), vec![0xfa, 0xfa, 0x02]);
+        assert_eq!(r.drain(), vec![0xfa, 0x02]);
         r.kbc.write_data(0xf0);
         r.kbc.write_data(0x07);
-        assert_eq!(r.drain(), vec![0xfa, 0xfe], "no scancode set 7");
+        assert_eq!(r.drain(), vec![0xfe], "no scancode set 7");
         r.kbc.write_data(0xf5);
         assert_eq!(r.drain(), vec![0xfa]);
         assert!(!r.kbc.keyboard().scan_enabled());

@@ -4,8 +4,8 @@
 
 use std::collections::VecDeque;
 
-/// Bytes a PS/2 device can hold for the controller (QEMU's buffer size).
-const QUEUE_CAPACITY: usize = 256;
+/// Bytes a PS/2 device queues for the controller (QEMU's PS2_QUEUE_SIZE).
+const QUEUE_CAPACITY: usize = 16;
 
 const ACK: u8 = 0xfa;
 const RESEND: u8 = 0xfe;
@@ -126,6 +126,9 @@ impl Ps2Keyboard {
 
     /// A byte the controller passes on to the keyboard.
     pub fn write(&mut self, value: u8) {
+        // The queue only ever holds command replies, and a new byte from the
+        // host drops what is left unread of the previous reply.
+        self.queue.clear();
         let reply: &[u8] = match self.pending_command.take() {
             Some(KBD_CMD_SCANCODE) => match value {
                 0 => {

@@ -264,8 +264,14 @@ impl Mc146818Rtc {
         self.set_registers_time(&DateTime::from_unix(secs));
     }
 
+    /// Guest time in nanoseconds since the epoch. A guest can set dates
+    /// past what 64 bits of nanoseconds hold (year 2262); the arithmetic
+    /// wraps then, as QEMU's does.
     fn guest_rtc_ns(&self) -> i64 {
-        self.base_rtc * NS + self.now_ns() - self.last_update + self.offset
+        self.base_rtc
+            .wrapping_mul(NS)
+            .wrapping_add(self.now_ns().wrapping_sub(self.last_update))
+            .wrapping_add(self.offset)
     }
 
     /// Not in set mode and the divider chain running.
@@ -1050,6 +1056,23 @@ mod tests {
         assert_eq!(r.read(RTC_SECONDS), 0x30);
         r.clock.advance(Duration::from_millis(2));
         assert_eq!(r.read(RTC_SECONDS), 0x31);
+    }
+
+    #[test]
+    fn far_future_and_garbage_dates_do_not_panic() {
+        let mut r = rig_at(WED_13_45_30, 0);
+        r.write(RTC_REG_B, REG_B_SET | REG_B_24H);
+        for index in [RTC_YEAR, RTC_CENTURY, RTC_MONTH, RTC_DAY_OF_MONTH] {
+            r.write(index, 0xbf);
+        }
+        r.write(RTC_HOURS_ALARM, 0xbf);
+        r.write(RTC_REG_B, REG_B_24H | REG_B_AIE | REG_B_UIE | REG_B_PIE);
+        r.run_until(r.clock.now() + Duration::from_secs(3));
+        r.time();
+        r.write(RTC_REG_B, REG_B_24H | REG_B_DM);
+        r.write(RTC_CENTURY, 0xff);
+        r.run_until(r.clock.now() + Duration::from_secs(2));
+        r.time();
     }
 
     #[test]
