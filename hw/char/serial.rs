@@ -598,6 +598,19 @@ mod tests {
     }
 
     #[test]
+    fn enabling_the_fifo_flushes_it_and_raises_thre_again() {
+        // QEMU 7.2 trace: IER=2; IIR 0x02, 0x01 (acknowledged); FCR=0x41;
+        // IIR 0xc2: the transmit FIFO reset re-arms THRE.
+        let mut r = rig();
+        r.outb(IER_DLM, IER_THRI);
+        assert_eq!(r.inb(IIR_FCR), 0x02);
+        assert_eq!(r.inb(IIR_FCR), 0x01);
+        r.outb(IIR_FCR, 0x41);
+        assert_eq!(r.inb(IIR_FCR), 0xc2);
+        assert_eq!(r.inb(IIR_FCR), 0xc1);
+    }
+
+    #[test]
     fn thr_write_drops_and_raises_the_line_again() {
         let mut r = rig();
         r.outb(IER_DLM, IER_THRI);
