@@ -348,8 +348,7 @@ impl Serial {
         }
     }
 
-    fn write_fcr(&mut self, value: u8) {
-        let mut value = value;
+    fn write_fcr(&mut self, mut value: u8) {
         // Switching the FIFOs on or off flushes both.
         if (value ^ self.fcr) & FCR_FE != 0 {
             value |= FCR_XFR | FCR_RFR;

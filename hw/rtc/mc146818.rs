@@ -658,8 +658,7 @@ impl Mc146818Rtc {
         self.check_update_timer();
     }
 
-    fn write_reg_b(&mut self, value: u8) {
-        let mut value = value;
+    fn write_reg_b(&mut self, mut value: u8) {
         let pie_changed = (self.reg(RTC_REG_B) ^ value) & REG_B_PIE != 0;
         let old_period = self.periodic_clock_ticks();
         if value & REG_B_SET != 0 {
