@@ -151,6 +151,13 @@ impl I8042 {
         self.outport & OUT_A20 != 0
     }
 
+    /// Scancodes from a key event (`sendkey`, a display's keyboard), encoded
+    /// as the guest expects them: see `Ps2Keyboard::put_scancodes`.
+    pub fn keyboard_input(&mut self, scancodes: &[u8]) {
+        self.keyboard.put_scancodes(scancodes);
+        self.update_pending();
+    }
+
     pub fn keyboard(&self) -> &Ps2Keyboard {
         &self.keyboard
     }
@@ -608,6 +615,58 @@ mod tests {
         r.kbc.write_command(CCMD_SELF_TEST);
         // The buffer already holds 0xfa; the 0x55 comes next, then 0xaa.
         assert_eq!(r.drain(), vec![0xfa, 0x55, 0xaa]);
+    }
+
+    #[test]
+    fn injected_scancodes_raise_irq1_and_read_in_order() {
+        let mut r = rig();
+        // SeaBIOS and Linux turn translation on: set 1 codes for 'a'.
+        r.kbc.write_command(CCMD_WRITE_MODE);
+        r.kbc.write_data(0x47);
+        assert!(r.kbc.keyboard().translation());
+        assert_eq!(r.kbc.keyboard().scancode_set(), 2);
+        r.kbc.keyboard_input(&[0x1e, 0x9e]);
+        assert!(r.kbd_irq.level());
+        assert_eq!(r.kbc.read_data(), 0x1e);
+        assert!(r.kbd_irq.level(), "the next byte is loaded at once");
+        assert_eq!(r.kbc.read_data(), 0x9e);
+        assert!(!r.kbd_irq.level());
+    }
+
+    #[test]
+    fn scancodes_are_dropped_while_scanning_is_disabled() {
+        let mut r = rig();
+        r.kbc.write_data(0xf5);
+        assert_eq!(r.drain(), vec![0xfa]);
+        r.kbc.keyboard_input(&[0x1e]);
+        assert!(r.drain().is_empty());
+        r.kbc.write_data(0xf4);
+        r.kbc.keyboard_input(&[0x1e]);
+        assert_eq!(r.drain(), vec![0xfa, 0x1e]);
+    }
+
+    #[test]
+    fn a_disabled_keyboard_interface_holds_scancodes_until_enabled() {
+        let mut r = rig();
+        r.kbc.write_command(CCMD_KBD_DISABLE);
+        r.kbc.keyboard_input(&[0x2c]);
+        assert_eq!(r.kbc.read_status() & STAT_OBF, 0);
+        assert!(!r.kbd_irq.level());
+        r.kbc.write_command(CCMD_KBD_ENABLE);
+        assert!(r.kbd_irq.level());
+        assert_eq!(r.drain(), vec![0x2c]);
+    }
+
+    #[test]
+    fn command_replies_go_ahead_of_scancodes_and_replace_unread_replies() {
+        let mut r = rig();
+        r.kbc.keyboard_input(&[0x10, 0x90, 0x11]);
+        r.kbc.write_data(0xf2);
+        r.kbc.write_data(0xee);
+        // The unread id reply was replaced by the echo, which is read first
+        // (a keyboard byte leaves the queue only when port 0x60 is read);
+        // the scancodes stay.
+        assert_eq!(r.drain(), vec![0xee, 0x10, 0x90, 0x11]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The PS/2 keyboard and mouse behind the i8042, as QEMU 7.2's ps2.c answers
 //! the commands a BIOS or kernel sends them. Each device has an output queue
-//! of bytes for the controller to read.
+//! of bytes for the controller to read; the keyboard's replies to commands go
+//! ahead of scancodes waiting there.
 
 use std::collections::VecDeque;
 
@@ -24,6 +25,13 @@ impl OutputQueue {
     fn push(&mut self, reply: &[u8]) {
         if QUEUE_CAPACITY - self.bytes.len() >= reply.len() {
             self.bytes.extend(reply);
+        }
+    }
+
+    /// Queue one byte, dropped when the queue is full.
+    fn push_byte(&mut self, byte: u8) {
+        if self.bytes.len() < QUEUE_CAPACITY {
+            self.bytes.push_back(byte);
         }
     }
 
@@ -67,6 +75,8 @@ const TRANSLATED_SET_ID: [u8; 4] = [0xff, 0x43, 0x41, 0x3f];
 #[derive(Debug)]
 pub struct Ps2Keyboard {
     queue: OutputQueue,
+    /// How many bytes at the front of the queue are a command reply.
+    unread_reply: usize,
     /// A command waiting for its parameter byte.
     pending_command: Option<u8>,
     scan_enabled: bool,
@@ -80,6 +90,7 @@ impl Default for Ps2Keyboard {
     fn default() -> Self {
         Self {
             queue: OutputQueue::default(),
+            unread_reply: 0,
             pending_command: None,
             scan_enabled: true,
             translate: false,
@@ -100,11 +111,48 @@ impl Ps2Keyboard {
     }
 
     pub fn read_data(&mut self) -> u8 {
+        if self.queue.has_data() {
+            self.unread_reply = self.unread_reply.saturating_sub(1);
+        }
         self.queue.pop()
     }
 
     pub fn set_translation(&mut self, translate: bool) {
         self.translate = translate;
+    }
+
+    /// Whether the controller translates to set 1 (command byte bit 6).
+    pub fn translation(&self) -> bool {
+        self.translate
+    }
+
+    /// The scancode set the guest selected (2 by default).
+    pub fn scancode_set(&self) -> u8 {
+        self.scancode_set
+    }
+
+    /// Queue scancode bytes from a key event, exactly as the guest is to
+    /// read them: the caller encodes keys in the set the guest expects
+    /// (`scancode_set()`, translated to set 1 when `translation()`). Dropped
+    /// while scanning is disabled, and bytes beyond the queue's room are
+    /// lost, as in QEMU.
+    pub fn put_scancodes(&mut self, scancodes: &[u8]) {
+        if !self.scan_enabled {
+            return;
+        }
+        for &byte in scancodes {
+            self.queue.push_byte(byte);
+        }
+    }
+
+    /// Put a command reply ahead of any scancodes, replacing what is left
+    /// unread of the previous reply.
+    fn reply(&mut self, reply: &[u8]) {
+        self.queue.bytes.drain(..self.unread_reply);
+        for &byte in reply.iter().rev() {
+            self.queue.bytes.push_front(byte);
+        }
+        self.unread_reply = reply.len();
     }
 
     /// The keyboard LEDs last set (bit 0 scroll, 1 num, 2 caps lock).
@@ -121,14 +169,12 @@ impl Ps2Keyboard {
         self.scan_enabled = true;
         self.scancode_set = 2;
         self.queue.clear();
+        self.unread_reply = 0;
         self.leds = 0;
     }
 
     /// A byte the controller passes on to the keyboard.
     pub fn write(&mut self, value: u8) {
-        // The queue only ever holds command replies, and a new byte from the
-        // host drops what is left unread of the previous reply.
-        self.queue.clear();
         let reply: &[u8] = match self.pending_command.take() {
             Some(KBD_CMD_SCANCODE) => match value {
                 0 => {
@@ -137,7 +183,7 @@ impl Ps2Keyboard {
                     } else {
                         self.scancode_set
                     };
-                    self.queue.push(&[ACK, set]);
+                    self.reply(&[ACK, set]);
                     return;
                 }
                 1..=3 => {
@@ -157,7 +203,7 @@ impl Ps2Keyboard {
                 0x05 => &[RESEND],
                 KBD_CMD_GET_ID => {
                     let id2 = if self.translate { 0x41 } else { 0x83 };
-                    self.queue.push(&[ACK, KBD_REPLY_ID, id2]);
+                    self.reply(&[ACK, KBD_REPLY_ID, id2]);
                     return;
                 }
                 KBD_CMD_ECHO => &[KBD_CMD_ECHO],
@@ -186,7 +232,7 @@ impl Ps2Keyboard {
                 _ => &[RESEND],
             },
         };
-        self.queue.push(reply);
+        self.reply(reply);
     }
 }
 
