@@ -110,6 +110,22 @@ pub fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Serve a read of several bytes from a device whose registers are one byte
+/// wide, one register after the other, least significant byte first: how
+/// QEMU splits a wide access to a region with `impl.max_access_size = 1`.
+pub fn read_bytewise(offset: u64, data: &mut [u8], mut read_byte: impl FnMut(u64) -> u8) {
+    for (i, byte) in data.iter_mut().enumerate() {
+        *byte = read_byte(offset + i as u64);
+    }
+}
+
+/// The write counterpart of `read_bytewise`.
+pub fn write_bytewise(offset: u64, data: &[u8], mut write_byte: impl FnMut(u64, u8)) {
+    for (i, &byte) in data.iter().enumerate() {
+        write_byte(offset + i as u64, byte);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,10 @@
 //! loop delivers input to the device through `CharFrontend`.
 
 /// A character backend, as a device sees it.
+///
+/// Devices call these methods while their own lock is held (from a vCPU's
+/// I/O exit), so an implementation must not call back into the device: it
+/// queues, writes to a file descriptor, or wakes the main loop.
 pub trait CharBackend: Send + Sync {
     /// Send bytes the guest wrote. Never blocks the vCPU: a backend that
     /// cannot take them now drops them, as QEMU's non-blocking chardevs do.

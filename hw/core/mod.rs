@@ -1,7 +1,11 @@
 //! What every device builds on: the address-range bus, interrupt lines,
-//! character backends and requests to the machine (reset, shutdown, exit).
+//! character backends, clocks and timers, and requests to the machine
+//! (reset, shutdown, exit).
 
 pub mod bus;
 pub mod chardev;
+pub mod clock;
 pub mod irq;
 pub mod system;
+#[cfg(test)]
+pub(crate) mod testing;

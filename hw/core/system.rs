@@ -16,6 +16,10 @@ pub enum SystemRequest {
 }
 
 /// Where devices send their requests.
+///
+/// Devices make requests while their own lock is held, so an implementation
+/// records the request for the main loop (which then resets or stops the
+/// machine) rather than acting on devices from inside `request`.
 pub trait SystemControl: Send + Sync {
     fn request(&self, request: SystemRequest);
 }

@@ -1,1 +1,4 @@
-//! Input devices: the i8042 keyboard controller.
+//! Input devices: the i8042 PS/2 controller with its keyboard and mouse.
+
+pub mod i8042;
+pub mod ps2;

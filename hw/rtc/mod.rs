@@ -1,1 +1,3 @@
 //! Real-time clocks: the MC146818 CMOS RTC.
+
+pub mod mc146818;
