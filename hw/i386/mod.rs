@@ -1,1 +1,3 @@
 //! The PC: machine assembly, memory map and e820, boot loaders.
+
+pub mod memmap;
