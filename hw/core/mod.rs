@@ -4,4 +4,5 @@
 pub mod bus;
 pub mod chardev;
 pub mod irq;
+pub mod qdev;
 pub mod system;
