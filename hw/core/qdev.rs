@@ -354,8 +354,12 @@ mod tests {
 
     #[test]
     fn device_list_lines_are_qemus() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/qemu-7.2/help/device-help.txt");
-        let reference = std::fs::read_to_string(path).unwrap();
+        // The reference files live in `shared/` beside the checkout.
+        let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("shared/reference/qemu-7.2/help/device-help.txt"))
+            .find_map(|path| std::fs::read_to_string(path).ok())
+            .expect("QEMU 7.2 reference outputs");
         let ours = device_list_help();
         assert_eq!(
             ours,

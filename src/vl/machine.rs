@@ -202,8 +202,12 @@ mod tests {
     /// Our lines of `-machine help` appear in QEMU 7.2's output verbatim.
     #[test]
     fn machine_help_lines_are_qemus() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/qemu-7.2/help/machine-help.txt");
-        let reference = std::fs::read_to_string(path).unwrap();
+        // The reference files live in `shared/` beside the checkout.
+        let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("shared/reference/qemu-7.2/help/machine-help.txt"))
+            .find_map(|path| std::fs::read_to_string(path).ok())
+            .expect("QEMU 7.2 reference outputs");
         let ours = machine_help();
         for line in ours.lines() {
             assert!(reference.lines().any(|r| r == line), "{line:?} not in QEMU's output");

@@ -7,6 +7,7 @@
 //! (`-foo: invalid option`, `-m: requires an argument`) happen here.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::parser::ValueSource;
 use std::collections::HashMap;
 
 use clap::{Arg, ArgAction};
@@ -262,6 +263,10 @@ pub fn tokenize(args: &[String]) -> Result<Vec<Token>, CliError> {
         }
     }
     for (name, takes_argument) in QEMU_OPTIONS {
+        // Flags count from a default of 0 that clap reports as present.
+        if matches.value_source(name) != Some(ValueSource::CommandLine) {
+            continue;
+        }
         let Some(indices) = matches.indices_of(name) else {
             continue;
         };
