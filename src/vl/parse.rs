@@ -690,6 +690,13 @@ impl State {
             properties: std::mem::take(&mut self.machine),
         };
 
+        // Boot order: drives `a` to `p`, each at most once.
+        for key in ["order", "once"] {
+            if let Some(order) = desc.boot.boot_order.get(key).and_then(Value::as_str) {
+                check_boot_devices(order)?;
+            }
+        }
+
         // Memory.
         if let Some((location, opts)) = &self.memory {
             desc.memory = memory_options(opts, location, &mut self.warnings)?;
@@ -1002,6 +1009,20 @@ fn cpu_options(text: &str) -> CpuOptions {
         })
         .collect();
     CpuOptions { model, features }
+}
+
+fn check_boot_devices(order: &str) -> Result<(), CliError> {
+    let mut seen = Vec::new();
+    for device in order.chars() {
+        if !('a'..='p').contains(&device) {
+            return Err(CliError::plain(format!("Invalid boot device '{device}'")));
+        }
+        if seen.contains(&device) {
+            return Err(CliError::plain(format!("Boot device '{device}' was given twice")));
+        }
+        seen.push(device);
+    }
+    Ok(())
 }
 
 fn check_drive(drive: &LocatedDict) -> Result<(), CliError> {
