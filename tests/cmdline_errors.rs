@@ -31,7 +31,10 @@ fn recorded_cases(text: &str) -> Vec<Case> {
                 output: Vec::new(),
                 exit: 0,
             });
-        } else if let Some(status) = line.strip_prefix("[exit=").and_then(|s| s.strip_suffix(']')) {
+        } else if let Some(status) = line
+            .strip_prefix("[exit=")
+            .and_then(|s| s.strip_suffix(']'))
+        {
             if let Some(mut case) = current.take() {
                 case.exit = status.parse().expect("exit status");
                 cases.push(case);
@@ -89,7 +92,13 @@ const IN_SCOPE: &[&str] = &[
 
 /// Lines QEMU writes to stderr: its messages and their hint lines.
 fn is_stderr_line(line: &str) -> bool {
-    const HINTS: &[&str] = &["Please use ", "Optional suffix", "and exabytes", "Use -machine help", "valid formats"];
+    const HINTS: &[&str] = &[
+        "Please use ",
+        "Optional suffix",
+        "and exabytes",
+        "Use -machine help",
+        "valid formats",
+    ];
     line.starts_with("qemu-system-x86_64:") || HINTS.iter().any(|hint| line.starts_with(hint))
 }
 
@@ -112,13 +121,25 @@ fn recorded_errors_and_help_match_qemu() {
             .expect("run the binary");
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert_eq!(output.status.code(), Some(case.exit), "exit status of {command_line}\nstderr: {stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(case.exit),
+            "exit status of {command_line}\nstderr: {stderr}"
+        );
         let expected_stderr: Vec<&str> = if case.exit == 0 {
-            case.output.iter().map(String::as_str).filter(|l| is_stderr_line(l)).collect()
+            case.output
+                .iter()
+                .map(String::as_str)
+                .filter(|l| is_stderr_line(l))
+                .collect()
         } else {
             case.output.iter().map(String::as_str).collect()
         };
-        assert_eq!(stderr.lines().collect::<Vec<_>>(), expected_stderr, "stderr of {command_line}");
+        assert_eq!(
+            stderr.lines().collect::<Vec<_>>(),
+            expected_stderr,
+            "stderr of {command_line}"
+        );
         for line in stdout.lines() {
             let is_version = line == qapi::version::version_line();
             assert!(
@@ -133,5 +154,9 @@ fn recorded_errors_and_help_match_qemu() {
             assert!(!stdout.is_empty(), "no output for {command_line}");
         }
     }
-    assert_eq!(checked.len(), IN_SCOPE.len(), "every in-scope case was found");
+    assert_eq!(
+        checked.len(),
+        IN_SCOPE.len(),
+        "every in-scope case was found"
+    );
 }

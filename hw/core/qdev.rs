@@ -228,18 +228,25 @@ fn parse_c_integer(text: &str) -> Option<u64> {
         return None;
     }
     let value = u64::from_str_radix(digits, radix).ok()?;
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
-fn parse_value(type_name: &str, property: &PropertyInfo, input: PropertyInput) -> Result<PropertyValue, String> {
+fn parse_value(
+    type_name: &str,
+    property: &PropertyInfo,
+    input: PropertyInput,
+) -> Result<PropertyValue, String> {
     let name = property.name;
     match property.kind {
         PropertyType::Child(_) => Err(format!("Property '{type_name}.{name}' is not writable")),
         PropertyType::Uint32 => {
             let value = match input {
-                PropertyInput::Text(text) => {
-                    parse_c_integer(text).ok_or_else(|| format!("Parameter '{name}' expects integer"))?
-                }
+                PropertyInput::Text(text) => parse_c_integer(text)
+                    .ok_or_else(|| format!("Parameter '{name}' expects integer"))?,
                 PropertyInput::JsonInteger(n) => {
                     u64::try_from(n).map_err(|_| format!("Parameter '{name}' expects uint32_t"))?
                 }
@@ -256,11 +263,17 @@ fn parse_value(type_name: &str, property: &PropertyInfo, input: PropertyInput) -
                 _ => Err(format!("Parameter '{name}' expects 'on' or 'off'")),
             },
             PropertyInput::JsonBool(b) => Ok(PropertyValue::Bool(b)),
-            _ => Err(format!("Invalid parameter type for '{name}', expected: boolean")),
+            _ => Err(format!(
+                "Invalid parameter type for '{name}', expected: boolean"
+            )),
         },
         PropertyType::Chardev => match input {
-            PropertyInput::Text(text) | PropertyInput::JsonString(text) => Ok(PropertyValue::Chardev(text.to_owned())),
-            _ => Err(format!("Invalid parameter type for '{name}', expected: string")),
+            PropertyInput::Text(text) | PropertyInput::JsonString(text) => {
+                Ok(PropertyValue::Chardev(text.to_owned()))
+            }
+            _ => Err(format!(
+                "Invalid parameter type for '{name}', expected: string"
+            )),
         },
     }
 }
@@ -272,7 +285,8 @@ pub fn validate_device_properties<'a>(
     driver: &str,
     properties: impl IntoIterator<Item = (&'a str, PropertyInput<'a>)>,
 ) -> Result<Vec<(&'static str, PropertyValue)>, String> {
-    let info = find_device_type(driver).ok_or_else(|| format!("'{driver}' is not a valid device model name"))?;
+    let info = find_device_type(driver)
+        .ok_or_else(|| format!("'{driver}' is not a valid device model name"))?;
     let mut values = Vec::new();
     for (name, input) in properties {
         let property = info
@@ -299,24 +313,108 @@ mod tests {
                 "{driver}.{name}"
             );
         };
-        check("isa-serial", "nosuch", PropertyInput::Text("1"), "Property 'isa-serial.nosuch' not found");
-        check("nosuchdev", "x", PropertyInput::Text("1"), "'nosuchdev' is not a valid device model name");
-        check("isa-serial", "index", PropertyInput::Text("foo"), "Parameter 'index' expects integer");
-        check("isa-serial", "index", PropertyInput::Text("1k"), "Parameter 'index' expects integer");
-        check("isa-serial", "index", PropertyInput::Text(""), "Parameter 'index' expects integer");
-        check("isa-serial", "index", PropertyInput::Text("-1"), "Parameter 'index' expects uint32_t");
-        check("isa-serial", "index", PropertyInput::Text("4294967296"), "Parameter 'index' expects uint32_t");
-        check("isa-serial", "wakeup", PropertyInput::Text("maybe"), "Parameter 'wakeup' expects 'on' or 'off'");
-        check("isa-serial", "serial", PropertyInput::Text("x"), "Property 'isa-serial.serial' is not writable");
-        check("isa-serial", "index", PropertyInput::JsonString("1"), "Parameter 'index' expects uint64");
-        check("isa-serial", "index", PropertyInput::JsonFloat(1.5), "Parameter 'index' expects uint64");
-        check("isa-serial", "index", PropertyInput::JsonInteger(-1), "Parameter 'index' expects uint32_t");
-        check("isa-serial", "wakeup", PropertyInput::JsonString("on"), "Invalid parameter type for 'wakeup', expected: boolean");
-        check("isa-serial", "chardev", PropertyInput::JsonInteger(5), "Invalid parameter type for 'chardev', expected: string");
-        check("isa-debugcon", "readback", PropertyInput::Text("foo"), "Parameter 'readback' expects integer");
+        check(
+            "isa-serial",
+            "nosuch",
+            PropertyInput::Text("1"),
+            "Property 'isa-serial.nosuch' not found",
+        );
+        check(
+            "nosuchdev",
+            "x",
+            PropertyInput::Text("1"),
+            "'nosuchdev' is not a valid device model name",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::Text("foo"),
+            "Parameter 'index' expects integer",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::Text("1k"),
+            "Parameter 'index' expects integer",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::Text(""),
+            "Parameter 'index' expects integer",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::Text("-1"),
+            "Parameter 'index' expects uint32_t",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::Text("4294967296"),
+            "Parameter 'index' expects uint32_t",
+        );
+        check(
+            "isa-serial",
+            "wakeup",
+            PropertyInput::Text("maybe"),
+            "Parameter 'wakeup' expects 'on' or 'off'",
+        );
+        check(
+            "isa-serial",
+            "serial",
+            PropertyInput::Text("x"),
+            "Property 'isa-serial.serial' is not writable",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::JsonString("1"),
+            "Parameter 'index' expects uint64",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::JsonFloat(1.5),
+            "Parameter 'index' expects uint64",
+        );
+        check(
+            "isa-serial",
+            "index",
+            PropertyInput::JsonInteger(-1),
+            "Parameter 'index' expects uint32_t",
+        );
+        check(
+            "isa-serial",
+            "wakeup",
+            PropertyInput::JsonString("on"),
+            "Invalid parameter type for 'wakeup', expected: boolean",
+        );
+        check(
+            "isa-serial",
+            "chardev",
+            PropertyInput::JsonInteger(5),
+            "Invalid parameter type for 'chardev', expected: string",
+        );
+        check(
+            "isa-debugcon",
+            "readback",
+            PropertyInput::Text("foo"),
+            "Parameter 'readback' expects integer",
+        );
         assert_eq!(
-            validate_device_properties("isa-serial", [("index", PropertyInput::Text(" 0x1")), ("wakeup", PropertyInput::Text("y"))]),
-            Ok(vec![("index", PropertyValue::Uint32(1)), ("wakeup", PropertyValue::Bool(true))])
+            validate_device_properties(
+                "isa-serial",
+                [
+                    ("index", PropertyInput::Text(" 0x1")),
+                    ("wakeup", PropertyInput::Text("y"))
+                ]
+            ),
+            Ok(vec![
+                ("index", PropertyValue::Uint32(1)),
+                ("wakeup", PropertyValue::Bool(true))
+            ])
         );
     }
 

@@ -12,15 +12,61 @@ pub const BACKENDS: &[&str] = &["stdio", "ringbuf", "pipe", "null", "socket", "f
 
 /// Every parameter QEMU's `-chardev` accepts (qemu_chardev_opts).
 const KNOWN_PARAMETERS: &[&str] = &[
-    "id", "backend", "path", "host", "port", "fd", "localaddr", "localport", "to", "ipv4", "ipv6",
-    "wait", "server", "delay", "nodelay", "reconnect", "telnet", "tn3270", "websocket", "tls-creds",
-    "tls-authz", "width", "height", "cols", "rows", "mux", "signal", "name", "debug", "size",
-    "chardev", "append", "logfile", "logappend", "tight", "abstract", "input-path",
+    "id",
+    "backend",
+    "path",
+    "host",
+    "port",
+    "fd",
+    "localaddr",
+    "localport",
+    "to",
+    "ipv4",
+    "ipv6",
+    "wait",
+    "server",
+    "delay",
+    "nodelay",
+    "reconnect",
+    "telnet",
+    "tn3270",
+    "websocket",
+    "tls-creds",
+    "tls-authz",
+    "width",
+    "height",
+    "cols",
+    "rows",
+    "mux",
+    "signal",
+    "name",
+    "debug",
+    "size",
+    "chardev",
+    "append",
+    "logfile",
+    "logappend",
+    "tight",
+    "abstract",
+    "input-path",
 ];
 
 const BOOLEAN_PARAMETERS: &[&str] = &[
-    "ipv4", "ipv6", "wait", "server", "delay", "nodelay", "telnet", "tn3270", "websocket", "mux",
-    "signal", "append", "logappend", "tight", "abstract",
+    "ipv4",
+    "ipv6",
+    "wait",
+    "server",
+    "delay",
+    "nodelay",
+    "telnet",
+    "tn3270",
+    "websocket",
+    "mux",
+    "signal",
+    "append",
+    "logappend",
+    "tight",
+    "abstract",
 ];
 
 /// Identifiers: a letter, then letters, digits, `-`, `.`, `_`.
@@ -34,7 +80,11 @@ pub const INVALID_ID: &str = "Parameter 'id' expects an identifier\nIdentifiers 
 
 /// Builds a chardev from QemuOpts, with QEMU's checks and messages. `id`
 /// overrides the `id=` parameter (legacy strings get `serial0`, ...).
-pub fn chardev_from_opts(opts: &QemuOpts, id: Option<&str>, location: &str) -> Result<ChardevOptions, String> {
+pub fn chardev_from_opts(
+    opts: &QemuOpts,
+    id: Option<&str>,
+    location: &str,
+) -> Result<ChardevOptions, String> {
     opts.check_known(KNOWN_PARAMETERS)?;
     for key in BOOLEAN_PARAMETERS {
         if let Some(value) = opts.get(key) {
@@ -69,7 +119,10 @@ fn check_backend(backend: &str, properties: &Dict) -> Result<(), String> {
         "file" if !has("path") => Err("chardev: file: no filename given".to_owned()),
         "pipe" if !has("path") => Err("chardev: pipe: no filename given".to_owned()),
         "socket" if !has("path") && !has("host") => {
-            let fd = properties.get("fd").and_then(Value::as_str).unwrap_or_default();
+            let fd = properties
+                .get("fd")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if fd.is_empty() || fd.parse::<i32>().is_err() {
                 Err(format!("Unable to parse FD number {fd}"))
             } else {
@@ -88,12 +141,19 @@ pub struct CompatError(pub Option<String>);
 /// Converts a legacy chardev string (`stdio`, `mon:stdio`, `file:PATH`,
 /// `unix:PATH,server=on`, `tcp:HOST:PORT,...`, `/dev/ttyS0`, ...) into
 /// chardev options with the given id. `chardev:ID` is handled by callers.
-pub fn parse_compat(spec: &str, id: &str, location: &str, permit_mux_monitor: bool) -> Result<ChardevOptions, CompatError> {
+pub fn parse_compat(
+    spec: &str,
+    id: &str,
+    location: &str,
+    permit_mux_monitor: bool,
+) -> Result<ChardevOptions, CompatError> {
     let mut entries: Vec<(String, String)> = Vec::new();
     let mut rest = spec;
     if let Some(after) = spec.strip_prefix("mon:") {
         if !permit_mux_monitor {
-            return Err(CompatError(Some("mon: isn't supported in this context".to_owned())));
+            return Err(CompatError(Some(
+                "mon: isn't supported in this context".to_owned(),
+            )));
         }
         rest = after;
         entries.push(("mux".into(), "on".into()));
@@ -137,7 +197,9 @@ pub fn parse_compat(spec: &str, id: &str, location: &str, permit_mux_monitor: bo
         entries.push(backend("serial"));
         entries.push(("path".into(), rest.into()));
     } else {
-        return Err(CompatError(Some(format!("'{spec}' is not a valid char driver"))));
+        return Err(CompatError(Some(format!(
+            "'{spec}' is not a valid char driver"
+        ))));
     }
     let opts = QemuOpts {
         entries,
@@ -161,12 +223,20 @@ mod tests {
         assert_eq!(c.properties["server"], "on");
         assert_eq!(c.properties["wait"], "off");
         let c = parse_compat("tcp::4444,server=on", "serial0", "", true).unwrap();
-        assert_eq!((c.properties["host"].as_str(), c.properties["port"].as_str()), (Some(""), Some("4444")));
+        assert_eq!(
+            (c.properties["host"].as_str(), c.properties["port"].as_str()),
+            (Some(""), Some("4444"))
+        );
         // QEMU 7.2: `-serial tcp:abc` fails silently before its consequence.
-        assert_eq!(parse_compat("tcp:abc", "serial0", "", true), Err(CompatError(None)));
+        assert_eq!(
+            parse_compat("tcp:abc", "serial0", "", true),
+            Err(CompatError(None))
+        );
         assert_eq!(
             parse_compat("bogus:xx", "compat_monitor0", "", true),
-            Err(CompatError(Some("'bogus:xx' is not a valid char driver".to_owned())))
+            Err(CompatError(Some(
+                "'bogus:xx' is not a valid char driver".to_owned()
+            )))
         );
         assert_eq!(
             parse_compat("unix:/x,bogus=1", "serial0", "", true),

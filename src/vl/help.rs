@@ -6,7 +6,11 @@ use super::options::QEMU_OPTIONS;
 use super::parse::IMPLEMENTED_OPTIONS;
 
 pub fn version() -> String {
-    format!("{}\n{}\n", qapi::version::version_line(), qapi::version::COPYRIGHT)
+    format!(
+        "{}\n{}\n",
+        qapi::version::version_line(),
+        qapi::version::COPYRIGHT
+    )
 }
 
 /// `-h`: QEMU's usage header, then the accepted options with their
@@ -52,7 +56,12 @@ pub fn display_help() -> String {
 
 pub fn object_help() -> String {
     let mut out = String::from("List of user creatable objects:\n");
-    for name in ["memory-backend-file", "memory-backend-memfd", "memory-backend-ram", "secret"] {
+    for name in [
+        "memory-backend-file",
+        "memory-backend-memfd",
+        "memory-backend-ram",
+        "secret",
+    ] {
         out.push_str(&format!("  {name}\n"));
     }
     out

@@ -337,8 +337,14 @@ mod tests {
             (r#"{"a":tru}"#, "JSON parse error, invalid keyword 'tru'"),
             (r#"{"a":1,}"#, "JSON parse error, expecting value"),
             ("{1:2}", "JSON parse error, key is not a string in object"),
-            (r#"{"a":"\q"}"#, "JSON parse error, invalid escape sequence in string"),
-            (r#"{"a":[1 2]}"#, "JSON parse error, expected separator in list"),
+            (
+                r#"{"a":"\q"}"#,
+                "JSON parse error, invalid escape sequence in string",
+            ),
+            (
+                r#"{"a":[1 2]}"#,
+                "JSON parse error, expected separator in list",
+            ),
             (r#"{"a":1}}"#, "Expecting at most one JSON value"),
             (r#"{"a":@}"#, "JSON parse error, stray '@'"),
             (r#"{"a":"x"#, "JSON parse error, stray '\"x'"),
@@ -346,10 +352,16 @@ mod tests {
             (r#"{"a" 1}"#, "JSON parse error, missing : in object pair"),
             (r#"{"a""#, "JSON parse error, premature EOI"),
             (r#"{"a":1"#, "JSON parse error, premature EOI"),
-            (r#"{"a":1 "b":2}"#, "JSON parse error, expected separator in dict"),
+            (
+                r#"{"a":1 "b":2}"#,
+                "JSON parse error, expected separator in dict",
+            ),
             (r#"{"a":}"#, "JSON parse error, expecting value"),
             ("{,}", "JSON parse error, expecting value"),
-            (r#"{"a":"\ud800"}"#, "JSON parse error, \\ud800 is not a valid Unicode character"),
+            (
+                r#"{"a":"\ud800"}"#,
+                "JSON parse error, \\ud800 is not a valid Unicode character",
+            ),
             (r#"{"a":01}"#, "JSON parse error, stray '01'"),
             (r#"{"a":-}"#, "JSON parse error, stray '-}'"),
             (r#"{"a":1.}"#, "JSON parse error, stray '1.}'"),
@@ -363,7 +375,10 @@ mod tests {
 
     #[test]
     fn accepts_qemu_dialect() {
-        let map = parse_object("{'qom-type':'secret', \"n\": 18446744073709551615, \"x\": \"\\u00e9\", \"b\": null}").unwrap();
+        let map = parse_object(
+            "{'qom-type':'secret', \"n\": 18446744073709551615, \"x\": \"\\u00e9\", \"b\": null}",
+        )
+        .unwrap();
         assert_eq!(map["qom-type"], "secret");
         assert_eq!(map["n"].as_u64(), Some(u64::MAX));
         assert_eq!(map["x"], "\u{e9}");
@@ -371,6 +386,9 @@ mod tests {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(1000), "]".repeat(1000));
         assert!(parse_object(&deep).is_ok());
         let deeper = format!("{{\"a\":{}{}}}", "[".repeat(1100), "]".repeat(1100));
-        assert_eq!(parse_object(&deeper), Err("JSON nesting depth limit exceeded".to_owned()));
+        assert_eq!(
+            parse_object(&deeper),
+            Err("JSON nesting depth limit exceeded".to_owned())
+        );
     }
 }

@@ -159,7 +159,11 @@ impl QemuOpts {
 
     /// `Invalid parameter 'x'` for the first key not in `known`.
     pub fn check_known(&self, known: &[&str]) -> Result<(), String> {
-        match self.entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        match self
+            .entries
+            .iter()
+            .find(|(k, _)| !known.contains(&k.as_str()))
+        {
             Some((key, _)) => Err(format!("Invalid parameter '{key}'")),
             None => Ok(()),
         }
@@ -236,16 +240,24 @@ mod tests {
             ("none,1a=2", "Invalid parameter '1a'"),
             ("none,a..b=1", "Invalid parameter 'a..b'"),
             ("none,a=1,a.b=2", "Parameters 'a.*' used inconsistently"),
-            ("none,nosuchbool", "Expected '=' after parameter 'nosuchbool'"),
+            (
+                "none,nosuchbool",
+                "Expected '=' after parameter 'nosuchbool'",
+            ),
         ];
         for (body, expected) in cases {
-            assert_eq!(parse_keyval(body, Some("type")), Err(expected.to_owned()), "{body}");
+            assert_eq!(
+                parse_keyval(body, Some("type")),
+                Err(expected.to_owned()),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn keyval_nests_escapes_and_lets_the_last_win() {
-        let parsed = parse_keyval("secret,,x,id=s,cache.direct=on,id=t,", Some("qom-type")).unwrap();
+        let parsed =
+            parse_keyval("secret,,x,id=s,cache.direct=on,id=t,", Some("qom-type")).unwrap();
         assert_eq!(parsed.dict["qom-type"], "secret,x");
         assert_eq!(parsed.dict["id"], "t");
         assert_eq!(parsed.dict["cache"]["direct"], "on");

@@ -67,7 +67,10 @@ pub fn machine_help() -> String {
             ));
         }
         let default = if machine.is_default { " (default)" } else { "" };
-        out.push_str(&format!("{:<20} {}{default}\n", machine.name, machine.description));
+        out.push_str(&format!(
+            "{:<20} {}{default}\n",
+            machine.name, machine.description
+        ));
     }
     out
 }
@@ -140,7 +143,10 @@ fn property_kind(machine: &MachineType, name: &str) -> Option<PropertyKind> {
 pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Result<(), String> {
     for (name, value) in properties {
         let Some(kind) = property_kind(machine, name) else {
-            return Err(format!("Property '{}-machine.{name}' not found", machine.name));
+            return Err(format!(
+                "Property '{}-machine.{name}' not found",
+                machine.name
+            ));
         };
         let text = value.as_str();
         match kind {
@@ -210,7 +216,10 @@ mod tests {
             .expect("QEMU 7.2 reference outputs");
         let ours = machine_help();
         for line in ours.lines() {
-            assert!(reference.lines().any(|r| r == line), "{line:?} not in QEMU's output");
+            assert!(
+                reference.lines().any(|r| r == line),
+                "{line:?} not in QEMU's output"
+            );
         }
         assert_eq!(ours.lines().next(), reference.lines().next());
     }

@@ -47,7 +47,9 @@ pub fn parse_command_line(args: &[String]) -> Result<Command, CliError> {
 /// its typed property values (`id` and `driver` excluded), or QEMU's error
 /// at the option's location (`-device nosuchdev: 'nosuchdev' is not a
 /// valid device model name`).
-pub fn validate_device(device: &DeviceOptions) -> Result<Vec<(&'static str, PropertyValue)>, CliError> {
+pub fn validate_device(
+    device: &DeviceOptions,
+) -> Result<Vec<(&'static str, PropertyValue)>, CliError> {
     let inputs = device.properties.iter().map(|(name, value)| {
         let input = match value {
             Value::String(text) if device.json => PropertyInput::JsonString(text),
@@ -62,5 +64,9 @@ pub fn validate_device(device: &DeviceOptions) -> Result<Vec<(&'static str, Prop
         };
         (name.as_str(), input)
     });
-    validate_device_properties(&device.driver, inputs).map_err(|message| CliError::at(&device.location, message))
+    validate_device_properties(&device.driver, inputs)
+        .map_err(|message| CliError::at(&device.location, message))
 }
+
+#[cfg(test)]
+mod tests;

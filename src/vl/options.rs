@@ -175,12 +175,17 @@ impl Token {
 const DISK_IMAGE: &str = "disk_image";
 
 fn lookup(name: &str) -> Option<(&'static str, bool)> {
-    QEMU_OPTIONS.iter().copied().find(|(known, _)| *known == name)
+    QEMU_OPTIONS
+        .iter()
+        .copied()
+        .find(|(known, _)| *known == name)
 }
 
 /// The QEMU option name behind `token` (`-m`, `--m`), if it is one.
 fn option_name(token: &str) -> Option<&'static str> {
-    let name = token.strip_prefix("--").or_else(|| token.strip_prefix('-'))?;
+    let name = token
+        .strip_prefix("--")
+        .or_else(|| token.strip_prefix('-'))?;
     lookup(name).map(|(known, _)| known)
 }
 
@@ -318,7 +323,9 @@ fn clap_error_to_qemu(error: &clap::Error) -> CliError {
         _ => String::new(),
     };
     match error.kind() {
-        ErrorKind::InvalidValue | ErrorKind::NoEquals => CliError::at(&shown, "requires an argument"),
+        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
+            CliError::at(&shown, "requires an argument")
+        }
         _ => CliError::at(&shown, "invalid option"),
     }
 }

@@ -111,10 +111,15 @@ pub fn run(tokens: Vec<Token>) -> Result<Command, CliError> {
         let location = token.location();
         let step = match token {
             Token::DiskImage(path) => {
-                state.add_drive(&location, &format!("index=0,media=disk,file={}", path.replace(',', ",,")));
+                state.add_drive(
+                    &location,
+                    &format!("index=0,media=disk,file={}", path.replace(',', ",,")),
+                );
                 Ok(None)
             }
-            Token::Option { name, argument, .. } => state.option(name, argument.as_deref().unwrap_or(""), &location),
+            Token::Option { name, argument, .. } => {
+                state.option(name, argument.as_deref().unwrap_or(""), &location)
+            }
         };
         match step {
             Ok(None) => {}
@@ -192,7 +197,10 @@ impl State {
             "L" => self.desc().firmware_dirs.push(PathBuf::from(arg)),
             "uuid" => {
                 if !is_uuid(arg) {
-                    return Err(CliError::at(location, "failed to parse UUID string: wrong format"));
+                    return Err(CliError::at(
+                        location,
+                        "failed to parse UUID string: wrong format",
+                    ));
                 }
                 self.desc().uuid = Some(arg.to_owned());
             }
@@ -236,12 +244,18 @@ impl State {
                 let mode = match opts.get("mode") {
                     None | Some("readline") => MonitorMode::Readline,
                     Some("control") => MonitorMode::Control,
-                    Some(other) => return Err(CliError::at(location, format!("unknown monitor mode \"{other}\""))),
+                    Some(other) => {
+                        return Err(CliError::at(
+                            location,
+                            format!("unknown monitor mode \"{other}\""),
+                        ))
+                    }
                 };
                 let pretty = match opts.get("pretty") {
                     None => false,
-                    Some(text) => parse_bool(text)
-                        .ok_or_else(|| CliError::at(location, "Parameter 'pretty' expects 'on' or 'off'"))?,
+                    Some(text) => parse_bool(text).ok_or_else(|| {
+                        CliError::at(location, "Parameter 'pretty' expects 'on' or 'off'")
+                    })?,
                 };
                 let monitor = MonitorOptions {
                     id: opts.get("id").map(str::to_owned),
@@ -253,7 +267,8 @@ impl State {
             }
             "rtc" => {
                 let opts = self.qemu_opts(arg, None, location);
-                opts.check_known(&["base", "clock", "driftfix"]).map_err(|m| CliError::at(location, m))?;
+                opts.check_known(&["base", "clock", "driftfix"])
+                    .map_err(|m| CliError::at(location, m))?;
                 if let Some(base) = opts.get("base") {
                     if !matches!(base, "utc" | "localtime") && !is_datetime(base) {
                         return Err(CliError::plain(
@@ -261,40 +276,73 @@ impl State {
                         ));
                     }
                 }
-                if let Some(clock) = opts.get("clock").filter(|c| !matches!(*c, "host" | "rt" | "vm")) {
+                if let Some(clock) = opts
+                    .get("clock")
+                    .filter(|c| !matches!(*c, "host" | "rt" | "vm"))
+                {
                     return Err(CliError::plain(format!("Invalid clock option: {clock}")));
                 }
-                if let Some(drift) = opts.get("driftfix").filter(|d| !matches!(*d, "none" | "slew")) {
+                if let Some(drift) = opts
+                    .get("driftfix")
+                    .filter(|d| !matches!(*d, "none" | "slew"))
+                {
                     return Err(CliError::plain(format!("Invalid driftfix option: {drift}")));
                 }
                 self.desc().rtc.extend(opts.to_dict(&[]));
             }
             "boot" => {
                 let opts = self.qemu_opts(arg, Some("order"), location);
-                opts.check_known(&["order", "once", "menu", "splash", "splash-time", "reboot-timeout", "strict"])
-                    .map_err(|m| CliError::at(location, m))?;
+                opts.check_known(&[
+                    "order",
+                    "once",
+                    "menu",
+                    "splash",
+                    "splash-time",
+                    "reboot-timeout",
+                    "strict",
+                ])
+                .map_err(|m| CliError::at(location, m))?;
                 self.desc().boot.boot_order.extend(opts.to_dict(&[]));
             }
             "device" => self.device_option(arg, location)?,
             "object" => return self.object_option(arg, location),
             "blockdev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
-                self.desc().blockdevs.push(located(location, json, properties));
+                self.desc()
+                    .blockdevs
+                    .push(located(location, json, properties));
             }
             "drive" => self.add_drive(location, arg),
             "hda" | "hdb" | "hdc" | "hdd" => {
-                let index = ["hda", "hdb", "hdc", "hdd"].iter().position(|n| *n == name).unwrap_or(0);
-                self.add_drive(location, &format!("index={index},media=disk,file={}", arg.replace(',', ",,")));
+                let index = ["hda", "hdb", "hdc", "hdd"]
+                    .iter()
+                    .position(|n| *n == name)
+                    .unwrap_or(0);
+                self.add_drive(
+                    location,
+                    &format!("index={index},media=disk,file={}", arg.replace(',', ",,")),
+                );
             }
-            "cdrom" => self.add_drive(location, &format!("index=2,media=cdrom,file={}", arg.replace(',', ",,"))),
+            "cdrom" => self.add_drive(
+                location,
+                &format!("index=2,media=cdrom,file={}", arg.replace(',', ",,")),
+            ),
             "netdev" => {
                 self.default_net = false;
                 let (properties, json) = if arg.starts_with('{') {
-                    (parse_object(arg).map_err(|m| CliError::at(location, m))?, true)
+                    (
+                        parse_object(arg).map_err(|m| CliError::at(location, m))?,
+                        true,
+                    )
                 } else {
-                    (self.qemu_opts(arg, Some("type"), location).to_dict(&[]), false)
+                    (
+                        self.qemu_opts(arg, Some("type"), location).to_dict(&[]),
+                        false,
+                    )
                 };
-                self.desc().netdevs.push(located(location, json, properties));
+                self.desc()
+                    .netdevs
+                    .push(located(location, json, properties));
             }
             "nic" => {
                 self.default_net = false;
@@ -306,7 +354,9 @@ impl State {
                 if !properties.contains_key("id") {
                     return Err(CliError::at(location, "Parameter 'id' is missing"));
                 }
-                self.desc().audiodevs.push(located(location, json, properties));
+                self.desc()
+                    .audiodevs
+                    .push(located(location, json, properties));
             }
             "global" => self.global_option(arg, location)?,
             "no-acpi" => {
@@ -324,9 +374,16 @@ impl State {
                 let known: &[&str] = match name {
                     "overcommit" => &["mem-lock", "cpu-pm"],
                     "msg" => &["timestamp", "guest-name"],
-                    _ => &["enable", "obsolete", "elevateprivileges", "spawn", "resourcecontrol"],
+                    _ => &[
+                        "enable",
+                        "obsolete",
+                        "elevateprivileges",
+                        "spawn",
+                        "resourcecontrol",
+                    ],
                 };
-                opts.check_known(known).map_err(|m| CliError::at(location, m))?;
+                opts.check_known(known)
+                    .map_err(|m| CliError::at(location, m))?;
                 self.desc().other.push((name.to_owned(), opts.to_dict(&[])));
             }
             _ => return Err(refuse(location)),
@@ -336,7 +393,11 @@ impl State {
 
     fn machine_option(&mut self, arg: &str, location: &str) -> Step {
         let parsed = parse_keyval(arg, Some("type")).map_err(|m| CliError::at(location, m))?;
-        let type_help = parsed.dict.get("type").and_then(Value::as_str).is_some_and(is_help);
+        let type_help = parsed
+            .dict
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(is_help);
         if parsed.help || type_help {
             if parsed.dict.contains_key("type") && !type_help {
                 // Listing one type's properties is not implemented.
@@ -350,15 +411,18 @@ impl State {
 
     fn memory_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
         let opts = self.qemu_opts(arg, Some("size"), location);
-        opts.check_known(&["size", "slots", "maxmem"]).map_err(|m| CliError::at(location, m))?;
+        opts.check_known(&["size", "slots", "maxmem"])
+            .map_err(|m| CliError::at(location, m))?;
         for key in ["size", "maxmem"] {
             if let Some(value) = opts.get(key) {
                 if key == "size" && value.is_empty() {
                     continue;
                 }
-                let size = parse_size(value, 1).map_err(|e| CliError::at(location, size_error_message(key, value, e)))?;
+                let size = parse_size(value, 1)
+                    .map_err(|e| CliError::at(location, size_error_message(key, value, e)))?;
                 if size.hex_with_suffix {
-                    self.warnings.push(warning(Some(location), hex_suffix_warning(value)));
+                    self.warnings
+                        .push(warning(Some(location), hex_suffix_warning(value)));
                 }
             }
         }
@@ -380,11 +444,13 @@ impl State {
 
     fn name_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
         let opts = self.qemu_opts(arg, Some("guest"), location);
-        opts.check_known(&["guest", "process", "debug-threads"]).map_err(|m| CliError::at(location, m))?;
+        opts.check_known(&["guest", "process", "debug-threads"])
+            .map_err(|m| CliError::at(location, m))?;
         let debug_threads = match opts.get("debug-threads") {
             None => false,
-            Some(text) => parse_bool(text)
-                .ok_or_else(|| CliError::at(location, "Parameter 'debug-threads' expects 'on' or 'off'"))?,
+            Some(text) => parse_bool(text).ok_or_else(|| {
+                CliError::at(location, "Parameter 'debug-threads' expects 'on' or 'off'")
+            })?,
         };
         self.desc().name = Some(NameOptions {
             guest: opts.get("guest").map(str::to_owned),
@@ -399,7 +465,12 @@ impl State {
             let map = parse_object(arg).map_err(|m| CliError::at(location, m))?;
             match map.get("type") {
                 Some(Value::String(t)) => t.clone(),
-                Some(_) => return Err(CliError::at(location, "Invalid parameter type for 'type', expected: string")),
+                Some(_) => {
+                    return Err(CliError::at(
+                        location,
+                        "Invalid parameter type for 'type', expected: string",
+                    ))
+                }
                 None => return Err(CliError::at(location, "Parameter 'type' is missing")),
             }
         } else {
@@ -408,14 +479,29 @@ impl State {
         if is_help(&display_type) {
             return self.exit(help::display_help());
         }
-        const QEMU_DISPLAYS: &[&str] = &["none", "gtk", "sdl", "egl-headless", "curses", "cocoa", "spice-app", "dbus", "vnc"];
+        const QEMU_DISPLAYS: &[&str] = &[
+            "none",
+            "gtk",
+            "sdl",
+            "egl-headless",
+            "curses",
+            "cocoa",
+            "spice-app",
+            "dbus",
+            "vnc",
+        ];
         let known = QEMU_DISPLAYS.contains(&display_type.as_str())
             || (!arg.starts_with('{') && display_type.starts_with("vnc="));
         if !known {
-            return Err(CliError::at(location, format!("Parameter 'type' does not accept value '{display_type}'")));
+            return Err(CliError::at(
+                location,
+                format!("Parameter 'type' does not accept value '{display_type}'"),
+            ));
         }
         if display_type != "none" {
-            return Err(CliError::plain(format!("Display '{display_type}' is not available.")));
+            return Err(CliError::plain(format!(
+                "Display '{display_type}' is not available."
+            )));
         }
         self.desc().display.display_type = Some(display_type);
         Ok(None)
@@ -424,24 +510,39 @@ impl State {
     /// QEMU refuses a second `-chardev` or `-device` with the same id while
     /// parsing.
     fn check_new_id(&self, opts: &QemuOpts, kind: &str, location: &str) -> Result<(), CliError> {
-        let Some(id) = opts.get("id") else { return Ok(()) };
+        let Some(id) = opts.get("id") else {
+            return Ok(());
+        };
         if !is_valid_id(id) {
             return Err(CliError::at(location, INVALID_ID));
         }
         let duplicate = match kind {
-            "chardev" => self.chardev_opts.iter().any(|(_, o)| o.get("id") == Some(id)),
-            _ => self
-                .description
-                .as_ref()
-                .is_some_and(|d| d.devices.iter().any(|dev| !dev.json && dev.id.as_deref() == Some(id))),
+            "chardev" => self
+                .chardev_opts
+                .iter()
+                .any(|(_, o)| o.get("id") == Some(id)),
+            _ => self.description.as_ref().is_some_and(|d| {
+                d.devices
+                    .iter()
+                    .any(|dev| !dev.json && dev.id.as_deref() == Some(id))
+            }),
         };
         if duplicate {
-            return Err(CliError::at(location, format!("Duplicate ID '{id}' for {kind}")));
+            return Err(CliError::at(
+                location,
+                format!("Duplicate ID '{id}' for {kind}"),
+            ));
         }
         Ok(())
     }
 
-    fn legacy_monitor(&mut self, spec: &str, mode: MonitorMode, pretty: bool, location: &str) -> Result<(), CliError> {
+    fn legacy_monitor(
+        &mut self,
+        spec: &str,
+        mode: MonitorMode,
+        pretty: bool,
+        location: &str,
+    ) -> Result<(), CliError> {
         let chardev = match spec.strip_prefix("chardev:") {
             Some(id) => id.to_owned(),
             None => {
@@ -451,7 +552,9 @@ impl State {
                     Err(CompatError(first)) => {
                         let parse_error = CliError::at(location, format!("parse error: {spec}"));
                         return Err(match first {
-                            Some(message) => CliError::after(CliError::at(location, message), parse_error),
+                            Some(message) => {
+                                CliError::after(CliError::at(location, message), parse_error)
+                            }
                             None => parse_error,
                         });
                     }
@@ -474,7 +577,10 @@ impl State {
 
     fn device_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
         let (mut properties, json) = if arg.starts_with('{') {
-            (parse_object(arg).map_err(|m| CliError::at(location, m))?, true)
+            (
+                parse_object(arg).map_err(|m| CliError::at(location, m))?,
+                true,
+            )
         } else {
             let opts = self.qemu_opts(arg, Some("driver"), location);
             self.check_new_id(&opts, "device", location)?;
@@ -486,12 +592,22 @@ impl State {
         };
         let driver = match properties.remove("driver") {
             Some(Value::String(driver)) => driver,
-            Some(_) => return Err(CliError::at(location, "Invalid parameter type for 'driver', expected: string")),
+            Some(_) => {
+                return Err(CliError::at(
+                    location,
+                    "Invalid parameter type for 'driver', expected: string",
+                ))
+            }
             None => return Err(CliError::at(location, "Parameter 'driver' is missing")),
         };
         let id = match properties.remove("id") {
             Some(Value::String(id)) => Some(id),
-            Some(_) => return Err(CliError::at(location, "Invalid parameter type for 'id', expected: string")),
+            Some(_) => {
+                return Err(CliError::at(
+                    location,
+                    "Invalid parameter type for 'id', expected: string",
+                ))
+            }
             None => None,
         };
         self.desc().devices.push(DeviceOptions {
@@ -506,10 +622,19 @@ impl State {
 
     fn object_option(&mut self, arg: &str, location: &str) -> Step {
         let (mut properties, json) = if arg.starts_with('{') {
-            (parse_object(arg).map_err(|m| CliError::at(location, m))?, true)
+            (
+                parse_object(arg).map_err(|m| CliError::at(location, m))?,
+                true,
+            )
         } else {
-            let parsed = parse_keyval(arg, Some("qom-type")).map_err(|m| CliError::at(location, m))?;
+            let parsed =
+                parse_keyval(arg, Some("qom-type")).map_err(|m| CliError::at(location, m))?;
+            let qom_type = parsed.dict.get("qom-type").and_then(Value::as_str);
+            if qom_type.is_some_and(is_help) || (parsed.help && qom_type.is_none()) {
+                return self.exit(help::object_help());
+            }
             if parsed.help {
+                // Listing one type's properties is not implemented.
                 return Err(refuse(location));
             }
             (parsed.dict, false)
@@ -517,19 +642,34 @@ impl State {
         let at = |message: String| CliError::at(location, message);
         let qom_type = match properties.remove("qom-type") {
             Some(Value::String(t)) => t,
-            Some(_) => return Err(at("Invalid parameter type for 'qom-type', expected: string".into())),
+            Some(_) => {
+                return Err(at(
+                    "Invalid parameter type for 'qom-type', expected: string".into(),
+                ))
+            }
             None => return Err(at("Parameter 'qom-type' is missing".into())),
         };
         if is_help(&qom_type) {
             return self.exit(help::object_help());
         }
-        const OBJECT_TYPES: &[&str] = &["secret", "memory-backend-ram", "memory-backend-file", "memory-backend-memfd"];
+        const OBJECT_TYPES: &[&str] = &[
+            "secret",
+            "memory-backend-ram",
+            "memory-backend-file",
+            "memory-backend-memfd",
+        ];
         if !OBJECT_TYPES.contains(&qom_type.as_str()) {
-            return Err(at(format!("Parameter 'qom-type' does not accept value '{qom_type}'")));
+            return Err(at(format!(
+                "Parameter 'qom-type' does not accept value '{qom_type}'"
+            )));
         }
         let id = match properties.remove("id") {
             Some(Value::String(id)) => id,
-            Some(_) => return Err(at("Invalid parameter type for 'id', expected: string".into())),
+            Some(_) => {
+                return Err(at(
+                    "Invalid parameter type for 'id', expected: string".into()
+                ))
+            }
             None => return Err(at("Parameter 'id' is missing".into())),
         };
         if qom_type.starts_with("memory-backend-") {
@@ -563,7 +703,9 @@ impl State {
             self.warnings.push(warning(Some(location), message));
         }
         let properties = opts.to_dict(&[]);
-        self.desc().drives.push(located(location, false, properties));
+        self.desc()
+            .drives
+            .push(located(location, false, properties));
     }
 
     fn global_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
@@ -575,8 +717,12 @@ impl State {
                 value: value.to_owned(),
             },
             _ => {
-                let (key, value) = arg.split_once('=').ok_or_else(|| CliError::at(location, "Invalid format"))?;
-                let (driver, property) = key.split_once('.').ok_or_else(|| CliError::at(location, "Invalid format"))?;
+                let (key, value) = arg
+                    .split_once('=')
+                    .ok_or_else(|| CliError::at(location, "Invalid format"))?;
+                let (driver, property) = key
+                    .split_once('.')
+                    .ok_or_else(|| CliError::at(location, "Invalid format"))?;
                 GlobalProperty {
                     driver: driver.to_owned(),
                     property: property.to_owned(),
@@ -597,9 +743,15 @@ fn located(location: &str, json: bool, properties: Dict) -> LocatedDict {
     }
 }
 
-fn keyval_or_json(arg: &str, implied: Option<&str>, location: &str) -> Result<(Dict, bool), CliError> {
+fn keyval_or_json(
+    arg: &str,
+    implied: Option<&str>,
+    location: &str,
+) -> Result<(Dict, bool), CliError> {
     if arg.starts_with('{') {
-        return parse_object(arg).map(|d| (d, true)).map_err(|m| CliError::at(location, m));
+        return parse_object(arg)
+            .map(|d| (d, true))
+            .map_err(|m| CliError::at(location, m));
     }
     let parsed = parse_keyval(arg, implied).map_err(|m| CliError::at(location, m))?;
     if parsed.help {
@@ -633,7 +785,10 @@ fn is_uuid(text: &str) -> bool {
 fn is_datetime(text: &str) -> bool {
     let numbers = |s: &str, sep: char, count: usize| {
         let parts: Vec<&str> = s.split(sep).collect();
-        parts.len() == count && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        parts.len() == count
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
     };
     match text.split_once('T') {
         Some((date, time)) => numbers(date, '-', 3) && numbers(time, ':', 3),
@@ -677,11 +832,17 @@ impl State {
         }
 
         // The machine.
-        let requested = self.machine.remove("type").and_then(|v| v.as_str().map(str::to_owned));
+        let requested = self
+            .machine
+            .remove("type")
+            .and_then(|v| v.as_str().map(str::to_owned));
         let accel_property = self.machine.remove("accel");
         let machine_type: &MachineType = match &requested {
-            Some(name) => find_machine_type(name)
-                .ok_or_else(|| CliError::plain("unsupported machine type\nUse -machine help to list supported machines"))?,
+            Some(name) => find_machine_type(name).ok_or_else(|| {
+                CliError::plain(
+                    "unsupported machine type\nUse -machine help to list supported machines",
+                )
+            })?,
             None => machine::default_machine_type(),
         };
         machine::check_machine_properties(machine_type, &self.machine).map_err(CliError::plain)?;
@@ -721,11 +882,16 @@ impl State {
         // Accelerators.
         if let Some(accel) = accel_property {
             if !self.accels.is_empty() {
-                return Err(CliError::plain("The -accel and \"-machine accel=\" options are incompatible"));
+                return Err(CliError::plain(
+                    "The -accel and \"-machine accel=\" options are incompatible",
+                ));
             }
             let names = accel.as_str().unwrap_or_default().to_owned();
             for name in names.split(':') {
-                self.accels.push((String::new(), parse_qemu_opts(&format!("accel={name}"), None, false)));
+                self.accels.push((
+                    String::new(),
+                    parse_qemu_opts(&format!("accel={name}"), None, false),
+                ));
             }
         }
         for (location, opts) in &self.accels {
@@ -737,8 +903,14 @@ impl State {
                 ));
             }
             let mut properties = opts.to_dict(&["accel"]);
-            if let Some(key) = properties.keys().find(|k| !machine::KVM_PROPERTIES.contains(&k.as_str())) {
-                return Err(CliError::at(location, format!("Property '{name}-accel.{key}' not found")));
+            if let Some(key) = properties
+                .keys()
+                .find(|k| !machine::KVM_PROPERTIES.contains(&k.as_str()))
+            {
+                return Err(CliError::at(
+                    location,
+                    format!("Property '{name}-accel.{key}' not found"),
+                ));
             }
             properties.remove("accel");
             desc.accelerators.push(AccelOptions {
@@ -756,12 +928,16 @@ impl State {
                     code: 0,
                 });
             }
-            let chardev = chardev_from_opts(opts, None, location).map_err(|m| CliError::at(location, m))?;
+            let chardev =
+                chardev_from_opts(opts, None, location).map_err(|m| CliError::at(location, m))?;
             desc.chardevs.push(chardev);
         }
         for chardev in self.compat_chardevs.drain(..) {
             if desc.chardevs.iter().any(|c| c.id == chardev.id) {
-                return Err(CliError::at(&chardev.location, format!("Duplicate ID '{}' for chardev", chardev.id)));
+                return Err(CliError::at(
+                    &chardev.location,
+                    format!("Duplicate ID '{}' for chardev", chardev.id),
+                ));
             }
             desc.chardevs.push(chardev);
         }
@@ -769,7 +945,10 @@ impl State {
         // Block devices.
         for blockdev in &desc.blockdevs {
             if !blockdev.properties.contains_key("node-name") {
-                return Err(CliError::at(&blockdev.location, "'node-name' must be specified for the root node"));
+                return Err(CliError::at(
+                    &blockdev.location,
+                    "'node-name' must be specified for the root node",
+                ));
             }
         }
         for drive in &desc.drives {
@@ -781,7 +960,10 @@ impl State {
         let default_serial = self.default_serial && defaults;
         let default_parallel = self.default_parallel && defaults;
         let default_monitor = self.default_monitor && !desc.nodefaults;
-        if desc.lifecycle.daemonize && desc.display.nographic && (default_serial || default_parallel || default_monitor) {
+        if desc.lifecycle.daemonize
+            && desc.display.nographic
+            && (default_serial || default_parallel || default_monitor)
+        {
             return Err(CliError::plain("-nographic cannot be used with -daemonize"));
         }
         if desc.display.nographic {
@@ -803,7 +985,8 @@ impl State {
                 self.serials.push((String::new(), "vc:80Cx24C".to_owned()));
             }
             if default_parallel {
-                self.parallels.push((String::new(), "vc:80Cx24C".to_owned()));
+                self.parallels
+                    .push((String::new(), "vc:80Cx24C".to_owned()));
             }
             if default_monitor {
                 self.add_default_monitor(&mut desc, "vc:80Cx24C")?;
@@ -813,7 +996,9 @@ impl State {
             desc.display.vga = Some("std".to_owned());
         }
         if let Some(vga) = &desc.display.vga {
-            const VGA_TYPES: &[&str] = &["std", "cirrus", "vmware", "qxl", "xenfb", "tcx", "cg3", "virtio", "none"];
+            const VGA_TYPES: &[&str] = &[
+                "std", "cirrus", "vmware", "qxl", "xenfb", "tcx", "cg3", "virtio", "none",
+            ];
             if !VGA_TYPES.contains(&vga.as_str()) {
                 return Err(CliError::plain(format!("unknown vga type: {vga}")));
             }
@@ -826,7 +1011,12 @@ impl State {
 
         // Netdevs, then serial ports, parallel ports, debugcon, monitors.
         for netdev in &desc.netdevs {
-            if netdev.properties.get("type").and_then(Value::as_str).is_some_and(is_help) {
+            if netdev
+                .properties
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(is_help)
+            {
                 return Ok(Command::Exit {
                     stdout: help::netdev_help(),
                     warnings: self.warnings.clone(),
@@ -837,19 +1027,34 @@ impl State {
         }
         let serials = std::mem::take(&mut self.serials);
         for (index, (location, spec)) in serials.iter().filter(|(_, s)| s != "none").enumerate() {
-            let id = self.port_chardev(&mut desc, location, spec, &format!("serial{index}"), "serial device")?;
+            let id = self.port_chardev(
+                &mut desc,
+                location,
+                spec,
+                &format!("serial{index}"),
+                "serial device",
+            )?;
             desc.serials.push(Some(id));
         }
         let parallels = std::mem::take(&mut self.parallels);
         for (index, (location, spec)) in parallels.iter().filter(|(_, s)| s != "none").enumerate() {
-            let id = self.port_chardev(&mut desc, location, spec, &format!("parallel{index}"), "parallel device")?;
+            let id = self.port_chardev(
+                &mut desc,
+                location,
+                spec,
+                &format!("parallel{index}"),
+                "parallel device",
+            )?;
             desc.parallels.push(id);
         }
         let debugcons = std::mem::take(&mut self.debugcons);
         for (number, (location, spec)) in debugcons.iter().enumerate() {
             if number > 0 {
                 return Err(CliError::after(
-                    CliError::at(location, "attempt to add duplicate property 'debugcon' to object (type 'container')"),
+                    CliError::at(
+                        location,
+                        "attempt to add duplicate property 'debugcon' to object (type 'container')",
+                    ),
                     CliError::at(location, format!("invalid character backend '{spec}'")),
                 ));
             }
@@ -869,9 +1074,14 @@ impl State {
         Ok(Command::Run(Box::new(desc)))
     }
 
-    fn add_default_monitor(&mut self, desc: &mut MachineDescription, spec: &str) -> Result<(), CliError> {
+    fn add_default_monitor(
+        &mut self,
+        desc: &mut MachineDescription,
+        spec: &str,
+    ) -> Result<(), CliError> {
         let id = format!("compat_monitor{}", self.monitor_index);
-        let chardev = default_chardev(spec, &id).map_err(|CompatError(m)| CliError::plain(m.unwrap_or_default()))?;
+        let chardev = default_chardev(spec, &id)
+            .map_err(|CompatError(m)| CliError::plain(m.unwrap_or_default()))?;
         desc.chardevs.push(chardev);
         self.monitor_index += 1;
         self.monitors.push((
@@ -888,11 +1098,20 @@ impl State {
 
     /// The chardev a `-serial`/`-parallel`/`-debugcon` port uses, created
     /// from its legacy string; a multiplexed `mon:` one also gets a monitor.
-    fn port_chardev(&mut self, desc: &mut MachineDescription, location: &str, spec: &str, id: &str, what: &str) -> Result<String, CliError> {
-        let failed = || CliError::located(
-            Some(location).filter(|l| !l.is_empty()),
-            format!("could not connect {what} to character backend '{spec}'"),
-        );
+    fn port_chardev(
+        &mut self,
+        desc: &mut MachineDescription,
+        location: &str,
+        spec: &str,
+        id: &str,
+        what: &str,
+    ) -> Result<String, CliError> {
+        let failed = || {
+            CliError::located(
+                Some(location).filter(|l| !l.is_empty()),
+                format!("could not connect {what} to character backend '{spec}'"),
+            )
+        };
         if let Some(existing) = spec.strip_prefix("chardev:") {
             return if desc.chardevs.iter().any(|c| c.id == existing) {
                 Ok(existing.to_owned())
@@ -901,7 +1120,10 @@ impl State {
             };
         }
         let chardev = default_chardev(spec, id).map_err(|CompatError(first)| match first {
-            Some(message) => CliError::after(CliError::located(Some(location).filter(|l| !l.is_empty()), message), failed()),
+            Some(message) => CliError::after(
+                CliError::located(Some(location).filter(|l| !l.is_empty()), message),
+                failed(),
+            ),
             None => failed(),
         })?;
         let chardev = ChardevOptions {
@@ -949,10 +1171,15 @@ fn default_chardev(spec: &str, id: &str) -> Result<ChardevOptions, CompatError> 
     parse_compat(spec, id, "", true)
 }
 
-fn memory_options(opts: &QemuOpts, location: &str, warnings: &mut Vec<String>) -> Result<MemoryOptions, CliError> {
+fn memory_options(
+    opts: &QemuOpts,
+    location: &str,
+    warnings: &mut Vec<String>,
+) -> Result<MemoryOptions, CliError> {
     let mut size = DEFAULT_RAM_SIZE;
     if let Some(text) = opts.get("size").filter(|t| !t.is_empty()) {
-        let parsed = parse_size(text, 1).map_err(|e| CliError::at(location, size_error_message("size", text, e)))?;
+        let parsed = parse_size(text, 1)
+            .map_err(|e| CliError::at(location, size_error_message("size", text, e)))?;
         if parsed.hex_with_suffix {
             warnings.push(warning(None, hex_suffix_warning(text)));
         }
@@ -970,7 +1197,9 @@ fn memory_options(opts: &QemuOpts, location: &str, warnings: &mut Vec<String>) -
     let slots = opts.get("slots").and_then(parse_u64).unwrap_or(0);
     let max_size = match opts.get("maxmem") {
         Some(text) => {
-            let max = parse_size(text, 1).map_err(|e| CliError::at(location, size_error_message("maxmem", text, e)))?.bytes;
+            let max = parse_size(text, 1)
+                .map_err(|e| CliError::at(location, size_error_message("maxmem", text, e)))?
+                .bytes;
             if max < size {
                 return Err(CliError::plain(format!(
                     "invalid value of maxmem: maximum memory size (0x{max:x}) must be at least the initial memory size (0x{size:x})"
@@ -986,7 +1215,11 @@ fn memory_options(opts: &QemuOpts, location: &str, warnings: &mut Vec<String>) -
         None if slots > 0 => return Err(CliError::plain("slots specified but no max-size")),
         None => None,
     };
-    Ok(MemoryOptions { size, slots, max_size })
+    Ok(MemoryOptions {
+        size,
+        slots,
+        max_size,
+    })
 }
 
 /// `model,+feat,-feat,feat=on`. Features are not checked here; the CPU
@@ -1018,7 +1251,9 @@ fn check_boot_devices(order: &str) -> Result<(), CliError> {
             return Err(CliError::plain(format!("Invalid boot device '{device}'")));
         }
         if seen.contains(&device) {
-            return Err(CliError::plain(format!("Boot device '{device}' was given twice")));
+            return Err(CliError::plain(format!(
+                "Boot device '{device}' was given twice"
+            )));
         }
         seen.push(device);
     }
@@ -1029,13 +1264,18 @@ fn check_drive(drive: &LocatedDict) -> Result<(), CliError> {
     let get = |key: &str| drive.properties.get(key).and_then(Value::as_str);
     let at = |message: String| CliError::at(&drive.location, message);
     if let Some(interface) = get("if") {
-        const INTERFACES: &[&str] = &["none", "ide", "scsi", "floppy", "pflash", "mtd", "sd", "virtio", "xen"];
+        const INTERFACES: &[&str] = &[
+            "none", "ide", "scsi", "floppy", "pflash", "mtd", "sd", "virtio", "xen",
+        ];
         if !INTERFACES.contains(&interface) {
             return Err(at(format!("unsupported bus type '{interface}'")));
         }
     }
     if let Some(cache) = get("cache") {
-        if !matches!(cache, "none" | "writeback" | "unsafe" | "directsync" | "writethrough") {
+        if !matches!(
+            cache,
+            "none" | "writeback" | "unsafe" | "directsync" | "writethrough"
+        ) {
             return Err(at("invalid cache option".to_owned()));
         }
     }
@@ -1044,19 +1284,35 @@ fn check_drive(drive: &LocatedDict) -> Result<(), CliError> {
 
 fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
     const TYPES: &[&str] = &[
-        "socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge", "vhost-user", "vhost-vdpa",
+        "socket",
+        "stream",
+        "dgram",
+        "hubport",
+        "tap",
+        "user",
+        "l2tpv3",
+        "vde",
+        "bridge",
+        "vhost-user",
+        "vhost-vdpa",
     ];
     let at = |message: String| CliError::at(&netdev.location, message);
     let netdev_type = match netdev.properties.get("type") {
         Some(Value::String(t)) => t.as_str(),
-        Some(_) => return Err(at("Invalid parameter type for 'type', expected: string".into())),
+        Some(_) => {
+            return Err(at(
+                "Invalid parameter type for 'type', expected: string".into()
+            ))
+        }
         None => return Err(at("Parameter 'type' is missing".into())),
     };
     if is_help(netdev_type) {
         return Ok(());
     }
     if !TYPES.contains(&netdev_type) {
-        return Err(at(format!("Parameter 'type' does not accept value '{netdev_type}'")));
+        return Err(at(format!(
+            "Parameter 'type' does not accept value '{netdev_type}'"
+        )));
     }
     if !netdev.properties.contains_key("id") {
         return Err(at("Parameter 'id' is missing".into()));
@@ -1070,19 +1326,40 @@ pub const IMPLEMENTED_OPTIONS: &[(&str, &str)] = &[
     ("h", "display this help and exit"),
     ("help", "display this help and exit"),
     ("version", "display version information and exit"),
-    ("machine", "selects emulated machine ('-machine help' for list)"),
+    (
+        "machine",
+        "selects emulated machine ('-machine help' for list)",
+    ),
     ("M", "same as -machine"),
     ("cpu", "select CPU ('-cpu help' for list)"),
     ("accel", "select accelerator ('-accel help' for list)"),
     ("enable-kvm", "enable KVM full virtualization support"),
     ("smp", "set the number of CPUs and their topology"),
-    ("m", "configure guest RAM: [size=]megs[,slots=n,maxmem=size]"),
-    ("name", "set the name of the guest: [guest=]name[,process=name][,debug-threads=on|off]"),
+    (
+        "m",
+        "configure guest RAM: [size=]megs[,slots=n,maxmem=size]",
+    ),
+    (
+        "name",
+        "set the name of the guest: [guest=]name[,process=name][,debug-threads=on|off]",
+    ),
     ("uuid", "specify machine UUID"),
-    ("boot", "[order=drives][,once=drives][,menu=on|off][,strict=on|off]"),
-    ("rtc", "[base=utc|localtime|<datetime>][,clock=host|rt|vm][,driftfix=none|slew]"),
-    ("object", "create a new object of type TYPENAME setting properties"),
-    ("device", "add device (based on driver); '-device help' lists them"),
+    (
+        "boot",
+        "[order=drives][,once=drives][,menu=on|off][,strict=on|off]",
+    ),
+    (
+        "rtc",
+        "[base=utc|localtime|<datetime>][,clock=host|rt|vm][,driftfix=none|slew]",
+    ),
+    (
+        "object",
+        "create a new object of type TYPENAME setting properties",
+    ),
+    (
+        "device",
+        "add device (based on driver); '-device help' lists them",
+    ),
     ("global", "set a global default for a driver property"),
     ("blockdev", "define a block device node"),
     ("drive", "use 'file' as a drive image"),
@@ -1096,14 +1373,26 @@ pub const IMPLEMENTED_OPTIONS: &[(&str, &str)] = &[
     ("audiodev", "specifies the audio backend to use"),
     ("chardev", "configure a character device backend"),
     ("serial", "redirect the serial port to char device 'dev'"),
-    ("parallel", "redirect the parallel port to char device 'dev'"),
-    ("debugcon", "redirect the debug console to char device 'dev'"),
+    (
+        "parallel",
+        "redirect the parallel port to char device 'dev'",
+    ),
+    (
+        "debugcon",
+        "redirect the debug console to char device 'dev'",
+    ),
     ("monitor", "redirect the monitor to char device 'dev'"),
     ("qmp", "like -monitor but opens in 'control' mode"),
     ("qmp-pretty", "like -qmp but uses pretty JSON formatting"),
-    ("mon", "[chardev=]name[,mode=readline|control][,pretty[=on|off]]"),
+    (
+        "mon",
+        "[chardev=]name[,mode=readline|control][,pretty[=on|off]]",
+    ),
     ("display", "select display backend type: none"),
-    ("nographic", "disable graphical output and redirect serial I/Os to console"),
+    (
+        "nographic",
+        "disable graphical output and redirect serial I/Os to console",
+    ),
     ("vga", "select video card type"),
     ("kernel", "use 'bzImage' as kernel image"),
     ("append", "use 'cmdline' as kernel command line"),
@@ -1116,10 +1405,16 @@ pub const IMPLEMENTED_OPTIONS: &[(&str, &str)] = &[
     ("daemonize", "daemonize QEMU after initializing"),
     ("pidfile", "write PID to 'file'"),
     ("nodefaults", "don't create default devices"),
-    ("no-user-config", "do not load default user-provided config files at startup"),
+    (
+        "no-user-config",
+        "do not load default user-provided config files at startup",
+    ),
     ("no-acpi", "disable ACPI"),
     ("no-hpet", "disable HPET"),
-    ("usb", "enable on-board USB host controller (if not enabled by default)"),
+    (
+        "usb",
+        "enable on-board USB host controller (if not enabled by default)",
+    ),
     ("overcommit", "[mem-lock=on|off][,cpu-pm=on|off]"),
     ("sandbox", "enable seccomp mode 2 system call filter"),
     ("msg", "[timestamp[=on|off]][,guest-name=[on|off]]"),

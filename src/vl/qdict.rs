@@ -58,20 +58,29 @@ pub fn parse_size(text: &str, default_unit: u64) -> Result<Size, SizeError> {
     };
     let radix = if hex { 16 } else { 10 };
     let rest = &text[digits_start..];
-    let integer_len = rest.find(|c: char| !c.is_digit(radix)).unwrap_or(rest.len());
+    let integer_len = rest
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(rest.len());
     if integer_len == 0 {
         return Err(SizeError::Invalid);
     }
-    let integer = u64::from_str_radix(&rest[..integer_len], radix).map_err(|_| SizeError::OutOfRange)?;
+    let integer =
+        u64::from_str_radix(&rest[..integer_len], radix).map_err(|_| SizeError::OutOfRange)?;
     let mut rest = &rest[integer_len..];
     let mut fraction = None;
     if let Some(after_dot) = rest.strip_prefix('.') {
         if hex {
             return Err(SizeError::Invalid);
         }
-        let len = after_dot.find(|c: char| !c.is_ascii_digit()).unwrap_or(after_dot.len());
+        let len = after_dot
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after_dot.len());
         let digits = &after_dot[..len];
-        fraction = Some(format!("0.{digits}0").parse::<f64>().map_err(|_| SizeError::Invalid)?);
+        fraction = Some(
+            format!("0.{digits}0")
+                .parse::<f64>()
+                .map_err(|_| SizeError::Invalid)?,
+        );
         rest = &after_dot[len..];
     }
     let mut chars = rest.chars();
@@ -85,7 +94,9 @@ pub fn parse_size(text: &str, default_unit: u64) -> Result<Size, SizeError> {
     if fraction.is_some_and(|f| f != 0.0) && multiplier == 1 {
         return Err(SizeError::Invalid);
     }
-    let whole = integer.checked_mul(multiplier).ok_or(SizeError::OutOfRange)?;
+    let whole = integer
+        .checked_mul(multiplier)
+        .ok_or(SizeError::OutOfRange)?;
     let extra = fraction.map_or(0.0, |f| f * multiplier as f64) as u64;
     let bytes = whole.checked_add(extra).ok_or(SizeError::OutOfRange)?;
     Ok(Size {
@@ -121,18 +132,23 @@ pub fn parse_u64(text: &str) -> Option<u64> {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    let (radix, digits) = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        (16, hex)
-    } else if text.len() > 1 && text.starts_with('0') {
-        (8, &text[1..])
-    } else {
-        (10, text)
-    };
+    let (radix, digits) =
+        if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            (16, hex)
+        } else if text.len() > 1 && text.starts_with('0') {
+            (8, &text[1..])
+        } else {
+            (10, text)
+        };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
     let value = u64::from_str_radix(digits, radix).ok()?;
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 #[cfg(test)]
@@ -149,7 +165,10 @@ mod tests {
         assert_eq!(ok("1b"), Ok(1));
         assert_eq!(ok("1.G"), Ok(1024 * MIB));
         assert_eq!(ok(" 1"), Ok(MIB));
-        assert_eq!(parse_size("0x10M", MIB).map(|s| s.hex_with_suffix), Ok(true));
+        assert_eq!(
+            parse_size("0x10M", MIB).map(|s| s.hex_with_suffix),
+            Ok(true)
+        );
         // Refused by QEMU 7.2 `-m`.
         for bad in ["1Q", "1Z", "0x1.8G", "1e3", "-1", ".5G", "1.5", "1.5b"] {
             let unit = if bad == "1.5" { 1 } else { MIB };

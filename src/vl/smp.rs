@@ -20,7 +20,9 @@ pub struct SmpConfig {
     pub has_zero: bool,
 }
 
-const SMP_KEYS: [&str; 7] = ["cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads"];
+const SMP_KEYS: [&str; 7] = [
+    "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads",
+];
 
 impl SmpConfig {
     /// Reads the parameters with QEMU's messages (`Parameter 'smp.cpus'
@@ -67,7 +69,10 @@ pub struct SmpLimits<'a> {
 
 /// Computes the topology as QEMU 7.2 does for machines that prefer cores
 /// over sockets. Returns warnings to print and the topology, or the error.
-pub fn compute(config: &SmpConfig, limits: &SmpLimits) -> Result<(SmpTopology, Vec<String>), String> {
+pub fn compute(
+    config: &SmpConfig,
+    limits: &SmpLimits,
+) -> Result<(SmpTopology, Vec<String>), String> {
     let mut warnings = Vec::new();
     if config.has_zero {
         warnings.push(warning(
@@ -123,7 +128,8 @@ pub fn compute(config: &SmpConfig, limits: &SmpLimits) -> Result<(SmpTopology, V
     } else {
         String::new()
     };
-    let hierarchy = format!("sockets ({sockets}){dies_text} * cores ({cores}) * threads ({threads})");
+    let hierarchy =
+        format!("sockets ({sockets}){dies_text} * cores ({cores}) * threads ({threads})");
     if product != max_cpus {
         return Err(format!(
             "Invalid CPU topology: product of the hierarchy must match maxcpus: {hierarchy} != maxcpus ({max_cpus})"
@@ -176,17 +182,32 @@ mod tests {
     #[test]
     fn topologies_match_qemu() {
         let t = topology("4").unwrap();
-        assert_eq!((t.cpus, t.max_cpus, t.sockets, t.cores, t.threads), (4, 4, 1, 4, 1));
+        assert_eq!(
+            (t.cpus, t.max_cpus, t.sockets, t.cores, t.threads),
+            (4, 4, 1, 4, 1)
+        );
         let t = topology("2,maxcpus=4").unwrap();
-        assert_eq!((t.cpus, t.max_cpus, t.sockets, t.cores, t.threads), (2, 4, 1, 4, 1));
+        assert_eq!(
+            (t.cpus, t.max_cpus, t.sockets, t.cores, t.threads),
+            (2, 4, 1, 4, 1)
+        );
         let t = topology("sockets=2").unwrap();
-        assert_eq!((t.cpus, t.max_cpus, t.sockets, t.cores, t.threads), (2, 2, 2, 1, 1));
+        assert_eq!(
+            (t.cpus, t.max_cpus, t.sockets, t.cores, t.threads),
+            (2, 2, 2, 1, 1)
+        );
         let t = topology("cpus=2,sockets=1,dies=1,cores=2,threads=1").unwrap();
-        assert_eq!((t.cpus, t.max_cpus, t.sockets, t.cores, t.threads), (2, 2, 1, 2, 1));
+        assert_eq!(
+            (t.cpus, t.max_cpus, t.sockets, t.cores, t.threads),
+            (2, 2, 1, 2, 1)
+        );
         assert_eq!(
             topology("2,sockets=3,cores=1,threads=1,maxcpus=2"),
             Err("Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (2)".to_owned())
         );
-        assert_eq!(topology("foo"), Err("Parameter 'smp.cpus' expects integer".to_owned()));
+        assert_eq!(
+            topology("foo"),
+            Err("Parameter 'smp.cpus' expects integer".to_owned())
+        );
     }
 }
