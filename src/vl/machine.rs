@@ -192,6 +192,25 @@ pub const KVM_PROPERTIES: &[&str] = &[
     "x-use-canonical-path-for-ramblock-id",
 ];
 
+/// Checks `-accel kvm,...` properties as QEMU sets them on `kvm-accel`.
+pub fn check_kvm_properties(properties: &Dict) -> Result<(), String> {
+    for (name, value) in properties {
+        if !KVM_PROPERTIES.contains(&name.as_str()) {
+            return Err(format!("Property 'kvm-accel.{name}' not found"));
+        }
+        let text = value.as_str().unwrap_or_default();
+        let allowed: &[&str] = match name.as_str() {
+            "kernel-irqchip" => &["on", "off", "split"],
+            "notify-vmexit" => &["run", "internal-error", "disable"],
+            _ => continue,
+        };
+        if !allowed.contains(&text) {
+            return Err(format!("Parameter '{name}' does not accept value '{text}'"));
+        }
+    }
+    Ok(())
+}
+
 pub fn accel_help() -> String {
     let mut out = String::from("Accelerators supported in QEMU binary:\n");
     for name in ACCELERATORS {

@@ -171,9 +171,9 @@ impl State {
                     _ => return self.exit(machine::accel_help()),
                 }
             }
+            // QEMU 7.2 turns -enable-kvm into `-machine accel=kvm`.
             "enable-kvm" => {
-                let opts = parse_qemu_opts("accel=kvm", None, false);
-                self.accels.push((location.to_owned(), opts));
+                self.machine.insert("accel".into(), "kvm".into());
             }
             "cpu" => self.cpu = Some(arg.to_owned()),
             "m" => self.memory_option(arg, location)?,
@@ -797,24 +797,81 @@ fn is_datetime(text: &str) -> bool {
 }
 
 impl State {
+    /// The steps QEMU takes once every option is read, in its order (which
+    /// decides which error is reported when there are several).
     fn after_loop(&mut self) -> Result<Command, CliError> {
         let mut desc = self.description.take().unwrap_or_else(empty_description);
-
-        // Help requests QEMU handles once all options are read.
-        if let Some(cpu) = &self.cpu {
-            if is_help(cpu) {
-                return Ok(Command::CpuHelp {
-                    warnings: self.warnings.clone(),
-                });
+        if let Some(command) = self.help_requests(&desc)? {
+            return Ok(command);
+        }
+        let machine_type = self.select_machine()?;
+        self.default_devices(&mut desc, machine_type)?;
+        if let Some(vga) = &desc.display.vga {
+            const VGA_TYPES: &[&str] = &[
+                "std", "cirrus", "vmware", "qxl", "xenfb", "tcx", "cg3", "virtio", "none",
+            ];
+            if !VGA_TYPES.contains(&vga.as_str()) {
+                return Err(CliError::plain(format!("unknown vga type: {vga}")));
             }
+        }
+        if let Some(command) = self.chardevs(&mut desc)? {
+            return Ok(command);
+        }
+        for blockdev in &desc.blockdevs {
+            if !blockdev.properties.contains_key("node-name") {
+                return Err(CliError::at(
+                    &blockdev.location,
+                    "'node-name' must be specified for the root node",
+                ));
+            }
+        }
+        for drive in &desc.drives {
+            check_drive(drive)?;
+        }
+        // Boot order: drives `a` to `p`, each at most once.
+        for key in ["order", "once"] {
+            if let Some(order) = desc.boot.boot_order.get(key).and_then(Value::as_str) {
+                check_boot_devices(order)?;
+            }
+        }
+        self.machine_properties(&mut desc, machine_type)?;
+        if let Some((location, opts)) = &self.memory {
+            desc.memory = memory_options(opts, location, &mut self.warnings)?;
+        }
+        if let Some(cpu) = &self.cpu {
+            desc.cpu = cpu_options(cpu);
+        }
+        self.accelerators(&mut desc)?;
+        for netdev in &desc.netdevs {
+            let netdev_type = netdev.properties.get("type").and_then(Value::as_str);
+            if netdev_type.is_some_and(is_help) {
+                return Ok(self.exit_with(help::netdev_help()));
+            }
+            check_netdev(netdev)?;
+        }
+        self.monitors_and_ports(&mut desc)?;
+        desc.warnings = std::mem::take(&mut self.warnings);
+        Ok(Command::Run(Box::new(desc)))
+    }
+
+    fn exit_with(&self, stdout: String) -> Command {
+        Command::Exit {
+            stdout,
+            warnings: self.warnings.clone(),
+            code: 0,
+        }
+    }
+
+    /// `-cpu help`, `-device help`, `-device TYPE,help`.
+    fn help_requests(&self, desc: &MachineDescription) -> Result<Option<Command>, CliError> {
+        if self.cpu.as_deref().is_some_and(is_help) {
+            return Ok(Some(Command::CpuHelp {
+                warnings: self.warnings.clone(),
+            }));
         }
         for device in &desc.devices {
             if is_help(&device.driver) {
-                return Ok(Command::Exit {
-                    stdout: help::device_list(),
-                    warnings: self.warnings.clone(),
-                    code: 0,
-                });
+                return Ok(Some(self.exit_with(help::device_list())));
             }
             if device.properties.contains_key("help") && !device.json {
                 let Some(info) = hw::core::qdev::find_device_type(&device.driver) else {
@@ -823,110 +880,75 @@ impl State {
                         format!("'{}' is not a valid device model name", device.driver),
                     ));
                 };
-                return Ok(Command::Exit {
-                    stdout: hw::core::qdev::property_help(info),
-                    warnings: self.warnings.clone(),
-                    code: 0,
-                });
+                return Ok(Some(self.exit_with(hw::core::qdev::property_help(info))));
             }
         }
+        Ok(None)
+    }
 
-        // The machine.
-        let requested = self
-            .machine
-            .remove("type")
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let accel_property = self.machine.remove("accel");
-        let machine_type: &MachineType = match &requested {
-            Some(name) => find_machine_type(name).ok_or_else(|| {
+    fn select_machine(&mut self) -> Result<&'static MachineType, CliError> {
+        match self.machine.remove("type") {
+            Some(Value::String(name)) => find_machine_type(&name).ok_or_else(|| {
                 CliError::plain(
                     "unsupported machine type\nUse -machine help to list supported machines",
                 )
-            })?,
-            None => machine::default_machine_type(),
+            }),
+            Some(_) => Err(CliError::plain("Parameters 'type.*' used inconsistently")),
+            None => Ok(machine::default_machine_type()),
+        }
+    }
+
+    /// The serial port, parallel port, monitor, VGA and NIC QEMU adds
+    /// unless told otherwise.
+    fn default_devices(
+        &mut self,
+        desc: &mut MachineDescription,
+        machine_type: &MachineType,
+    ) -> Result<(), CliError> {
+        let defaults = !desc.nodefaults && machine_type.has_default_devices;
+        let default_serial = self.default_serial && defaults;
+        let default_parallel = self.default_parallel && defaults;
+        let default_monitor = self.default_monitor && !desc.nodefaults;
+        if desc.lifecycle.daemonize
+            && desc.display.nographic
+            && (default_serial || default_parallel || default_monitor)
+        {
+            return Err(CliError::plain("-nographic cannot be used with -daemonize"));
+        }
+        let (serial, parallel, monitor) = if desc.display.nographic {
+            if default_serial && default_monitor {
+                ("mon:stdio", "null", None)
+            } else {
+                ("stdio", "null", Some("stdio"))
+            }
+        } else {
+            ("vc:80Cx24C", "vc:80Cx24C", Some("vc:80Cx24C"))
         };
-        machine::check_machine_properties(machine_type, &self.machine).map_err(CliError::plain)?;
-        desc.machine = MachineOptions {
-            type_name: machine_type.name.to_owned(),
-            properties: std::mem::take(&mut self.machine),
-        };
-
-        // Boot order: drives `a` to `p`, each at most once.
-        for key in ["order", "once"] {
-            if let Some(order) = desc.boot.boot_order.get(key).and_then(Value::as_str) {
-                check_boot_devices(order)?;
-            }
+        if default_serial {
+            self.serials.push((String::new(), serial.to_owned()));
         }
-
-        // Memory.
-        if let Some((location, opts)) = &self.memory {
-            desc.memory = memory_options(opts, location, &mut self.warnings)?;
+        if default_parallel {
+            self.parallels.push((String::new(), parallel.to_owned()));
         }
-
-        // CPU topology.
-        let config = SmpConfig::from_opts(&self.smp).map_err(CliError::plain)?;
-        let limits = SmpLimits {
-            machine: machine_type.name,
-            max_cpus: machine_type.max_cpus,
-            dies_supported: machine_type.name != "none",
-        };
-        let (topology, smp_warnings) = smp::compute(&config, &limits).map_err(CliError::plain)?;
-        self.warnings.extend(smp_warnings);
-        desc.smp = topology;
-
-        // CPU model and features.
-        if let Some(cpu) = &self.cpu {
-            desc.cpu = cpu_options(cpu);
+        if let Some(monitor) = monitor.filter(|_| default_monitor) {
+            self.add_default_monitor(desc, monitor)?;
         }
-
-        // Accelerators.
-        if let Some(accel) = accel_property {
-            if !self.accels.is_empty() {
-                return Err(CliError::plain(
-                    "The -accel and \"-machine accel=\" options are incompatible",
-                ));
-            }
-            let names = accel.as_str().unwrap_or_default().to_owned();
-            for name in names.split(':') {
-                self.accels.push((
-                    String::new(),
-                    parse_qemu_opts(&format!("accel={name}"), None, false),
-                ));
-            }
+        if self.default_vga && defaults && desc.display.vga.is_none() {
+            desc.display.vga = Some("std".to_owned());
         }
-        for (location, opts) in &self.accels {
-            let name = opts.get("accel").unwrap_or_default();
-            if !machine::ACCELERATORS.contains(&name) {
-                return Err(CliError::located(
-                    Some(location.as_str()).filter(|l| !l.is_empty()),
-                    format!("invalid accelerator {name}"),
-                ));
-            }
-            let mut properties = opts.to_dict(&["accel"]);
-            if let Some(key) = properties
-                .keys()
-                .find(|k| !machine::KVM_PROPERTIES.contains(&k.as_str()))
-            {
-                return Err(CliError::at(
-                    location,
-                    format!("Property '{name}-accel.{key}' not found"),
-                ));
-            }
-            properties.remove("accel");
-            desc.accelerators.push(AccelOptions {
-                name: name.to_owned(),
-                properties,
-            });
+        if self.default_net && defaults {
+            let mut properties = Dict::new();
+            properties.insert("type".into(), "user".into());
+            desc.nics.push(located("", false, properties));
         }
+        Ok(())
+    }
 
-        // Chardevs: -chardev first, then those of -monitor/-qmp.
+    /// `-chardev` in order, then the chardevs of `-monitor`/`-qmp`.
+    fn chardevs(&mut self, desc: &mut MachineDescription) -> Result<Option<Command>, CliError> {
         for (location, opts) in &self.chardev_opts {
             if opts.get("backend").is_some_and(is_help) {
-                return Ok(Command::Exit {
-                    stdout: help::chardev_help(),
-                    warnings: self.warnings.clone(),
-                    code: 0,
-                });
+                return Ok(Some(self.exit_with(help::chardev_help())));
             }
             let chardev =
                 chardev_from_opts(opts, None, location).map_err(|m| CliError::at(location, m))?;
@@ -941,110 +963,113 @@ impl State {
             }
             desc.chardevs.push(chardev);
         }
+        Ok(None)
+    }
 
-        // Block devices.
-        for blockdev in &desc.blockdevs {
-            if !blockdev.properties.contains_key("node-name") {
-                return Err(CliError::at(
-                    &blockdev.location,
-                    "'node-name' must be specified for the root node",
+    /// The CPU topology first, then the other `-machine` properties.
+    fn machine_properties(
+        &mut self,
+        desc: &mut MachineDescription,
+        machine_type: &MachineType,
+    ) -> Result<(), CliError> {
+        let config = SmpConfig::from_opts(&self.smp).map_err(CliError::plain)?;
+        let limits = SmpLimits {
+            machine: machine_type.name,
+            max_cpus: machine_type.max_cpus,
+            dies_supported: machine_type.name != "none",
+        };
+        let (topology, smp_warnings) = smp::compute(&config, &limits).map_err(CliError::plain)?;
+        self.warnings.extend(smp_warnings);
+        desc.smp = topology;
+        let accel = self.machine.remove("accel");
+        machine::check_machine_properties(machine_type, &self.machine).map_err(CliError::plain)?;
+        desc.machine = MachineOptions {
+            type_name: machine_type.name.to_owned(),
+            properties: std::mem::take(&mut self.machine),
+        };
+        if let Some(accel) = accel {
+            if !self.accels.is_empty() {
+                return Err(CliError::plain(
+                    "The -accel and \"-machine accel=\" options are incompatible",
+                ));
+            }
+            let names = accel.as_str().unwrap_or_default().to_owned();
+            for name in names.split(':') {
+                let opts =
+                    parse_qemu_opts(&format!("accel={}", name.replace(',', ",,")), None, false);
+                self.accels.push((String::new(), opts));
+            }
+        }
+        Ok(())
+    }
+
+    /// QEMU tries the accelerators in order and stops at the first that
+    /// exists; unknown ones before it are reported and skipped. The
+    /// description lists the usable ones in order.
+    fn accelerators(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
+        let mut skipped = Vec::new();
+        for (location, opts) in &self.accels {
+            let location = Some(location.as_str()).filter(|l| !l.is_empty());
+            let name = opts.get("accel").unwrap_or_default();
+            if !machine::ACCELERATORS.contains(&name) {
+                skipped.push(CliError::located(
+                    location,
+                    format!("invalid accelerator {name}"),
+                ));
+                continue;
+            }
+            let properties = opts.to_dict(&["accel"]);
+            machine::check_kvm_properties(&properties)
+                .map_err(|m| CliError::located(location, m))?;
+            desc.accelerators.push(AccelOptions {
+                name: name.to_owned(),
+                properties,
+            });
+            break;
+        }
+        let Some(accel) = desc.accelerators.first() else {
+            // Nothing usable: every name given was unknown (or none given).
+            return match skipped.into_iter().reduce(CliError::after) {
+                Some(error) => Err(error),
+                None => Ok(()),
+            };
+        };
+        if !skipped.is_empty() {
+            for error in skipped {
+                self.warnings.push(error.to_string());
+            }
+            self.warnings.push(format!(
+                "{}: falling back to {}",
+                super::error::PROGRAM,
+                accel.name.to_uppercase()
+            ));
+        }
+        Ok(())
+    }
+
+    /// `-mon` and the legacy monitors, then serial ports, parallel ports
+    /// and the debug console.
+    fn monitors_and_ports(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
+        for (location, monitor) in &self.monitors {
+            if !desc.chardevs.iter().any(|c| c.id == monitor.chardev) {
+                return Err(CliError::located(
+                    Some(location.as_str()).filter(|l| !l.is_empty()),
+                    format!("chardev \"{}\" not found", monitor.chardev),
                 ));
             }
         }
-        for drive in &desc.drives {
-            check_drive(drive)?;
-        }
-
-        // Default devices, as QEMU adds them.
-        let defaults = !desc.nodefaults && machine_type.has_default_devices;
-        let default_serial = self.default_serial && defaults;
-        let default_parallel = self.default_parallel && defaults;
-        let default_monitor = self.default_monitor && !desc.nodefaults;
-        if desc.lifecycle.daemonize
-            && desc.display.nographic
-            && (default_serial || default_parallel || default_monitor)
-        {
-            return Err(CliError::plain("-nographic cannot be used with -daemonize"));
-        }
-        if desc.display.nographic {
-            if default_parallel {
-                self.parallels.push((String::new(), "null".to_owned()));
-            }
-            if default_serial && default_monitor {
-                self.serials.push((String::new(), "mon:stdio".to_owned()));
-            } else {
-                if default_serial {
-                    self.serials.push((String::new(), "stdio".to_owned()));
-                }
-                if default_monitor {
-                    self.add_default_monitor(&mut desc, "stdio")?;
-                }
-            }
-        } else {
-            if default_serial {
-                self.serials.push((String::new(), "vc:80Cx24C".to_owned()));
-            }
-            if default_parallel {
-                self.parallels
-                    .push((String::new(), "vc:80Cx24C".to_owned()));
-            }
-            if default_monitor {
-                self.add_default_monitor(&mut desc, "vc:80Cx24C")?;
-            }
-        }
-        if self.default_vga && defaults && desc.display.vga.is_none() {
-            desc.display.vga = Some("std".to_owned());
-        }
-        if let Some(vga) = &desc.display.vga {
-            const VGA_TYPES: &[&str] = &[
-                "std", "cirrus", "vmware", "qxl", "xenfb", "tcx", "cg3", "virtio", "none",
-            ];
-            if !VGA_TYPES.contains(&vga.as_str()) {
-                return Err(CliError::plain(format!("unknown vga type: {vga}")));
-            }
-        }
-        if self.default_net && defaults {
-            let mut properties = Dict::new();
-            properties.insert("type".into(), "user".into());
-            desc.nics.push(located("", false, properties));
-        }
-
-        // Netdevs, then serial ports, parallel ports, debugcon, monitors.
-        for netdev in &desc.netdevs {
-            if netdev
-                .properties
-                .get("type")
-                .and_then(Value::as_str)
-                .is_some_and(is_help)
-            {
-                return Ok(Command::Exit {
-                    stdout: help::netdev_help(),
-                    warnings: self.warnings.clone(),
-                    code: 0,
-                });
-            }
-            check_netdev(netdev)?;
-        }
+        desc.monitors
+            .extend(self.monitors.drain(..).map(|(_, monitor)| monitor));
         let serials = std::mem::take(&mut self.serials);
         for (index, (location, spec)) in serials.iter().filter(|(_, s)| s != "none").enumerate() {
-            let id = self.port_chardev(
-                &mut desc,
-                location,
-                spec,
-                &format!("serial{index}"),
-                "serial device",
-            )?;
+            let id = format!("serial{index}");
+            let id = port_chardev(desc, location, spec, &id, "serial device")?;
             desc.serials.push(Some(id));
         }
         let parallels = std::mem::take(&mut self.parallels);
         for (index, (location, spec)) in parallels.iter().filter(|(_, s)| s != "none").enumerate() {
-            let id = self.port_chardev(
-                &mut desc,
-                location,
-                spec,
-                &format!("parallel{index}"),
-                "parallel device",
-            )?;
+            let id = format!("parallel{index}");
+            let id = port_chardev(desc, location, spec, &id, "parallel device")?;
             desc.parallels.push(id);
         }
         let debugcons = std::mem::take(&mut self.debugcons);
@@ -1058,20 +1083,10 @@ impl State {
                     CliError::at(location, format!("invalid character backend '{spec}'")),
                 ));
             }
-            let id = self.port_chardev(&mut desc, location, spec, "debugcon", "debugcon device")?;
+            let id = port_chardev(desc, location, spec, "debugcon", "debugcon device")?;
             desc.debugcons.push(id);
         }
-        for (location, monitor) in self.monitors.drain(..) {
-            if !desc.chardevs.iter().any(|c| c.id == monitor.chardev) {
-                return Err(CliError::located(
-                    Some(location.as_str()).filter(|l| !l.is_empty()),
-                    format!("chardev \"{}\" not found", monitor.chardev),
-                ));
-            }
-            desc.monitors.push(monitor);
-        }
-        desc.warnings = std::mem::take(&mut self.warnings);
-        Ok(Command::Run(Box::new(desc)))
+        Ok(())
     }
 
     fn add_default_monitor(
@@ -1095,55 +1110,51 @@ impl State {
         ));
         Ok(())
     }
+}
 
-    /// The chardev a `-serial`/`-parallel`/`-debugcon` port uses, created
-    /// from its legacy string; a multiplexed `mon:` one also gets a monitor.
-    fn port_chardev(
-        &mut self,
-        desc: &mut MachineDescription,
-        location: &str,
-        spec: &str,
-        id: &str,
-        what: &str,
-    ) -> Result<String, CliError> {
-        let failed = || {
-            CliError::located(
-                Some(location).filter(|l| !l.is_empty()),
-                format!("could not connect {what} to character backend '{spec}'"),
-            )
+/// The chardev a `-serial`/`-parallel`/`-debugcon` port uses, created
+/// from its legacy string; a multiplexed `mon:` one also gets a monitor.
+fn port_chardev(
+    desc: &mut MachineDescription,
+    location: &str,
+    spec: &str,
+    id: &str,
+    what: &str,
+) -> Result<String, CliError> {
+    let failed = || {
+        CliError::located(
+            Some(location).filter(|l| !l.is_empty()),
+            format!("could not connect {what} to character backend '{spec}'"),
+        )
+    };
+    if let Some(existing) = spec.strip_prefix("chardev:") {
+        return if desc.chardevs.iter().any(|c| c.id == existing) {
+            Ok(existing.to_owned())
+        } else {
+            Err(failed())
         };
-        if let Some(existing) = spec.strip_prefix("chardev:") {
-            return if desc.chardevs.iter().any(|c| c.id == existing) {
-                Ok(existing.to_owned())
-            } else {
-                Err(failed())
-            };
-        }
-        let chardev = default_chardev(spec, id).map_err(|CompatError(first)| match first {
-            Some(message) => CliError::after(
-                CliError::located(Some(location).filter(|l| !l.is_empty()), message),
-                failed(),
-            ),
-            None => failed(),
-        })?;
-        let chardev = ChardevOptions {
-            location: location.to_owned(),
-            ..chardev
-        };
-        if chardev.properties.get("mux").and_then(Value::as_str) == Some("on") {
-            self.monitors.push((
-                location.to_owned(),
-                MonitorOptions {
-                    id: None,
-                    chardev: id.to_owned(),
-                    mode: MonitorMode::Readline,
-                    pretty: false,
-                },
-            ));
-        }
-        desc.chardevs.push(chardev);
-        Ok(id.to_owned())
     }
+    let chardev = default_chardev(spec, id).map_err(|CompatError(first)| match first {
+        Some(message) => CliError::after(
+            CliError::located(Some(location).filter(|l| !l.is_empty()), message),
+            failed(),
+        ),
+        None => failed(),
+    })?;
+    let chardev = ChardevOptions {
+        location: location.to_owned(),
+        ..chardev
+    };
+    if chardev.properties.get("mux").and_then(Value::as_str) == Some("on") {
+        desc.monitors.push(MonitorOptions {
+            id: None,
+            chardev: id.to_owned(),
+            mode: MonitorMode::Readline,
+            pretty: false,
+        });
+    }
+    desc.chardevs.push(chardev);
+    Ok(id.to_owned())
 }
 
 /// A legacy chardev string, including the `vc` text console QEMU uses for

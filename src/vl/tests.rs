@@ -434,10 +434,55 @@ fn probed_errors_match_qemu() {
         (&["-object", "{\"a\":1}"], "qemu-system-x86_64: -object {\"a\":1}: Parameter 'qom-type' is missing"),
         (&["-object", "{\"qom-type\":\"memory-backend-ram\",\"id\":\"m\",\"size\":\"1M\"}"], "qemu-system-x86_64: -object {\"qom-type\":\"memory-backend-ram\",\"id\":\"m\",\"size\":\"1M\"}: Parameter 'size' expects uint64"),
         (&["-nodefaults", "-debugcon", "stdio", "-debugcon", "null"], "qemu-system-x86_64: -debugcon null: attempt to add duplicate property 'debugcon' to object (type 'container')\nqemu-system-x86_64: -debugcon null: invalid character backend 'null'"),
+        // Which error QEMU reports first when there are several.
+        (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
+        (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),
+        (&["-M", "q35,nosuch=1", "-smp", "foo"], "qemu-system-x86_64: Parameter 'smp.cpus' expects integer"),
+        (&["-smp", "2,sockets=3", "-M", "q35,usb=x"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (0) * threads (1) != maxcpus (2)"),
+        (&["-M", "q35,nosuch=1", "-accel", "nosuch"], "qemu-system-x86_64: Property 'pc-q35-7.2-machine.nosuch' not found"),
+        (&["-m", "1G,slots=2", "-chardev", "bogus,id=c"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
+        (&["-M", "q35,nosuch=1", "-m", "1G,slots=2"], "qemu-system-x86_64: Property 'pc-q35-7.2-machine.nosuch' not found"),
+        (&["-netdev", "bogus,id=n", "-accel", "nosuch"], "qemu-system-x86_64: -accel nosuch: invalid accelerator nosuch"),
+        (&["-serial", "bogus", "-netdev", "bogus,id=n"], "qemu-system-x86_64: -netdev bogus,id=n: Parameter 'type' does not accept value 'bogus'"),
+        (&["-vga", "bogus", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unknown vga type: bogus"),
+        (&["-boot", "order=zz", "-M", "q35,nosuch=1"], "qemu-system-x86_64: Invalid boot device 'z'"),
+        (&["-boot", "order=zz", "-chardev", "bogus,id=c"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
+        (&["-boot", "order=zz", "-smp", "foo"], "qemu-system-x86_64: Invalid boot device 'z'"),
+        (&["-blockdev", "driver=null-co", "-boot", "order=zz"], "qemu-system-x86_64: -blockdev driver=null-co: 'node-name' must be specified for the root node"),
+        (&["-drive", "file=x,if=bogus", "-blockdev", "driver=null-co"], "qemu-system-x86_64: -blockdev driver=null-co: 'node-name' must be specified for the root node"),
+        (&["-drive", "file=x,if=bogus", "-smp", "foo"], "qemu-system-x86_64: -drive file=x,if=bogus: unsupported bus type 'bogus'"),
+        (&["-mon", "nosuch", "-netdev", "bogus,id=n"], "qemu-system-x86_64: -netdev bogus,id=n: Parameter 'type' does not accept value 'bogus'"),
+        (&["-serial", "bogus", "-mon", "nosuch"], "qemu-system-x86_64: -mon nosuch: chardev \"nosuch\" not found"),
+        (&["-nographic", "-daemonize", "-vga", "bogus"], "qemu-system-x86_64: -nographic cannot be used with -daemonize"),
+        (&["-object", "memory-backend-ram,id=m", "-chardev", "bogus,id=c"], "qemu-system-x86_64: -object memory-backend-ram,id=m: Parameter 'size' is missing"),
+        // Accelerators.
+        (&["-accel", "kvm", "-machine", "accel=kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),
+        (&["-enable-kvm", "-accel", "kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),
+        (&["-accel", "kvm,kernel-irqchip=bogus"], "qemu-system-x86_64: -accel kvm,kernel-irqchip=bogus: Parameter 'kernel-irqchip' does not accept value 'bogus'"),
     ];
     for (list, expected) in cases {
         assert_eq!(&error(list), expected, "{list:?}");
     }
+    // An unknown accelerator before a usable one is reported, then skipped.
+    let d = run(&["-accel", "nosuch", "-accel", "kvm"]);
+    assert_eq!(
+        d.warnings,
+        [
+            "qemu-system-x86_64: -accel nosuch: invalid accelerator nosuch",
+            "qemu-system-x86_64: falling back to KVM"
+        ]
+    );
+    let d = run(&["-machine", "accel=nosuch:kvm"]);
+    assert_eq!(
+        d.warnings[0],
+        "qemu-system-x86_64: invalid accelerator nosuch"
+    );
+    assert_eq!(d.accelerators[0].name, "kvm");
+    let d = run(&["-accel", "kvm,kernel-irqchip"]);
+    assert_eq!(
+        d.warnings,
+        ["qemu-system-x86_64: -accel kvm,kernel-irqchip: warning: short-form boolean option 'kernel-irqchip' deprecated\nPlease use kernel-irqchip=on instead"]
+    );
 }
 
 /// Malformed bodies: never a panic, always an answer in QEMU's form.
