@@ -61,6 +61,15 @@ pub struct MachineDescription {
     pub firmware_dirs: Vec<PathBuf>,
     /// `-rtc` properties (`base=`, `clock=`, `driftfix=`).
     pub rtc: Dict,
+    /// `-add-fd`: inherited file descriptors put into fd sets.
+    pub add_fds: Vec<AddFdOptions>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddFdOptions {
+    pub fd: i32,
+    pub set: i64,
+    pub opaque: Option<String>,
 }
 
 /// Options of a backend given as a dictionary, with where it came from.

@@ -165,7 +165,7 @@ pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Res
             }
             PropertyKind::Size => {
                 if text.map(|t| parse_size(t, 1)).is_none_or(|r| r.is_err()) {
-                    return Err(format!("Parameter '{name}' expects a size"));
+                    return Err(format!("Parameter '{name}' expects size"));
                 }
             }
             PropertyKind::Text => {

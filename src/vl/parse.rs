@@ -37,6 +37,7 @@ struct State {
     debugcons: Vec<(String, String)>,
     monitors: Vec<(String, MonitorOptions)>,
     monitor_index: usize,
+    add_fds: Vec<(String, QemuOpts)>,
     default_serial: bool,
     default_parallel: bool,
     default_monitor: bool,
@@ -91,6 +92,7 @@ fn empty_description() -> MachineDescription {
         no_user_config: false,
         firmware_dirs: Vec::new(),
         rtc: Dict::new(),
+        add_fds: Vec::new(),
     }
 }
 
@@ -359,6 +361,20 @@ impl State {
                     .push(located(location, json, properties));
             }
             "global" => self.global_option(arg, location)?,
+            "add-fd" => {
+                let opts = self.qemu_opts(arg, None, location);
+                opts.check_known(&["fd", "set", "opaque"])
+                    .map_err(|m| CliError::at(location, m))?;
+                for key in ["fd", "set"] {
+                    if opts.get(key).is_some_and(|v| parse_u64(v).is_none()) {
+                        return Err(CliError::at(
+                            location,
+                            format!("Parameter '{key}' expects a number"),
+                        ));
+                    }
+                }
+                self.add_fds.push((location.to_owned(), opts));
+            }
             "no-acpi" => {
                 self.machine.insert("acpi".into(), "off".into());
             }
@@ -801,6 +817,10 @@ impl State {
     /// decides which error is reported when there are several).
     fn after_loop(&mut self) -> Result<Command, CliError> {
         let mut desc = self.description.take().unwrap_or_else(empty_description);
+        for (location, opts) in &self.add_fds {
+            desc.add_fds
+                .push(add_fd(opts).map_err(|m| CliError::at(location, m))?);
+        }
         if let Some(command) = self.help_requests(&desc)? {
             return Ok(command);
         }
@@ -1255,6 +1275,35 @@ fn cpu_options(text: &str) -> CpuOptions {
     CpuOptions { model, features }
 }
 
+/// `-add-fd fd=N,set=N[,opaque=TEXT]`; the descriptor must be open and
+/// inheritable (not close-on-exec), as QEMU requires.
+fn add_fd(opts: &QemuOpts) -> Result<AddFdOptions, String> {
+    // Values were checked to be numbers; a negative one wraps and is refused
+    // like a missing one.
+    let number = |key: &str| {
+        opts.get(key)
+            .and_then(parse_u64)
+            .and_then(|n| i64::try_from(n).ok())
+    };
+    let fd = number("fd")
+        .and_then(|fd| i32::try_from(fd).ok())
+        .ok_or("fd option is required and must be non-negative")?;
+    if fd <= libc::STDERR_FILENO {
+        return Err("fd cannot be a standard I/O stream".to_owned());
+    }
+    // SAFETY: F_GETFD only reads the descriptor flags of `fd`.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags == -1 || flags & libc::FD_CLOEXEC != 0 {
+        return Err("fd is not valid or already in use".to_owned());
+    }
+    let set = number("set").ok_or("set option is required and must be non-negative")?;
+    Ok(AddFdOptions {
+        fd,
+        set,
+        opaque: opts.get("opaque").map(str::to_owned),
+    })
+}
+
 fn check_boot_devices(order: &str) -> Result<(), CliError> {
     let mut seen = Vec::new();
     for device in order.chars() {
@@ -1429,4 +1478,8 @@ pub const IMPLEMENTED_OPTIONS: &[(&str, &str)] = &[
     ("overcommit", "[mem-lock=on|off][,cpu-pm=on|off]"),
     ("sandbox", "enable seccomp mode 2 system call filter"),
     ("msg", "[timestamp[=on|off]][,guest-name=[on|off]]"),
+    (
+        "add-fd",
+        "fd=fd,set=set[,opaque=opaque]: add 'fd' to fd 'set'",
+    ),
 ];

@@ -634,3 +634,47 @@ fn help_outputs_follow_qemu() {
         )
     );
 }
+
+/// `-add-fd` messages recorded from QEMU 7.2.
+#[test]
+fn add_fd_checks_the_descriptor() {
+    assert_eq!(
+        error(&["-add-fd", "fd=1,set=1"]),
+        "qemu-system-x86_64: -add-fd fd=1,set=1: fd cannot be a standard I/O stream"
+    );
+    assert_eq!(
+        error(&["-add-fd", "fd=x,set=1"]),
+        "qemu-system-x86_64: -add-fd fd=x,set=1: Parameter 'fd' expects a number"
+    );
+    assert_eq!(
+        error(&["-add-fd", "set=1"]),
+        "qemu-system-x86_64: -add-fd set=1: fd option is required and must be non-negative"
+    );
+    assert_eq!(
+        error(&["-add-fd", "fd=5,set=1,bogus=2"]),
+        "qemu-system-x86_64: -add-fd fd=5,set=1,bogus=2: Invalid parameter 'bogus'"
+    );
+    // A descriptor Rust opened is close-on-exec: not one a parent passed.
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let own = std::os::fd::AsRawFd::as_raw_fd(&file).to_string();
+    let body = format!("fd={own},set=1");
+    assert!(error(&["-add-fd", &body]).ends_with(": fd is not valid or already in use"));
+    // SAFETY: dup of an open descriptor; the copy is inheritable.
+    let inherited = unsafe { libc::dup(std::os::fd::AsRawFd::as_raw_fd(&file)) };
+    let body = format!("fd={inherited}");
+    assert!(
+        error(&["-add-fd", &body]).ends_with(": set option is required and must be non-negative")
+    );
+    let body = format!("fd={inherited},set=3,opaque=disk");
+    let d = run(&["-add-fd", &body]);
+    assert_eq!(
+        (
+            d.add_fds[0].fd,
+            d.add_fds[0].set,
+            d.add_fds[0].opaque.as_deref()
+        ),
+        (inherited, 3, Some("disk"))
+    );
+    // SAFETY: closing the descriptor dup'ed above.
+    unsafe { libc::close(inherited) };
+}
