@@ -38,6 +38,8 @@ struct State {
     monitors: Vec<(String, MonitorOptions)>,
     monitor_index: usize,
     add_fds: Vec<(String, QemuOpts)>,
+    /// `-machine kernel-irqchip=`/`kvm-shadow-mem=`: kvm-accel defaults.
+    kvm_defaults: Dict,
     default_serial: bool,
     default_parallel: bool,
     default_monitor: bool,
@@ -1002,6 +1004,12 @@ impl State {
         self.warnings.extend(smp_warnings);
         desc.smp = topology;
         let accel = self.machine.remove("accel");
+        // Old machine options that QEMU passes on as defaults for kvm-accel.
+        for key in ["kernel-irqchip", "kvm-shadow-mem"] {
+            if let Some(value) = self.machine.remove(key) {
+                self.kvm_defaults.insert(key.to_owned(), value);
+            }
+        }
         machine::check_machine_properties(machine_type, &self.machine).map_err(CliError::plain)?;
         desc.machine = MachineOptions {
             type_name: machine_type.name.to_owned(),
@@ -1038,7 +1046,8 @@ impl State {
                 ));
                 continue;
             }
-            let properties = opts.to_dict(&["accel"]);
+            let mut properties = self.kvm_defaults.clone();
+            properties.extend(opts.to_dict(&["accel"]));
             machine::check_kvm_properties(&properties)
                 .map_err(|m| CliError::located(location, m))?;
             desc.accelerators.push(AccelOptions {

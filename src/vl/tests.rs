@@ -478,6 +478,16 @@ fn probed_errors_match_qemu() {
         "qemu-system-x86_64: invalid accelerator nosuch"
     );
     assert_eq!(d.accelerators[0].name, "kvm");
+    let d = run(&["-machine", "q35,kernel-irqchip=split", "-accel", "kvm"]);
+    assert_eq!(d.accelerators[0].properties["kernel-irqchip"], "split");
+    assert!(!d.machine.properties.contains_key("kernel-irqchip"));
+    let d = run(&[
+        "-machine",
+        "q35,kernel-irqchip=split",
+        "-accel",
+        "kvm,kernel-irqchip=off",
+    ]);
+    assert_eq!(d.accelerators[0].properties["kernel-irqchip"], "off");
     let d = run(&["-accel", "kvm,kernel-irqchip"]);
     assert_eq!(
         d.warnings,
