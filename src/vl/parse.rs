@@ -927,6 +927,9 @@ impl State {
         desc: &mut MachineDescription,
         machine_type: &MachineType,
     ) -> Result<(), CliError> {
+        if desc.display.nographic && desc.display.display_type.is_none() {
+            desc.display.display_type = Some("none".to_owned());
+        }
         let defaults = !desc.nodefaults && machine_type.has_default_devices;
         let default_serial = self.default_serial && defaults;
         let default_parallel = self.default_parallel && defaults;

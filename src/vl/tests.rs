@@ -688,3 +688,28 @@ fn add_fd_checks_the_descriptor() {
     // SAFETY: closing the descriptor dup'ed above.
     unsafe { libc::close(inherited) };
 }
+
+/// Options listed as implemented are parsed; every other QEMU option is
+/// refused in QEMU's words rather than ignored.
+#[test]
+fn unimplemented_options_are_refused() {
+    use super::options::QEMU_OPTIONS;
+    use super::parse::IMPLEMENTED_OPTIONS;
+    const REFUSAL: &str = "Option not supported for this target";
+    for (name, takes_argument) in QEMU_OPTIONS {
+        let option = format!("-{name}");
+        let list: Vec<&str> = if *takes_argument {
+            vec![&option, "x"]
+        } else {
+            vec![&option]
+        };
+        let implemented = IMPLEMENTED_OPTIONS.iter().any(|(known, _)| known == name);
+        let refused = match parse_command_line(&args(&list)) {
+            Err(error) => {
+                error.to_string() == format!("qemu-system-x86_64: {}: {REFUSAL}", list.join(" "))
+            }
+            Ok(_) => false,
+        };
+        assert_eq!(refused, !implemented, "{list:?}");
+    }
+}
