@@ -6,6 +6,7 @@ pub mod bus;
 pub mod chardev;
 pub mod clock;
 pub mod irq;
+pub mod qdev;
 pub mod system;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -20,18 +20,26 @@ pub struct MachineDescription {
     pub smp: SmpTopology,
     pub boot: BootOptions,
     pub chardevs: Vec<ChardevOptions>,
-    /// `-serial`, `-parallel` and `-debugcon` as the chardev ids they use;
-    /// `None` for `-serial none`.
+    /// `-serial` ports in order as the chardev ids they use. QEMU gives
+    /// `-serial none` no port, so entries are always `Some`.
     pub serials: Vec<Option<String>>,
     pub debugcons: Vec<String>,
+    /// `-parallel` ports in order as the chardev ids they use.
+    pub parallels: Vec<String>,
     /// `-mon`, `-qmp`, `-monitor`: which chardev, which mode.
     pub monitors: Vec<MonitorOptions>,
     pub devices: Vec<DeviceOptions>,
     pub objects: Vec<ObjectOptions>,
-    pub blockdevs: Vec<Dict>,
-    pub drives: Vec<Dict>,
-    pub netdevs: Vec<Dict>,
-    pub audiodevs: Vec<Dict>,
+    /// `-blockdev` (keyval or JSON).
+    pub blockdevs: Vec<LocatedDict>,
+    /// `-drive`, and `-hda`..`-hdd`, `-cdrom` and disk images given as
+    /// plain arguments, converted to `-drive` form as QEMU does.
+    pub drives: Vec<LocatedDict>,
+    /// `-netdev` (`type` included) and `-nic`.
+    pub netdevs: Vec<LocatedDict>,
+    pub nics: Vec<LocatedDict>,
+    /// `-audiodev` (`driver` and `id` included).
+    pub audiodevs: Vec<LocatedDict>,
     /// `-global driver.prop=value`.
     pub globals: Vec<GlobalProperty>,
     pub display: DisplayOptions,
@@ -44,6 +52,36 @@ pub struct MachineDescription {
     /// description (e.g. `-sandbox`, `-msg`, `-overcommit`), kept so that
     /// nothing on the command line is lost.
     pub other: Vec<(String, Dict)>,
+    /// Warnings QEMU prints while parsing and goes on (short-form
+    /// booleans, deprecated syntax), complete lines for stderr.
+    pub warnings: Vec<String>,
+    /// `-no-user-config`.
+    pub no_user_config: bool,
+    /// `-L`: directories to search for firmware, in order.
+    pub firmware_dirs: Vec<PathBuf>,
+    /// `-rtc` properties (`base=`, `clock=`, `driftfix=`).
+    pub rtc: Dict,
+    /// `-add-fd`: inherited file descriptors put into fd sets.
+    pub add_fds: Vec<AddFdOptions>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddFdOptions {
+    pub fd: i32,
+    pub set: i64,
+    pub opaque: Option<String>,
+}
+
+/// Options of a backend given as a dictionary, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocatedDict {
+    /// The option and argument as written, e.g. `-netdev user,id=n0`,
+    /// for messages about this entry found after parsing.
+    pub location: String,
+    /// The argument was JSON: values are typed (numbers, booleans, null)
+    /// instead of strings.
+    pub json: bool,
+    pub properties: Dict,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -104,6 +142,9 @@ pub struct ChardevOptions {
     /// `stdio`, `file`, `null`, `socket`, `pty`, `pipe`, `ringbuf`, ...
     pub backend: String,
     pub properties: Dict,
+    /// The option as written (`-chardev pty,id=c0`, `-serial stdio`), or
+    /// empty for chardevs QEMU creates by default.
+    pub location: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +167,10 @@ pub struct DeviceOptions {
     pub id: Option<String>,
     /// Every other property, as given.
     pub properties: Dict,
+    /// The option as written, e.g. `-device nosuchdev`.
+    pub location: String,
+    /// Given as JSON: values are typed rather than strings.
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +178,8 @@ pub struct ObjectOptions {
     pub qom_type: String,
     pub id: String,
     pub properties: Dict,
+    pub location: String,
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

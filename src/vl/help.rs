@@ -1,0 +1,73 @@
+//! Help and version texts in QEMU 7.2's formats, listing what is
+//! implemented.
+
+use super::chardev::BACKENDS;
+use super::options::QEMU_OPTIONS;
+use super::parse::IMPLEMENTED_OPTIONS;
+
+pub fn version() -> String {
+    format!(
+        "{}\n{}\n",
+        qapi::version::version_line(),
+        qapi::version::COPYRIGHT
+    )
+}
+
+/// `-h`: QEMU's usage header, then the accepted options with their
+/// argument placeholders.
+pub fn usage() -> String {
+    let mut out = version();
+    out.push_str("usage: qemu-system-x86_64 [options] [disk_image]\n\n");
+    out.push_str("'disk_image' is a raw hard disk image for IDE hard disk 0\n\n");
+    out.push_str("Options:\n");
+    for (name, summary) in IMPLEMENTED_OPTIONS {
+        let takes_argument = QEMU_OPTIONS
+            .iter()
+            .any(|(known, argument)| known == name && *argument);
+        let head = if takes_argument {
+            format!("-{name} ARG")
+        } else {
+            format!("-{name}")
+        };
+        if head.len() < 16 {
+            out.push_str(&format!("{head:<16}{summary}\n"));
+        } else {
+            out.push_str(&format!("{head}\n                {summary}\n"));
+        }
+    }
+    out
+}
+
+pub fn chardev_help() -> String {
+    let mut out = String::from("Available chardev backend types: \n");
+    for backend in BACKENDS {
+        out.push_str(&format!("  {backend}\n"));
+    }
+    out
+}
+
+pub fn netdev_help() -> String {
+    "Available netdev backend types:\n".to_owned()
+}
+
+pub fn display_help() -> String {
+    "Available display backend types:\nnone\n".to_owned()
+}
+
+pub fn object_help() -> String {
+    let mut out = String::from("List of user creatable objects:\n");
+    for name in [
+        "memory-backend-file",
+        "memory-backend-memfd",
+        "memory-backend-ram",
+        "secret",
+    ] {
+        out.push_str(&format!("  {name}\n"));
+    }
+    out
+}
+
+/// `-device help`: device types by category, as QEMU lists them.
+pub fn device_list() -> String {
+    hw::core::qdev::device_list_help()
+}

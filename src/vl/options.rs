@@ -1,0 +1,331 @@
+//! The outer tokenizer: which options exist, which take an argument, and
+//! the command line as a list of options in the order given.
+//!
+//! QEMU accepts `-opt` and `--opt` alike and takes the next argument as the
+//! option's value whatever it looks like. clap does the collecting; the
+//! rewrite to `--opt` and the mapping of clap's errors to QEMU's words
+//! (`-foo: invalid option`, `-m: requires an argument`) happen here.
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::parser::ValueSource;
+use std::collections::HashMap;
+
+use clap::{Arg, ArgAction};
+
+use super::error::CliError;
+
+/// Every option of QEMU 7.2's `qemu-system-x86_64` (the `-help` list plus
+/// the few it does not print, such as `-M`), with whether it takes an
+/// argument.
+pub const QEMU_OPTIONS: &[(&str, bool)] = &[
+    ("h", false),
+    ("help", false),
+    ("version", false),
+    ("machine", true),
+    ("M", true),
+    ("cpu", true),
+    ("accel", true),
+    ("smp", true),
+    ("numa", true),
+    ("add-fd", true),
+    ("set", true),
+    ("global", true),
+    ("boot", true),
+    ("m", true),
+    ("mem-path", true),
+    ("mem-prealloc", false),
+    ("k", true),
+    ("audio-help", false),
+    ("audio", true),
+    ("audiodev", true),
+    ("device", true),
+    ("name", true),
+    ("uuid", true),
+    ("fda", true),
+    ("fdb", true),
+    ("hda", true),
+    ("hdb", true),
+    ("hdc", true),
+    ("hdd", true),
+    ("cdrom", true),
+    ("blockdev", true),
+    ("drive", true),
+    ("mtdblock", true),
+    ("sd", true),
+    ("pflash", true),
+    ("snapshot", false),
+    ("fsdev", true),
+    ("virtfs", true),
+    ("iscsi", true),
+    ("usb", false),
+    ("usbdevice", true),
+    ("display", true),
+    ("nographic", false),
+    ("spice", true),
+    ("portrait", false),
+    ("rotate", true),
+    ("vga", true),
+    ("full-screen", false),
+    ("g", true),
+    ("vnc", true),
+    ("win2k-hack", false),
+    ("no-fd-bootchk", false),
+    ("no-acpi", false),
+    ("no-hpet", false),
+    ("acpitable", true),
+    ("smbios", true),
+    ("net", true),
+    ("netdev", true),
+    ("nic", true),
+    ("chardev", true),
+    ("tpmdev", true),
+    ("kernel", true),
+    ("append", true),
+    ("initrd", true),
+    ("dtb", true),
+    ("compat", true),
+    ("fw_cfg", true),
+    ("serial", true),
+    ("parallel", true),
+    ("monitor", true),
+    ("qmp", true),
+    ("qmp-pretty", true),
+    ("mon", true),
+    ("debugcon", true),
+    ("pidfile", true),
+    ("preconfig", false),
+    ("S", false),
+    ("overcommit", true),
+    ("gdb", true),
+    ("s", false),
+    ("d", true),
+    ("D", true),
+    ("dfilter", true),
+    ("seed", true),
+    ("L", true),
+    ("enable-kvm", false),
+    ("xen-domid", true),
+    ("xen-attach", false),
+    ("xen-domid-restrict", false),
+    ("no-reboot", false),
+    ("no-shutdown", false),
+    ("action", true),
+    ("loadvm", true),
+    ("daemonize", false),
+    ("option-rom", true),
+    ("rtc", true),
+    ("icount", true),
+    ("watchdog-action", true),
+    ("echr", true),
+    ("incoming", true),
+    ("only-migratable", false),
+    ("nodefaults", false),
+    ("chroot", true),
+    ("runas", true),
+    ("prom-env", true),
+    ("semihosting", false),
+    ("semihosting-config", true),
+    ("old-param", false),
+    ("readconfig", true),
+    ("no-user-config", false),
+    ("trace", true),
+    ("plugin", true),
+    ("qtest", true),
+    ("qtest-log", true),
+    ("enable-sync-profile", false),
+    ("async-teardown", false),
+    ("msg", true),
+    ("dump-vmstate", true),
+    ("sandbox", true),
+    ("object", true),
+    ("singlestep", false),
+    ("bios", true),
+];
+
+/// One element of the command line, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// An option, with its name as QEMU knows it (`machine`), the spelling
+    /// the user typed (`--machine`, for messages) and its argument.
+    Option {
+        name: &'static str,
+        typed: String,
+        argument: Option<String>,
+    },
+    /// An argument that is not an option: a disk image for IDE disk 0.
+    DiskImage(String),
+}
+
+impl Token {
+    /// The option and argument as typed, as QEMU prints them before a
+    /// message: `-m 1Z`, `-nographic`, `disk.img`.
+    pub fn location(&self) -> String {
+        match self {
+            Token::Option {
+                typed,
+                argument: Some(argument),
+                ..
+            } => format!("{typed} {argument}"),
+            Token::Option { typed, .. } => typed.clone(),
+            Token::DiskImage(path) => path.clone(),
+        }
+    }
+}
+
+const DISK_IMAGE: &str = "disk_image";
+
+fn lookup(name: &str) -> Option<(&'static str, bool)> {
+    QEMU_OPTIONS
+        .iter()
+        .copied()
+        .find(|(known, _)| *known == name)
+}
+
+/// The QEMU option name behind `token` (`-m`, `--m`), if it is one.
+fn option_name(token: &str) -> Option<&'static str> {
+    let name = token
+        .strip_prefix("--")
+        .or_else(|| token.strip_prefix('-'))?;
+    lookup(name).map(|(known, _)| known)
+}
+
+fn clap_command() -> clap::Command {
+    let mut command = clap::Command::new(super::error::PROGRAM)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .no_binary_name(true)
+        .arg(
+            Arg::new(DISK_IMAGE)
+                .action(ArgAction::Append)
+                .num_args(1)
+                .value_parser(clap::value_parser!(String)),
+        );
+    for (name, takes_argument) in QEMU_OPTIONS {
+        let arg = Arg::new(*name).long(*name);
+        let arg = if *takes_argument {
+            arg.action(ArgAction::Append)
+                .num_args(1)
+                .allow_hyphen_values(true)
+                .value_parser(clap::value_parser!(String))
+        } else {
+            arg.action(ArgAction::Count)
+        };
+        command = command.arg(arg);
+    }
+    command
+}
+
+/// Splits `args` (without the program name) into options and disk images,
+/// in order. Errors are QEMU's: an unknown option or a missing argument,
+/// whichever comes first.
+pub fn tokenize(args: &[String]) -> Result<Vec<Token>, CliError> {
+    // Rewrite `-opt`/`--opt` to `--opt` for clap. Anything that starts with
+    // `-` but is not a known option is reported here, so clap never sees
+    // QEMU-invalid spellings such as `--m=512` or `--` that it would accept.
+    // Option arguments are passed after `--opt` untouched; the next argument
+    // is always the value, as in QEMU.
+    let mut rewritten = Vec::with_capacity(args.len());
+    let mut typed: HashMap<&'static str, Vec<String>> = HashMap::new();
+    let mut index = 0;
+    while index < args.len() {
+        let arg = &args[index];
+        if arg.starts_with('-') {
+            let Some(name) = option_name(arg) else {
+                return Err(CliError::at(arg, "invalid option"));
+            };
+            rewritten.push(format!("--{name}"));
+            typed.entry(name).or_default().push(arg.clone());
+            if lookup(name).is_some_and(|(_, takes_argument)| takes_argument) {
+                let Some(value) = args.get(index + 1) else {
+                    return Err(CliError::at(arg, "requires an argument"));
+                };
+                // `--opt=value` keeps a value starting with `-` or equal
+                // to `--` from being taken for an option by clap.
+                rewritten.pop();
+                rewritten.push(format!("--{name}={value}"));
+                index += 1;
+            }
+        } else {
+            rewritten.push(arg.clone());
+        }
+        index += 1;
+    }
+
+    let matches = clap_command()
+        .try_get_matches_from(&rewritten)
+        .map_err(|error| clap_error_to_qemu(&error))?;
+
+    // clap indexes every value and flag occurrence; sort them back into
+    // command-line order. The n-th occurrence of an option in clap's
+    // matches is the n-th one the scan above saw, which knows its spelling.
+    let mut ordered: Vec<(usize, Token)> = Vec::new();
+    if let (Some(indices), Some(values)) = (
+        matches.indices_of(DISK_IMAGE),
+        matches.get_many::<String>(DISK_IMAGE),
+    ) {
+        for (position, value) in indices.zip(values) {
+            ordered.push((position, Token::DiskImage(value.clone())));
+        }
+    }
+    for (name, takes_argument) in QEMU_OPTIONS {
+        // Flags count from a default of 0 that clap reports as present.
+        if matches.value_source(name) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let Some(indices) = matches.indices_of(name) else {
+            continue;
+        };
+        let spellings = typed.get(name).map(Vec::as_slice).unwrap_or_default();
+        let spelling = |occurrence: usize| {
+            spellings
+                .get(occurrence)
+                .cloned()
+                .unwrap_or_else(|| format!("-{name}"))
+        };
+        if *takes_argument {
+            let values = matches.get_many::<String>(name).into_iter().flatten();
+            for (occurrence, (position, value)) in indices.zip(values).enumerate() {
+                ordered.push((
+                    position,
+                    Token::Option {
+                        name,
+                        typed: spelling(occurrence),
+                        argument: Some(value.clone()),
+                    },
+                ));
+            }
+        } else {
+            for (occurrence, position) in indices.enumerate() {
+                ordered.push((
+                    position,
+                    Token::Option {
+                        name,
+                        typed: spelling(occurrence),
+                        argument: None,
+                    },
+                ));
+            }
+        }
+    }
+    ordered.sort_by_key(|(position, _)| *position);
+    Ok(ordered.into_iter().map(|(_, token)| token).collect())
+}
+
+/// clap should not fail on what the rewrite let through; if it does, say
+/// which argument it choked on in QEMU's words.
+fn clap_error_to_qemu(error: &clap::Error) -> CliError {
+    let shown = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg
+            .split_whitespace()
+            .next()
+            .map(|arg| format!("-{}", arg.trim_start_matches('-')))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    match error.kind() {
+        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
+            CliError::at(&shown, "requires an argument")
+        }
+        _ => CliError::at(&shown, "invalid option"),
+    }
+}
