@@ -128,7 +128,9 @@ fn read_exactly(stream: &mut impl Read, n: usize) -> Vec<u8> {
 
 #[test]
 fn error_texts_match_qemu() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    // (backend, properties, QEMU's message)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         ("bogus", &[], "'bogus' is not a valid char driver name"),
         ("socket", &[], "Unable to parse FD number "),
         ("socket", &[("fd", "abc")], "Unable to parse FD number abc"),
