@@ -107,3 +107,6 @@ pub fn open(
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -267,46 +267,21 @@ impl ChardevState {
     }
 }
 
-/// Moves input from a chardev to its focused frontend until the frontend is
-/// full or the chardev has nothing more.
+/// Moves input from a chardev to its frontends until the focused one is
+/// full or the chardev has nothing more. Input queued for a frontend that
+/// lost the focus (Ctrl-A c) is still delivered to it.
 fn service(entry: &Entry, token: Token, registry: &Registry) {
     let mut buf = [0u8; READ_CHUNK];
     loop {
-        // 1. Hand pending input to the frontend, without the state lock.
-        let (frontend, chunk) = {
-            let state = entry.lock();
-            match (
-                state.frontends.get(state.focus),
-                state.pending.get(state.focus),
-            ) {
-                (Some(fe), Some(queue)) if !queue.is_empty() => {
-                    let n = queue.len().min(READ_CHUNK);
-                    (
-                        Some((Arc::clone(fe), state.focus)),
-                        queue.range(..n).copied().collect::<Vec<u8>>(),
-                    )
-                }
-                _ => (None, Vec::new()),
-            }
-        };
-        if let Some((frontend, focus)) = frontend {
-            let taken = {
-                let mut fe = frontend.lock().unwrap_or_else(|p| p.into_inner());
-                let n = fe.can_receive().min(chunk.len());
-                if n > 0 {
-                    fe.receive(&chunk[..n]);
-                }
-                n
-            };
-            entry.lock().pending[focus].drain(..taken);
-            if taken < chunk.len() {
-                return; // full: accept_input brings us back
-            }
-            continue;
+        let frontends = entry.lock().frontends.len();
+        for index in 0..frontends {
+            deliver(entry, index);
         }
-        // 2. Read more input while the fd may have some.
+        // Read more input while the fd may have some and the focused
+        // frontend took everything so far.
         let mut state = entry.lock();
-        if !state.readable || state.chardev.input_fd().is_none() {
+        let focused_idle = state.pending.get(state.focus).is_none_or(|q| q.is_empty());
+        if !focused_idle || !state.readable || state.chardev.input_fd().is_none() {
             return;
         }
         match state.chardev.read_input(&mut buf) {
@@ -318,6 +293,30 @@ fn service(entry: &Entry, token: Token, registry: &Registry) {
             }
         }
     }
+}
+
+/// Hands frontend `index` as much of its queued input as it takes, calling
+/// it without the state lock.
+fn deliver(entry: &Entry, index: usize) {
+    let (frontend, chunk) = {
+        let state = entry.lock();
+        let queue = &state.pending[index];
+        if queue.is_empty() {
+            return;
+        }
+        let n = queue.len().min(READ_CHUNK);
+        let chunk: Vec<u8> = queue.range(..n).copied().collect();
+        (Arc::clone(&state.frontends[index]), chunk)
+    };
+    let taken = {
+        let mut fe = frontend.lock().unwrap_or_else(|p| p.into_inner());
+        let n = fe.can_receive().min(chunk.len());
+        if n > 0 {
+            fe.receive(&chunk[..n]);
+        }
+        n
+    };
+    entry.lock().pending[index].drain(..taken);
 }
 
 /// The device side of a chardev.

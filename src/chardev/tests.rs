@@ -1,0 +1,652 @@
+//! Chardevs on real fds: sockets, FIFOs, files, driven through a real mio
+//! poll as the main loop drives them. Expected error texts were captured
+//! from QEMU 7.2 (`qemu-system-x86_64 -machine none -display none
+//! -nodefaults -S -chardev ...`).
+
+use std::io::{Read, Write};
+use std::os::unix::io::{AsRawFd, IntoRawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hw::core::chardev::{CharBackend, CharFrontend};
+use mio::{Events, Poll, Token, Waker};
+
+use super::*;
+use crate::vl::description::{ChardevOptions, Dict};
+
+const WAKER: Token = Token(1000);
+
+fn opts(backend: &str, props: &[(&str, &str)]) -> ChardevOptions {
+    let mut properties = Dict::new();
+    for (k, v) in props {
+        properties.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
+    ChardevOptions {
+        id: "c".into(),
+        backend: backend.into(),
+        properties,
+    }
+}
+
+fn open_err(backend: &str, props: &[(&str, &str)]) -> String {
+    match open(&opts(backend, props), None) {
+        Ok(_) => panic!("{backend} {props:?} opened"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rqemu-chardev-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A device that takes at most `room` bytes until given more.
+struct TestFrontend {
+    received: Vec<u8>,
+    room: usize,
+}
+
+impl CharFrontend for TestFrontend {
+    fn can_receive(&self) -> usize {
+        self.room
+    }
+    fn receive(&mut self, data: &[u8]) {
+        assert!(data.len() <= self.room);
+        self.room -= data.len();
+        self.received.extend_from_slice(data);
+    }
+}
+
+fn frontend(room: usize) -> Arc<Mutex<TestFrontend>> {
+    Arc::new(Mutex::new(TestFrontend {
+        received: Vec::new(),
+        room,
+    }))
+}
+
+fn received(fe: &Arc<Mutex<TestFrontend>>) -> Vec<u8> {
+    fe.lock().unwrap().received.clone()
+}
+
+/// A main loop in miniature.
+struct Loop {
+    poll: Poll,
+    set: ChardevSet,
+}
+
+impl Loop {
+    fn new() -> Loop {
+        let poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
+        Loop {
+            poll,
+            set: ChardevSet::new(waker),
+        }
+    }
+
+    fn start(&mut self) {
+        self.set.register(self.poll.registry(), 0).unwrap();
+    }
+
+    fn run_for(&mut self, time: Duration) {
+        let end = Instant::now() + time;
+        self.run_until(|| Instant::now() >= end);
+    }
+
+    /// Runs until `done` holds; false after two seconds without.
+    fn run_until(&mut self, mut done: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut events = Events::with_capacity(16);
+        while Instant::now() < deadline {
+            if done() {
+                return true;
+            }
+            self.poll
+                .poll(&mut events, Some(Duration::from_millis(20)))
+                .unwrap();
+            for event in events.iter() {
+                if event.token() == WAKER {
+                    self.set.deliver_pending(self.poll.registry());
+                } else {
+                    assert!(self.set.handle_event(self.poll.registry(), event.token()));
+                }
+            }
+        }
+        done()
+    }
+}
+
+fn read_exactly(stream: &mut impl Read, n: usize) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    stream.read_exact(&mut buf).unwrap();
+    buf
+}
+
+#[test]
+fn error_texts_match_qemu() {
+    // (backend, properties, QEMU's message)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        ("bogus", &[], "'bogus' is not a valid char driver name"),
+        ("socket", &[], "Unable to parse FD number "),
+        ("socket", &[("fd", "abc")], "Unable to parse FD number abc"),
+        (
+            "socket",
+            &[("fd", "99")],
+            "File descriptor '99' is not a socket",
+        ),
+        ("socket", &[("port", "5555")], "Unable to parse FD number "),
+        (
+            "socket",
+            &[("host", "127.0.0.1")],
+            "chardev: socket: no port given",
+        ),
+        (
+            "socket",
+            &[("path", "/tmp/x"), ("host", "1.2.3.4")],
+            "None or one of 'path', 'fd' or 'host' option required.",
+        ),
+        (
+            "socket",
+            &[
+                ("path", "/nonexistent/dir/s"),
+                ("server", "on"),
+                ("wait", "off"),
+            ],
+            "Failed to bind socket to /nonexistent/dir/s: No such file or directory",
+        ),
+        (
+            "socket",
+            &[("path", "/nonexistent/dir/s")],
+            "Failed to connect to '/nonexistent/dir/s': No such file or directory",
+        ),
+        (
+            "socket",
+            &[("host", "127.0.0.1"), ("port", "1")],
+            "Failed to connect to '127.0.0.1:1': Connection refused",
+        ),
+        (
+            "socket",
+            &[
+                ("host", "127.0.0.1"),
+                ("port", "1"),
+                ("server", "on"),
+                ("wait", "off"),
+                ("reconnect", "1"),
+            ],
+            "'reconnect' option is incompatible with socket in server listen mode",
+        ),
+        (
+            "socket",
+            &[("path", "/tmp/x"), ("wait", "off")],
+            "'wait' option is incompatible with socket in client connect mode",
+        ),
+        (
+            "socket",
+            &[
+                ("host", "127.0.0.1"),
+                ("port", "1"),
+                ("nodelay", "on"),
+                ("delay", "on"),
+            ],
+            "'delay' and 'nodelay' are mutually exclusive",
+        ),
+        (
+            "socket",
+            &[("host", "127.0.0.1"), ("port", "abc")],
+            "address resolution failed for 127.0.0.1:abc: Servname not supported for ai_socktype",
+        ),
+        (
+            "socket",
+            &[("host", "127.0.0.1"), ("port", "1"), ("reconnect", "abc")],
+            "Parameter 'reconnect' expects a number",
+        ),
+        (
+            "socket",
+            &[("path", "/tmp/x"), ("server", "maybe")],
+            "Parameter 'server' expects 'on' or 'off'",
+        ),
+        (
+            "stdio",
+            &[("signal", "maybe")],
+            "Parameter 'signal' expects 'on' or 'off'",
+        ),
+        ("file", &[], "chardev: file: no filename given"),
+        (
+            "file",
+            &[("path", "/nonexistent/x")],
+            "Could not open '/nonexistent/x': No such file or directory",
+        ),
+        ("pipe", &[], "chardev: pipe: no device path given"),
+        (
+            "pipe",
+            &[("path", "/nonexistent/x")],
+            "Could not open '/nonexistent/x': No such file or directory",
+        ),
+    ];
+    for (backend, props, expected) in cases {
+        assert_eq!(&open_err(backend, props), expected, "{backend} {props:?}");
+    }
+}
+
+#[test]
+fn tcp_listen_conflict_matches_qemu() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        open_err(
+            "socket",
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("server", "on"),
+                ("wait", "off")
+            ]
+        ),
+        "Failed to find an available port: Address already in use"
+    );
+}
+
+#[test]
+fn duplicate_ids_and_frontend_errors_match_qemu() {
+    let mut lp = Loop::new();
+    lp.set.add(&opts("null", &[]), None).unwrap();
+    assert_eq!(
+        lp.set
+            .add(&opts("null", &[]), None)
+            .unwrap_err()
+            .to_string(),
+        "Duplicate ID 'c' for chardev"
+    );
+    lp.set.connect_frontend("c", frontend(1)).unwrap();
+    // -chardev null,id=c -mon chardev=c -mon chardev=c
+    assert_eq!(
+        lp.set
+            .connect_frontend("c", frontend(1))
+            .err()
+            .unwrap()
+            .to_string(),
+        "Device 'c' is in use"
+    );
+    // -mon chardev=d
+    assert_eq!(
+        lp.set
+            .connect_frontend("d", frontend(1))
+            .err()
+            .unwrap()
+            .to_string(),
+        "chardev \"d\" not found"
+    );
+}
+
+#[test]
+fn unix_server_serves_one_client_at_a_time() {
+    let dir = temp_dir("unix-server");
+    let path = dir.join("s");
+    let path_str = path.to_str().unwrap();
+    // A stale file in the way is replaced, as QEMU does.
+    std::fs::write(&path, b"stale").unwrap();
+    let mut lp = Loop::new();
+    lp.set
+        .add(
+            &opts(
+                "socket",
+                &[("path", path_str), ("server", "on"), ("wait", "off")],
+            ),
+            None,
+        )
+        .unwrap();
+    let fe = frontend(usize::MAX);
+    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.start();
+
+    // Output with no client is dropped.
+    backend.write(b"lost");
+
+    let mut first = UnixStream::connect(&path).unwrap();
+    let mut second = UnixStream::connect(&path).unwrap(); // waits in the backlog
+    first.write_all(b"hello").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"hello"));
+    backend.write(b"to first");
+    assert_eq!(read_exactly(&mut first, 8), b"to first");
+
+    // The second client is not served while the first is connected.
+    second.write_all(b"queued").unwrap();
+    lp.run_for(Duration::from_millis(200));
+    assert_eq!(received(&fe), b"hello");
+    drop(first);
+    assert!(lp.run_until(|| received(&fe) == b"helloqueued"));
+    backend.write(b"to second");
+    assert_eq!(read_exactly(&mut second, 9), b"to second");
+
+    // After the second leaves, a new client is accepted.
+    drop(second);
+    lp.run_for(Duration::from_millis(200));
+    let mut third = UnixStream::connect(&path).unwrap();
+    third.write_all(b"!").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"helloqueued!"));
+}
+
+#[test]
+fn server_wait_on_blocks_until_a_client_connects() {
+    let dir = temp_dir("wait");
+    let path = dir.join("s");
+    let client_path = path.clone();
+    let client = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        UnixStream::connect(client_path).unwrap()
+    });
+    let started = Instant::now();
+    let mut dev = open(
+        &opts(
+            "socket",
+            &[("path", path.to_str().unwrap()), ("server", "on")],
+        ),
+        None,
+    )
+    .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let mut client = client.join().unwrap();
+    // Already connected: output reaches the client.
+    dev.write(b"ready");
+    assert_eq!(read_exactly(&mut client, 5), b"ready");
+}
+
+#[test]
+fn server_socket_file_is_removed_at_exit_like_qemu() {
+    // Checked against QEMU 7.2: after SIGTERM, the socket file is gone.
+    let dir = temp_dir("cleanup");
+    let path = dir.join("s");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "chardev::tests::child_opens_unix_server",
+            "--nocapture",
+        ])
+        .env("RQEMU_TEST_SOCKET", &path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(!path.exists());
+}
+
+/// Run as a child process by the test above.
+#[test]
+fn child_opens_unix_server() {
+    let Some(path) = std::env::var_os("RQEMU_TEST_SOCKET") else {
+        return;
+    };
+    let path = path.into_string().unwrap();
+    let _dev = open(
+        &opts(
+            "socket",
+            &[("path", &path), ("server", "on"), ("wait", "off")],
+        ),
+        None,
+    )
+    .unwrap();
+    assert!(std::path::Path::new(&path).exists());
+    std::process::exit(0);
+}
+
+#[test]
+fn tcp_server_and_client_exchange_data() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port().to_string();
+    drop(probe);
+    let mut lp = Loop::new();
+    lp.set
+        .add(
+            &opts(
+                "socket",
+                &[
+                    ("host", "127.0.0.1"),
+                    ("port", &port),
+                    ("server", "on"),
+                    ("wait", "off"),
+                    ("nodelay", "on"),
+                ],
+            ),
+            None,
+        )
+        .unwrap();
+    let fe = frontend(usize::MAX);
+    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.start();
+    let mut client = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    client.write_all(b"ping").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"ping"));
+    backend.write(b"pong");
+    assert_eq!(read_exactly(&mut client, 4), b"pong");
+
+    // And rqemu as the client of a TCP server.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let mut dev = open(
+        &opts("socket", &[("host", "127.0.0.1"), ("port", &port)]),
+        None,
+    )
+    .unwrap();
+    let (mut peer, _) = server.accept().unwrap();
+    dev.write(b"out");
+    assert_eq!(read_exactly(&mut peer, 3), b"out");
+    peer.write_all(b"in").unwrap();
+    let mut buf = [0u8; 8];
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let got = loop {
+        match dev.read_input(&mut buf) {
+            ChardevRead::Data(n) => break n,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(&buf[..got], b"in");
+    drop(peer);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while dev.read_input(&mut buf) != ChardevRead::Disconnected {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(dev.input_fd(), None);
+}
+
+#[test]
+fn inherited_connected_fd_works_both_ways() {
+    // As QEMU's test harness: -chardev socket,id=console,fd=K on a socketpair.
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    let mut lp = Loop::new();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let fe = frontend(usize::MAX);
+    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.start();
+    let mut ours = ours;
+    ours.write_all(b"abc").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"abc"));
+    backend.write(b"xyz");
+    assert_eq!(read_exactly(&mut ours, 3), b"xyz");
+}
+
+#[test]
+fn inherited_listening_fd_accepts_clients() {
+    // As libvirt: a pre-bound monitor socket, fd=N,server=on,wait=off.
+    let dir = temp_dir("fd-listen");
+    let path = dir.join("mon.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let fd = listener.into_raw_fd().to_string();
+    let mut lp = Loop::new();
+    lp.set
+        .add(
+            &opts("socket", &[("fd", &fd), ("server", "on"), ("wait", "off")]),
+            None,
+        )
+        .unwrap();
+    let fe = frontend(usize::MAX);
+    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.start();
+    let mut client = UnixStream::connect(&path).unwrap();
+    client.write_all(b"{}").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"{}"));
+    backend.write(b"ok");
+    assert_eq!(read_exactly(&mut client, 2), b"ok");
+}
+
+#[test]
+fn full_frontend_keeps_input_pending_until_it_accepts_more() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    let mut lp = Loop::new();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let fe = frontend(2);
+    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.start();
+    let mut ours = ours;
+    ours.write_all(b"12345").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"12"));
+    lp.run_for(Duration::from_millis(200));
+    assert_eq!(received(&fe), b"12");
+    fe.lock().unwrap().room = 10;
+    backend.accept_input();
+    assert!(lp.run_until(|| received(&fe) == b"12345"));
+}
+
+#[test]
+fn mux_switches_focus_and_answers_escapes() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    let mut lp = Loop::new();
+    lp.set
+        .add(&opts("socket", &[("fd", &fd), ("mux", "on")]), None)
+        .unwrap();
+    let monitor = frontend(usize::MAX);
+    let serial = frontend(usize::MAX);
+    lp.set.connect_frontend("c", monitor.clone()).unwrap();
+    let serial_backend = lp.set.connect_frontend("c", serial.clone()).unwrap();
+    lp.start();
+    let mut ours = ours;
+    // The last frontend connected has the focus; C-a c moves it on;
+    // C-a C-a sends one C-a.
+    ours.write_all(b"to serial\x01cto monitor\x01\x01").unwrap();
+    assert!(lp.run_until(|| received(&monitor) == b"to monitor\x01"));
+    assert_eq!(received(&serial), b"to serial");
+    ours.write_all(b"\x01h").unwrap();
+    lp.run_for(Duration::from_millis(200));
+    let help = read_exactly(&mut ours, mux::HELP.len());
+    assert_eq!(help, mux::HELP.as_bytes());
+    // Both frontends' output goes out, whoever has the focus.
+    serial_backend.write(b"guest");
+    assert_eq!(read_exactly(&mut ours, 5), b"guest");
+}
+
+#[test]
+fn ringbuf_is_readable_through_the_set() {
+    let mut lp = Loop::new();
+    lp.set
+        .add(&opts("ringbuf", &[("size", "8")]), None)
+        .unwrap();
+    let backend = lp.set.connect_frontend("c", frontend(0)).unwrap();
+    backend.write(b"0123456789");
+    assert_eq!(
+        lp.set.with_ringbuf("c", |r| r.drain(100)),
+        Some(b"23456789".to_vec())
+    );
+    assert_eq!(lp.set.with_ringbuf("nope", |r| r.len()), None);
+}
+
+#[test]
+fn file_truncates_or_appends() {
+    let dir = temp_dir("file");
+    let path = dir.join("out");
+    std::fs::write(&path, b"old").unwrap();
+    let p = path.to_str().unwrap();
+    open(&opts("file", &[("path", p)]), None)
+        .unwrap()
+        .write(b"new");
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    open(&opts("file", &[("path", p), ("append", "on")]), None)
+        .unwrap()
+        .write(b"+more");
+    assert_eq!(std::fs::read(&path).unwrap(), b"new+more");
+}
+
+#[test]
+fn pipe_uses_in_and_out_fifos() {
+    let dir = temp_dir("pipe");
+    let base = dir.join("p");
+    for suffix in ["in", "out"] {
+        let fifo = std::ffi::CString::new(format!("{}.{suffix}", base.display())).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    }
+    let mut lp = Loop::new();
+    lp.set
+        .add(&opts("pipe", &[("path", base.to_str().unwrap())]), None)
+        .unwrap();
+    let fe = frontend(usize::MAX);
+    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.start();
+    let mut to_guest = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("{}.in", base.display()))
+        .unwrap();
+    let mut from_guest = std::fs::File::open(format!("{}.out", base.display())).unwrap();
+    to_guest.write_all(b"keys").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"keys"));
+    backend.write(b"text");
+    assert_eq!(read_exactly(&mut from_guest, 4), b"text");
+}
+
+#[test]
+fn only_one_stdio_chardev() {
+    // The first may or may not open here (stdin may be anything under the
+    // test runner); the second must give QEMU's message.
+    let _ = open(&opts("stdio", &[]), None);
+    assert_eq!(
+        open_err("stdio", &[]),
+        "cannot use stdio by multiple character devices"
+    );
+}
+
+#[test]
+fn pty_drops_output_until_attached_then_works_both_ways() {
+    let mut lp = Loop::new();
+    let dev = open(&opts("pty", &[]), None).unwrap();
+    // Find the slave through the master fd.
+    let master = dev.input_fd().unwrap();
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: a valid buffer for the name.
+    assert_eq!(
+        unsafe { libc::ptsname_r(master, name.as_mut_ptr(), name.len()) },
+        0
+    );
+    let slave_path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(slave_path.starts_with("/dev/pts/"));
+    lp.set.insert("c", dev, false);
+    let fe = frontend(usize::MAX);
+    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.start();
+    backend.write(b"nobody sees this");
+    lp.run_for(Duration::from_millis(200));
+    assert!(received(&fe).is_empty());
+
+    let mut slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&slave_path)
+        .unwrap();
+    crate::chardev::fd_io::set_nonblocking(slave.as_raw_fd(), true).unwrap();
+    backend.write(b"seen");
+    std::thread::sleep(Duration::from_millis(50));
+    let mut buf = [0u8; 64];
+    let n = slave.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"seen");
+    slave.write_all(b"typed").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"typed"));
+}
