@@ -70,6 +70,14 @@ impl Bus {
         ranges.remove(&base).is_some()
     }
 
+    /// Reset every device on the bus (machine reset).
+    pub fn reset_devices(&self) {
+        let ranges = self.ranges.read().unwrap_or_else(|e| e.into_inner());
+        for mapping in ranges.values() {
+            lock(&mapping.device).reset();
+        }
+    }
+
     /// The device covering `addr` and the offset of `addr` inside its range,
     /// provided the whole access of `size` bytes fits in that range.
     fn resolve(&self, addr: u64, size: usize) -> Option<(SharedDevice, u64)> {
