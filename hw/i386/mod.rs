@@ -1,3 +1,4 @@
 //! The PC: machine assembly, memory map and e820, boot loaders.
 
+pub mod loader;
 pub mod memmap;
