@@ -198,8 +198,10 @@ pub fn load(
         ))
     })?;
 
-    let mut params = boot_params::default();
-    params.hdr = hdr;
+    let mut params = boot_params {
+        hdr,
+        ..Default::default()
+    };
     let entries = &e820[..e820.len().min(params.e820_table.len())];
     for (slot, e) in params.e820_table.iter_mut().zip(entries) {
         *slot = boot_e820_entry {
