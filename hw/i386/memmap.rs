@@ -246,7 +246,11 @@ mod tests {
     fn expected(low_ram_end: u64, top: &str, high_ram_end: Option<u64>) -> String {
         let mut s = LOW.to_string();
         s += &format!("0000000000100000 - {:016x} = 1\n", low_ram_end - 0x20000);
-        s += &format!("{:016x} - {:016x} = 2\n", low_ram_end - 0x20000, low_ram_end);
+        s += &format!(
+            "{:016x} - {:016x} = 2\n",
+            low_ram_end - 0x20000,
+            low_ram_end
+        );
         s += top;
         if let Some(end) = high_ram_end {
             s += &format!("0000000100000000 - {end:016x} = 1\n");
@@ -322,10 +326,7 @@ mod tests {
     fn ram_regions_cover_all_ram() {
         assert_eq!(
             guest_ram_regions(PcMachineKind::Q35, 5 * GIB),
-            vec![
-                (GuestAddress(0), 2 * GIB),
-                (GuestAddress(4 * GIB), 3 * GIB)
-            ]
+            vec![(GuestAddress(0), 2 * GIB), (GuestAddress(4 * GIB), 3 * GIB)]
         );
         assert_eq!(
             guest_ram_regions(PcMachineKind::I440fx, 128 * MIB),
