@@ -1,44 +1,106 @@
 //! `qemu-system-x86_64`: a drop-in replacement for QEMU's PC emulator on KVM.
+//!
+//! argv -> `vl` (a `MachineDescription`) -> chardevs and the `Machine` ->
+//! the main loop, until the machine or a signal ends the process.
 
 mod accel;
 mod chardev;
 mod cpu;
+mod machine;
+mod main_loop;
 mod os;
+mod runstate;
 mod vl;
+
+use std::process::exit;
+
+use chardev::ChardevSet;
+use machine::{Machine, MachineContext};
+use main_loop::MainLoop;
+use vl::description::MachineDescription;
+
+fn print_lines(lines: &[String]) {
+    for line in lines {
+        eprintln!("{line}");
+    }
+}
+
+/// Build the machine `desc` describes and run it; returns the exit status.
+fn run(desc: &MachineDescription) -> Result<i32, String> {
+    let daemon = if desc.lifecycle.daemonize {
+        Some(
+            os::daemon::daemonize_start()
+                .map_err(|e| format!("qemu-system-x86_64: -daemonize: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let mut signals = os::signals::install()
+        .map_err(|e| format!("qemu-system-x86_64: cannot install signal handlers: {e}"))?;
+    let _pidfile = match &desc.lifecycle.pidfile {
+        Some(path) => Some(
+            os::pidfile::Pidfile::create(path).map_err(|e| format!("qemu-system-x86_64: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut main_loop =
+        MainLoop::new().map_err(|e| format!("qemu-system-x86_64: main loop: {e}"))?;
+    let mut chardevs = ChardevSet::new(main_loop.waker());
+    for opts in &desc.chardevs {
+        let location = (!opts.location.is_empty()).then_some(opts.location.as_str());
+        chardevs.add(opts, location).map_err(|e| match location {
+            Some(at) => format!("qemu-system-x86_64: {at}: {e}"),
+            None => format!("qemu-system-x86_64: {e}"),
+        })?;
+    }
+    let mut machine = Machine::build(
+        desc,
+        MachineContext {
+            chardevs: &mut chardevs,
+            requests: main_loop.requests(),
+            waker: main_loop.waker(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(daemon) = daemon {
+        daemon
+            .finish()
+            .map_err(|e| format!("qemu-system-x86_64: -daemonize: {e}"))?;
+    }
+    main_loop
+        .run(&mut chardevs, &mut signals, &mut machine)
+        .map_err(|e| format!("qemu-system-x86_64: main loop: {e}"))
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match vl::parse_command_line(&args) {
+    let desc = match vl::parse_command_line(&args) {
         Err(error) => {
             eprintln!("{error}");
-            std::process::exit(1);
+            exit(1);
         }
         Ok(vl::Command::Exit {
             stdout,
             warnings,
             code,
         }) => {
-            for line in warnings {
-                eprintln!("{line}");
-            }
+            print_lines(&warnings);
             print!("{stdout}");
-            std::process::exit(code);
+            exit(code);
         }
         Ok(vl::Command::CpuHelp { warnings }) => {
-            for line in warnings {
-                eprintln!("{line}");
-            }
+            print_lines(&warnings);
+            print!("{}", cpu::models::cpu_help());
+            exit(0);
         }
-        Ok(vl::Command::Run(description)) => {
-            for line in &description.warnings {
-                eprintln!("{line}");
-            }
-            for device in &description.devices {
-                if let Err(error) = vl::validate_device(device) {
-                    eprintln!("{error}");
-                    std::process::exit(1);
-                }
-            }
+        Ok(vl::Command::Run(desc)) => desc,
+    };
+    print_lines(&desc.warnings);
+    match run(&desc) {
+        Ok(status) => exit(status),
+        Err(message) => {
+            eprintln!("{message}");
+            exit(1);
         }
     }
 }

@@ -8,6 +8,6 @@ pub mod clock;
 pub mod irq;
 pub mod qdev;
 pub mod system;
-pub mod timer;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod timer;

@@ -137,15 +137,9 @@ impl ChardevSet {
     pub fn register(&mut self, registry: &Registry, first_token: usize) -> std::io::Result<()> {
         self.first_token = first_token;
         for (index, entry) in self.entries.iter().enumerate() {
-            let mut state = entry.lock();
-            if let Some(fd) = state.chardev.input_fd() {
-                registry.register(
-                    &mut SourceFd(&fd),
-                    Token(first_token + index),
-                    Interest::READABLE,
-                )?;
-                state.registered_fd = Some(fd);
-            }
+            entry
+                .lock()
+                .reregister(registry, Token(first_token + index));
         }
         Ok(())
     }
@@ -181,23 +175,43 @@ impl ChardevSet {
         id: &str,
         frontend: Frontend,
     ) -> Result<Arc<dyn CharBackend>, ConnectError> {
+        let entry = self.free_entry(id)?;
+        attach(&entry, frontend);
+        Ok(self.backend_handle(entry))
+    }
+
+    /// Like `connect_frontend`, for a device that needs its backend handle
+    /// to be built: `make` builds it around the handle.
+    pub fn connect_new_frontend<F: CharFrontend + 'static>(
+        &mut self,
+        id: &str,
+        make: impl FnOnce(Arc<dyn CharBackend>) -> F,
+    ) -> Result<Arc<Mutex<F>>, ConnectError> {
+        let entry = self.free_entry(id)?;
+        let frontend = Arc::new(Mutex::new(make(self.backend_handle(entry.clone()))));
+        attach(&entry, frontend.clone());
+        Ok(frontend)
+    }
+
+    /// Chardev `id`, if it can take one more frontend.
+    fn free_entry(&self, id: &str) -> Result<Arc<Entry>, ConnectError> {
         let index = *self
             .by_id
             .get(id)
             .ok_or_else(|| ConnectError::NotFound(id.to_string()))?;
         let entry = &self.entries[index];
-        let mut state = entry.lock();
+        let state = entry.lock();
         if state.mux.is_none() && !state.frontends.is_empty() {
             return Err(ConnectError::InUse(id.to_string()));
         }
-        state.frontends.push(frontend);
-        state.pending.push(VecDeque::new());
-        state.focus = state.frontends.len() - 1;
-        drop(state);
-        Ok(Arc::new(BackendHandle {
-            entry: Arc::clone(entry),
+        Ok(Arc::clone(entry))
+    }
+
+    fn backend_handle(&self, entry: Arc<Entry>) -> Arc<dyn CharBackend> {
+        Arc::new(BackendHandle {
+            entry,
             waker: Arc::clone(&self.waker),
-        }))
+        })
     }
 
     /// Runs `f` on the ring buffer of ringbuf chardev `id` (QMP's
@@ -248,6 +262,8 @@ impl ChardevState {
     }
 
     /// Follows a change of the chardev's input fd (client came or went).
+    /// An fd epoll cannot watch (a regular file or /dev/null as stdin)
+    /// gives no input.
     fn reregister(&mut self, registry: &Registry, token: Token) {
         // The old fd may be closed already, which removed it from epoll;
         // nothing else can have reused its number in between, as mio
@@ -293,6 +309,14 @@ fn service(entry: &Entry, token: Token, registry: &Registry) {
             }
         }
     }
+}
+
+/// Makes `frontend` the newest frontend of a chardev, with the focus.
+fn attach(entry: &Entry, frontend: Frontend) {
+    let mut state = entry.lock();
+    state.frontends.push(frontend);
+    state.pending.push(VecDeque::new());
+    state.focus = state.frontends.len() - 1;
 }
 
 /// Hands frontend `index` as much of its queued input as it takes, calling

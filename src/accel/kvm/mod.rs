@@ -118,7 +118,12 @@ impl KvmVm {
         for (slot, region) in mem.iter().enumerate() {
             let host = region
                 .get_host_address(vm_memory::MemoryRegionAddress(0))
-                .map_err(|_| KvmError::Ioctl("KVM_SET_USER_MEMORY_REGION", errno::Error::new(libc::EFAULT)))?;
+                .map_err(|_| {
+                    KvmError::Ioctl(
+                        "KVM_SET_USER_MEMORY_REGION",
+                        errno::Error::new(libc::EFAULT),
+                    )
+                })?;
             let slot_region = kvm_userspace_memory_region {
                 slot: slot as u32,
                 guest_phys_addr: region.start_addr().0,

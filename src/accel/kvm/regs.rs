@@ -3,83 +3,70 @@
 
 use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
 
+use hw::i386::loader::{CpuEntryState, EntryMode};
+
 const CR0_PE: u64 = 1;
 const CR0_ET: u64 = 1 << 4;
 const CR0_PG: u64 = 1 << 31;
 const CR4_PAE: u64 = 1 << 5;
 const EFER_LME: u64 = 1 << 8;
 const EFER_LMA: u64 = 1 << 10;
-
-/// Segment types of the descriptors a boot protocol asks for.
-const CODE_EXEC_READ_ACCESSED: u8 = 0xb;
-const DATA_READ_WRITE_ACCESSED: u8 = 0x3;
 const TSS_BUSY: u8 = 0xb;
 
-/// A flat 4 GiB segment: `selector` as the boot protocols name them
-/// (Linux's __BOOT_CS = 0x10, __BOOT_DS = 0x18).
-fn flat_segment(selector: u16, code: bool, long: bool) -> kvm_segment {
+/// The segment cache KVM loads for a GDT descriptor and its selector.
+fn segment(selector: u16, descriptor: u64) -> kvm_segment {
+    let bit = |n: u32| ((descriptor >> n) & 1) as u8;
+    let granular = bit(55) == 1;
+    let mut limit = ((descriptor & 0xffff) | ((descriptor >> 32) & 0xf_0000)) as u32;
+    if granular {
+        limit = (limit << 12) | 0xfff;
+    }
     kvm_segment {
-        base: 0,
-        limit: 0xffff_ffff,
+        base: ((descriptor >> 16) & 0xff_ffff) | (((descriptor >> 56) & 0xff) << 24),
+        limit,
         selector,
-        type_: if code {
-            CODE_EXEC_READ_ACCESSED
-        } else {
-            DATA_READ_WRITE_ACCESSED
-        },
-        present: 1,
-        dpl: 0,
-        db: u8::from(!long),
-        s: 1,
-        l: u8::from(long),
-        g: 1,
-        avl: 0,
+        type_: ((descriptor >> 40) & 0xf) as u8,
+        present: bit(47),
+        dpl: ((descriptor >> 45) & 3) as u8,
+        db: bit(54),
+        s: bit(44),
+        l: bit(53),
+        g: bit(55),
+        avl: bit(52),
         unusable: 0,
         padding: 0,
     }
 }
 
-/// The CPU mode a kernel entry point expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryMode {
-    /// 32-bit protected mode, paging off, flat segments (PVH, multiboot).
-    Protected32,
-    /// 64-bit long mode with the identity-mapping page tables at `cr3`
-    /// (the Linux 64-bit boot protocol).
-    Long64 { cr3: u64 },
-}
-
-/// Put `sregs` in the flat mode `mode` asks for. Segment caches are loaded
-/// directly, so the guest's GDT only matters once it reloads a selector.
-pub fn enter_mode(sregs: &mut kvm_sregs, mode: EntryMode, gdt_base: u64, gdt_limit: u16) {
-    let long = matches!(mode, EntryMode::Long64 { .. });
-    sregs.cs = flat_segment(0x10, true, long);
-    let data = flat_segment(0x18, false, false);
+/// Put `sregs` in the mode and segments of a kernel entry state. Segment
+/// caches are loaded from the descriptors directly, as if the selectors had
+/// been loaded from the GDT the loader wrote.
+pub fn enter_mode(sregs: &mut kvm_sregs, entry: &CpuEntryState) {
+    sregs.cs = segment(entry.code_selector, entry.code_descriptor);
+    let data = segment(entry.data_selector, entry.data_descriptor);
     sregs.ds = data;
     sregs.es = data;
     sregs.fs = data;
     sregs.gs = data;
     sregs.ss = data;
+    // VMX wants a usable task register even though no task switch happens.
     sregs.tr = kvm_segment {
-        base: 0,
         limit: 0xffff,
-        selector: 0x20,
         type_: TSS_BUSY,
         present: 1,
-        s: 0,
         ..Default::default()
     };
-    sregs.gdt.base = gdt_base;
-    sregs.gdt.limit = gdt_limit;
+    sregs.gdt.base = entry.gdt_base;
+    sregs.gdt.limit = entry.gdt_limit;
     sregs.cr0 = CR0_PE | CR0_ET;
-    match mode {
-        EntryMode::Protected32 => {
+    match entry.mode {
+        EntryMode::Protected32Flat => {
             sregs.cr4 = 0;
             sregs.efer = 0;
         }
-        EntryMode::Long64 { cr3 } => {
+        EntryMode::Long64 => {
             sregs.cr0 |= CR0_PG;
-            sregs.cr3 = cr3;
+            sregs.cr3 = entry.cr3;
             sregs.cr4 = CR4_PAE;
             sregs.efer = EFER_LME | EFER_LMA;
         }
@@ -88,13 +75,13 @@ pub fn enter_mode(sregs: &mut kvm_sregs, mode: EntryMode, gdt_base: u64, gdt_lim
 
 /// General registers at a kernel entry: everything zero but the entry
 /// point, the stack, the protocol's argument registers and EFLAGS bit 1.
-pub fn entry_regs(rip: u64, rsp: u64, rax: u64, rbx: u64, rsi: u64) -> kvm_regs {
+pub fn entry_regs(entry: &CpuEntryState) -> kvm_regs {
     kvm_regs {
-        rip,
-        rsp,
-        rax,
-        rbx,
-        rsi,
+        rip: entry.rip,
+        rsp: entry.rsp,
+        rax: entry.rax,
+        rbx: entry.rbx,
+        rsi: entry.rsi,
         rflags: 2,
         ..Default::default()
     }
@@ -157,24 +144,53 @@ pub fn dump_state(regs: &kvm_regs, sregs: &kvm_sregs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hw::i386::loader::descriptor;
+
+    fn entry(mode: EntryMode, code: u64) -> CpuEntryState {
+        CpuEntryState {
+            mode,
+            rip: 0x100000,
+            rsp: 0,
+            rax: 0,
+            rbx: 0,
+            rsi: 0,
+            cr3: 0x9000,
+            gdt_base: 0x500,
+            gdt_limit: 31,
+            code_selector: 0x10,
+            code_descriptor: code,
+            data_selector: 0x18,
+            data_descriptor: descriptor::DATA,
+        }
+    }
 
     #[test]
     fn long_mode_entry_sets_paging_and_64bit_code() {
         let mut sregs = kvm_sregs::default();
-        enter_mode(&mut sregs, EntryMode::Long64 { cr3: 0x9000 }, 0x500, 0x27);
+        enter_mode(&mut sregs, &entry(EntryMode::Long64, descriptor::CODE64));
         assert_eq!(sregs.cr3, 0x9000);
         assert_eq!(sregs.cr0 & (CR0_PE | CR0_PG), CR0_PE | CR0_PG);
         assert_eq!(sregs.efer, EFER_LME | EFER_LMA);
-        assert_eq!((sregs.cs.l, sregs.cs.db), (1, 0));
-        assert_eq!(sregs.ds.db, 1);
+        assert_eq!((sregs.cs.l, sregs.cs.db, sregs.cs.selector), (1, 0, 0x10));
+        assert_eq!(
+            (sregs.ds.db, sregs.ds.type_, sregs.ds.limit),
+            (1, 3, 0xffff_ffff)
+        );
     }
 
     #[test]
-    fn protected_mode_entry_has_paging_off() {
+    fn protected_mode_entry_has_paging_off_and_flat_code() {
         let mut sregs = kvm_sregs::default();
-        enter_mode(&mut sregs, EntryMode::Protected32, 0x500, 0x27);
+        enter_mode(
+            &mut sregs,
+            &entry(EntryMode::Protected32Flat, descriptor::CODE32),
+        );
         assert_eq!(sregs.cr0 & CR0_PG, 0);
         assert_eq!(sregs.efer, 0);
-        assert_eq!((sregs.cs.l, sregs.cs.db, sregs.cs.limit), (0, 1, 0xffff_ffff));
+        let cs = sregs.cs;
+        assert_eq!(
+            (cs.l, cs.db, cs.limit, cs.base, cs.type_, cs.s, cs.present, cs.g),
+            (0, 1, 0xffff_ffff, 0, 0xb, 1, 1, 1)
+        );
     }
 }

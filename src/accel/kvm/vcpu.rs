@@ -22,22 +22,10 @@ use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
 use hw::core::bus::Bus;
 use hw::core::system::{SystemControl, SystemRequest};
 
-use super::regs::{dump_state, enter_mode, entry_regs, EntryMode};
+use super::regs::{dump_state, enter_mode, entry_regs};
 use super::KvmError;
 use crate::cpu::cpuid::CpuidEntry;
-
-/// Where a kernel is entered on the boot vCPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BootEntry {
-    pub mode: EntryMode,
-    pub rip: u64,
-    pub rsp: u64,
-    pub rax: u64,
-    pub rbx: u64,
-    pub rsi: u64,
-    pub gdt_base: u64,
-    pub gdt_limit: u16,
-}
+use hw::i386::loader::CpuEntryState;
 
 /// The two address spaces vCPU exits are dispatched to.
 pub struct IoBuses {
@@ -49,7 +37,7 @@ pub struct IoBuses {
 #[derive(Debug, Clone, Copy)]
 enum ResetTo {
     PowerOn,
-    Entry(BootEntry),
+    Entry(CpuEntryState),
 }
 
 /// The architectural state of a vCPU just after creation, restored on reset.
@@ -64,24 +52,24 @@ struct PowerOnState {
 /// MSRs QEMU writes on every reset (kvm_put_msrs at reset level), with
 /// their reset values.
 const RESET_MSRS: &[(u32, u64)] = &[
-    (0x10, 0),                     // IA32_TSC
-    (0x174, 0),                    // SYSENTER_CS
-    (0x175, 0),                    // SYSENTER_ESP
-    (0x176, 0),                    // SYSENTER_EIP
-    (0x1a0, 1),                    // IA32_MISC_ENABLE: fast strings
+    (0x10, 0),                      // IA32_TSC
+    (0x174, 0),                     // SYSENTER_CS
+    (0x175, 0),                     // SYSENTER_ESP
+    (0x176, 0),                     // SYSENTER_EIP
+    (0x1a0, 1),                     // IA32_MISC_ENABLE: fast strings
     (0x277, 0x0007_0406_0007_0406), // IA32_PAT
-    (0xc000_0081, 0),              // STAR
-    (0xc000_0082, 0),              // LSTAR
-    (0xc000_0083, 0),              // CSTAR
-    (0xc000_0084, 0),              // FMASK
-    (0xc000_0102, 0),              // KERNEL_GS_BASE
-    (0x11, 0),                     // KVM wall clock (old)
-    (0x12, 0),                     // KVM system time (old)
-    (0x4b56_4d00, 0),              // KVM wall clock
-    (0x4b56_4d01, 0),              // KVM system time: stops kvmclock updates
-    (0x4b56_4d02, 0),              // KVM async page faults
-    (0x4b56_4d03, 0),              // KVM steal time
-    (0x4b56_4d04, 0),              // KVM PV EOI
+    (0xc000_0081, 0),               // STAR
+    (0xc000_0082, 0),               // LSTAR
+    (0xc000_0083, 0),               // CSTAR
+    (0xc000_0084, 0),               // FMASK
+    (0xc000_0102, 0),               // KERNEL_GS_BASE
+    (0x11, 0),                      // KVM wall clock (old)
+    (0x12, 0),                      // KVM system time (old)
+    (0x4b56_4d00, 0),               // KVM wall clock
+    (0x4b56_4d01, 0),               // KVM system time: stops kvmclock updates
+    (0x4b56_4d02, 0),               // KVM async page faults
+    (0x4b56_4d03, 0),               // KVM steal time
+    (0x4b56_4d04, 0),               // KVM PV EOI
 ];
 
 /// LAPIC register offsets and the delivery modes firmware programs.
@@ -127,8 +115,12 @@ impl Vcpu {
                 padding: [0; 3],
             })
             .collect();
-        let cpuid = CpuId::from_entries(&entries)
-            .map_err(|_| KvmError::Ioctl("KVM_SET_CPUID2", vmm_sys_util::errno::Error::new(libc::E2BIG)))?;
+        let cpuid = CpuId::from_entries(&entries).map_err(|_| {
+            KvmError::Ioctl(
+                "KVM_SET_CPUID2",
+                vmm_sys_util::errno::Error::new(libc::E2BIG),
+            )
+        })?;
         fd.set_cpuid2(&cpuid)
             .map_err(|e| KvmError::Ioctl("KVM_SET_CPUID2", e))?;
         let mut lapic = fd
@@ -137,11 +129,15 @@ impl Vcpu {
         set_lapic_reg(&mut lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
         set_lapic_reg(&mut lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
         let power_on = PowerOnState {
-            regs: fd.get_regs().map_err(|e| KvmError::Ioctl("KVM_GET_REGS", e))?,
+            regs: fd
+                .get_regs()
+                .map_err(|e| KvmError::Ioctl("KVM_GET_REGS", e))?,
             sregs: fd
                 .get_sregs()
                 .map_err(|e| KvmError::Ioctl("KVM_GET_SREGS", e))?,
-            fpu: fd.get_fpu().map_err(|e| KvmError::Ioctl("KVM_GET_FPU", e))?,
+            fpu: fd
+                .get_fpu()
+                .map_err(|e| KvmError::Ioctl("KVM_GET_FPU", e))?,
             lapic,
             mp_state: fd
                 .get_mp_state()
@@ -164,9 +160,9 @@ impl Vcpu {
         let p = &self.power_on;
         let mut sregs = p.sregs;
         let mut regs = p.regs;
-        if let ResetTo::Entry(entry) = to {
-            enter_mode(&mut sregs, entry.mode, entry.gdt_base, entry.gdt_limit);
-            regs = entry_regs(entry.rip, entry.rsp, entry.rax, entry.rbx, entry.rsi);
+        if let ResetTo::Entry(entry) = &to {
+            enter_mode(&mut sregs, entry);
+            regs = entry_regs(entry);
         }
         let fd = &self.fd;
         fd.set_mp_state(p.mp_state)
@@ -188,8 +184,9 @@ impl Vcpu {
                 ..Default::default()
             })
             .collect();
-        let msrs = Msrs::from_entries(&entries)
-            .map_err(|_| KvmError::Ioctl("KVM_SET_MSRS", vmm_sys_util::errno::Error::new(libc::E2BIG)))?;
+        let msrs = Msrs::from_entries(&entries).map_err(|_| {
+            KvmError::Ioctl("KVM_SET_MSRS", vmm_sys_util::errno::Error::new(libc::E2BIG))
+        })?;
         fd.set_msrs(&msrs)
             .map_err(|e| KvmError::Ioctl("KVM_SET_MSRS", e))?;
         Ok(())
@@ -300,7 +297,8 @@ impl VcpuThreads {
             let thread_shared = shared.clone();
             let buses = buses.clone();
             let control = control.clone();
-            let thread = builder.spawn(move || run_vcpu(vcpu, &thread_shared, &buses, &*control))?;
+            let thread =
+                builder.spawn(move || run_vcpu(vcpu, &thread_shared, &buses, &*control))?;
             handles.push(VcpuHandle { shared, thread });
         }
         Ok(Self { vcpus: handles })
@@ -325,7 +323,7 @@ impl VcpuThreads {
     /// Reset every vCPU when it next runs: the boot vCPU to `entry` (or its
     /// power-on state when there is no kernel), the others to power-on
     /// state, waiting for INIT/SIPI.
-    pub fn reset(&self, entry: Option<BootEntry>) {
+    pub fn reset(&self, entry: Option<CpuEntryState>) {
         for (i, h) in self.vcpus.iter().enumerate() {
             let to = match entry {
                 Some(entry) if i == 0 => ResetTo::Entry(entry),
@@ -503,15 +501,20 @@ mod tests {
             false,
         )
         .unwrap();
-        threads.reset(Some(BootEntry {
-            mode: EntryMode::Protected32,
+        threads.reset(Some(CpuEntryState {
+            mode: hw::i386::loader::EntryMode::Protected32Flat,
             rip: 0x1000,
             rsp: 0x8000,
             rax: 0,
             rbx: 0,
             rsi: 0,
+            cr3: 0,
             gdt_base: 0,
             gdt_limit: 0,
+            code_selector: 0x10,
+            code_descriptor: hw::i386::loader::descriptor::CODE32,
+            data_selector: 0x18,
+            data_descriptor: hw::i386::loader::descriptor::DATA,
         }));
         threads.resume();
         let timeout = std::time::Duration::from_secs(20);

@@ -1,0 +1,227 @@
+//! The devices the command line adds: `-serial` ports, `-debugcon`, and
+//! `-device` (QEMU's `qdev_device_add` for the device types we have).
+
+use std::sync::{Arc, Mutex};
+
+use hw::char::debugcon::{
+    DebugCon, DEBUGCON_DEFAULT_IOBASE, DEBUGCON_DEFAULT_READBACK, DEBUGCON_IO_SIZE,
+};
+use hw::char::serial::{isa_serial_placement, Serial, ISA_SERIAL_BAUDBASE, SERIAL_IO_SIZE};
+use hw::core::bus::Bus;
+use hw::core::chardev::CharFrontend;
+use hw::core::clock::MonotonicClock;
+use hw::core::irq::{GsiLine, InterruptController};
+use hw::core::qdev::PropertyValue;
+use hw::core::system::SystemControl;
+use hw::core::timer::{NotifyingDevice, TimerList, TimerNotifier};
+use hw::misc::debug_exit::{DebugExit, DEBUG_EXIT_DEFAULT_IOBASE, DEBUG_EXIT_DEFAULT_IOSIZE};
+
+use super::MachineError;
+use crate::chardev::ChardevSet;
+use crate::vl::description::MachineDescription;
+
+/// What user-created ISA devices are connected to.
+pub struct DeviceWiring<'a> {
+    pub pio: &'a Bus,
+    pub interrupts: &'a Arc<dyn InterruptController>,
+    pub system: &'a Arc<dyn SystemControl>,
+    pub timer_notifier: &'a Arc<dyn TimerNotifier>,
+}
+
+/// A device's typed properties, looked up by name.
+struct Properties(Vec<(&'static str, PropertyValue)>);
+
+impl Properties {
+    fn uint(&self, name: &str) -> Option<u32> {
+        self.0.iter().rev().find_map(|(n, v)| match v {
+            PropertyValue::Uint32(x) if *n == name => Some(*x),
+            _ => None,
+        })
+    }
+
+    fn chardev(&self) -> Option<&str> {
+        self.0.iter().rev().find_map(|(n, v)| match v {
+            PropertyValue::Chardev(id) if *n == "chardev" => Some(id.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// A frontend for devices that only write (isa-debugcon): it takes no
+/// input, so the chardev's input stays unread, as QEMU leaves it.
+struct OutputOnly;
+
+impl CharFrontend for OutputOnly {
+    fn can_receive(&self) -> usize {
+        0
+    }
+    fn receive(&mut self, _data: &[u8]) {}
+}
+
+/// Create the `-serial`, `-debugcon` and `-device` devices, in QEMU's order:
+/// the serial ports first, then the devices as given.
+pub fn create_user_devices(
+    desc: &MachineDescription,
+    wiring: &DeviceWiring,
+    chardevs: &mut ChardevSet,
+    timers: &mut TimerList,
+) -> Result<(), MachineError> {
+    let mut serial_count = 0;
+    for (index, chardev) in desc.serials.iter().enumerate() {
+        let Some(chardev) = chardev else { continue };
+        let location = format!("-serial {chardev}");
+        add_serial(
+            wiring,
+            chardevs,
+            timers,
+            Some(index),
+            None,
+            None,
+            Some(chardev),
+            &location,
+            serial_count,
+        )?;
+        serial_count += 1;
+    }
+    for chardev in &desc.debugcons {
+        let location = format!("-debugcon {chardev}");
+        add_debugcon(
+            wiring,
+            chardevs,
+            u64::from(DEBUGCON_DEFAULT_IOBASE),
+            DEBUGCON_DEFAULT_READBACK,
+            Some(chardev),
+            &location,
+        )?;
+    }
+    for device in &desc.devices {
+        let props = Properties(
+            crate::vl::validate_device(device).map_err(|e| MachineError(e.to_string()))?,
+        );
+        let location = &device.location;
+        match device.driver.as_str() {
+            "isa-serial" => {
+                add_serial(
+                    wiring,
+                    chardevs,
+                    timers,
+                    props.uint("index").map(|i| i as usize),
+                    props.uint("iobase").and_then(|b| u16::try_from(b).ok()),
+                    props.uint("irq").and_then(|i| u8::try_from(i).ok()),
+                    props.chardev(),
+                    location,
+                    serial_count,
+                )?;
+                serial_count += 1;
+            }
+            "isa-debugcon" => add_debugcon(
+                wiring,
+                chardevs,
+                u64::from(
+                    props
+                        .uint("iobase")
+                        .unwrap_or(u32::from(DEBUGCON_DEFAULT_IOBASE)),
+                ),
+                props.uint("readback").unwrap_or(DEBUGCON_DEFAULT_READBACK),
+                props.chardev(),
+                location,
+            )?,
+            "isa-debug-exit" => {
+                let iobase = props
+                    .uint("iobase")
+                    .unwrap_or(u32::from(DEBUG_EXIT_DEFAULT_IOBASE));
+                let iosize = props
+                    .uint("iosize")
+                    .map_or(DEBUG_EXIT_DEFAULT_IOSIZE, u64::from);
+                let device = Arc::new(Mutex::new(DebugExit::new(wiring.system.clone())));
+                insert(wiring.pio, u64::from(iobase), iosize, device, location)?;
+            }
+            other => {
+                return Err(MachineError::at(
+                    location,
+                    format!("'{other}' is not a valid device model name"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn insert(
+    bus: &Bus,
+    base: u64,
+    len: u64,
+    device: hw::core::bus::SharedDevice,
+    location: &str,
+) -> Result<(), MachineError> {
+    bus.insert(base, len, device).map_err(|_| {
+        MachineError::at(
+            location,
+            format!("I/O port {base:#x} is already in use by another device"),
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add_serial(
+    wiring: &DeviceWiring,
+    chardevs: &mut ChardevSet,
+    timers: &mut TimerList,
+    index: Option<usize>,
+    iobase: Option<u16>,
+    irq: Option<u8>,
+    chardev: Option<&str>,
+    location: &str,
+    serial_count: usize,
+) -> Result<(), MachineError> {
+    let placement = isa_serial_placement(index, iobase, irq, serial_count)
+        .map_err(|e| MachineError::at(location, e))?;
+    let irq = Arc::new(GsiLine::new(
+        wiring.interrupts.clone(),
+        u32::from(placement.irq),
+    ));
+    let clock = Arc::new(MonotonicClock::new());
+    let serial = connect(chardevs, chardev, location, |backend| {
+        Serial::new(irq, backend, clock.clone(), ISA_SERIAL_BAUDBASE)
+    })?;
+    timers.add(serial.clone(), clock);
+    let on_bus = NotifyingDevice::new(serial, wiring.timer_notifier.clone());
+    insert(
+        wiring.pio,
+        u64::from(placement.iobase),
+        SERIAL_IO_SIZE,
+        Arc::new(Mutex::new(on_bus)),
+        location,
+    )
+}
+
+fn add_debugcon(
+    wiring: &DeviceWiring,
+    chardevs: &mut ChardevSet,
+    iobase: u64,
+    readback: u32,
+    chardev: Option<&str>,
+    location: &str,
+) -> Result<(), MachineError> {
+    let mut backend = None;
+    connect(chardevs, chardev, location, |b| {
+        backend = Some(b);
+        OutputOnly
+    })?;
+    let backend = backend.ok_or_else(|| MachineError::at(location, "Can't create debugcon"))?;
+    let device = Arc::new(Mutex::new(DebugCon::new(backend, readback)));
+    insert(wiring.pio, iobase, DEBUGCON_IO_SIZE, device, location)
+}
+
+/// Connect a new device to chardev `id`, building it around its backend.
+fn connect<F: CharFrontend + 'static>(
+    chardevs: &mut ChardevSet,
+    id: Option<&str>,
+    location: &str,
+    make: impl FnOnce(Arc<dyn hw::core::chardev::CharBackend>) -> F,
+) -> Result<Arc<Mutex<F>>, MachineError> {
+    let id = id.ok_or_else(|| MachineError::at(location, "Property 'chardev' is missing"))?;
+    chardevs
+        .connect_new_frontend(id, make)
+        .map_err(|e| MachineError::at(location, e))
+}

@@ -1,0 +1,404 @@
+//! A machine built from a `MachineDescription`: guest RAM, the KVM VM with
+//! its chipset and vCPUs, the buses and the devices, and what happens on
+//! reset, shutdown and exit (QEMU's `vl.c` machine creation and
+//! `runstate.c` decisions).
+
+mod devices;
+mod memory;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::Waker;
+use vm_memory::GuestMemoryMmap;
+
+use hw::core::clock::HostClock;
+use hw::core::irq::InterruptController;
+use hw::core::system::{SystemControl, SystemRequest};
+use hw::core::timer::{TimerList, TimerNotifier};
+use hw::i386::loader::{load_kernel, CpuEntryState, KernelBootConfig};
+use hw::i386::memmap::{PcMachineKind, PcMemoryLayout};
+use hw::i386::pc::{create_isa_devices, PcIsaWiring};
+use hw::i386::pc_cmos::{FloppyDriveType, PcCmosConfig};
+
+use crate::accel::kvm::chipset::KvmChipset;
+use crate::accel::kvm::vcpu::{IoBuses, Vcpu, VcpuThreads};
+use crate::accel::kvm::KvmVm;
+use crate::accel::LegacyChipset;
+use crate::chardev::ChardevSet;
+use crate::cpu::cpuid::{GuestCpu, HostCpuid, Topology};
+use crate::cpu::models::find_model;
+use crate::main_loop::LoopHandler;
+use crate::os::signals::TerminationSignal;
+use crate::runstate::RunState;
+use crate::vl::description::MachineDescription;
+
+/// Why a machine could not be built: QEMU's complete message (one or more
+/// lines, each with the program-name prefix where QEMU prints one).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MachineError(pub String);
+
+impl MachineError {
+    fn plain(message: impl std::fmt::Display) -> Self {
+        MachineError(format!("qemu-system-x86_64: {message}"))
+    }
+
+    fn at(location: &str, message: impl std::fmt::Display) -> Self {
+        MachineError(format!("qemu-system-x86_64: {location}: {message}"))
+    }
+}
+
+/// What the guest does after power-off and reset requests (`-no-shutdown`,
+/// `-no-reboot`).
+#[derive(Debug, Clone, Copy)]
+struct LifecyclePolicy {
+    no_reboot: bool,
+    no_shutdown: bool,
+}
+
+/// The kernel booted directly, loaded again on every reset.
+struct DirectBoot {
+    kernel: PathBuf,
+    initrd: Option<PathBuf>,
+    cmdline: Option<String>,
+}
+
+/// A PC machine (or the empty `none` machine) with its VM.
+pub struct Machine {
+    state: RunState,
+    policy: LifecyclePolicy,
+    board: Option<PcBoard>,
+    timers: TimerList,
+}
+
+/// The parts of a `pc`/`q35` machine.
+struct PcBoard {
+    memory: GuestMemoryMmap,
+    layout: PcMemoryLayout,
+    // Kept for as long as the VM runs: it owns the VM fd the vCPUs use.
+    _vm: KvmVm,
+    chipset: KvmChipset,
+    buses: Arc<IoBuses>,
+    vcpus: VcpuThreads,
+    boot: DirectBoot,
+}
+
+/// Wakes the main loop when a device timer moves.
+struct WakeMainLoop(Arc<Waker>);
+
+impl TimerNotifier for WakeMainLoop {
+    fn deadline_changed(&self) {
+        // A failed wake-up only delays the timer to the next loop turn.
+        let _ = self.0.wake();
+    }
+}
+
+/// Where the built machine plugs into the rest of the process.
+pub struct MachineContext<'a> {
+    pub chardevs: &'a mut ChardevSet,
+    pub requests: Arc<dyn SystemControl>,
+    pub waker: Arc<Waker>,
+}
+
+fn machine_kind(type_name: &str) -> Option<PcMachineKind> {
+    if type_name.starts_with("pc-i440fx-") {
+        Some(PcMachineKind::I440fx)
+    } else if type_name.starts_with("pc-q35-") {
+        Some(PcMachineKind::Q35)
+    } else {
+        None
+    }
+}
+
+/// The accelerator to use. Only KVM exists: QEMU's default (TCG) and an
+/// explicit TCG are refused as QEMU refuses an accelerator it lacks.
+fn check_accelerators(desc: &MachineDescription) -> Result<(), MachineError> {
+    if desc.accelerators.is_empty() || desc.accelerators.iter().any(|a| a.name == "kvm") {
+        return Ok(());
+    }
+    let name = &desc.accelerators[0].name;
+    Err(MachineError::plain(format!(
+        "-accel {name}: invalid accelerator {name}"
+    )))
+}
+
+impl Machine {
+    /// Build the machine `desc` describes, started or paused as `-S` says.
+    pub fn build(desc: &MachineDescription, ctx: MachineContext) -> Result<Self, MachineError> {
+        check_accelerators(desc)?;
+        let policy = LifecyclePolicy {
+            no_reboot: desc.lifecycle.no_reboot,
+            no_shutdown: desc.lifecycle.no_shutdown,
+        };
+        let mut timers = TimerList::default();
+        let board = match machine_kind(&desc.machine.type_name) {
+            Some(kind) => Some(PcBoard::build(desc, kind, ctx, &mut timers)?),
+            None => None,
+        };
+        let mut machine = Machine {
+            state: RunState::Prelaunch,
+            policy,
+            board,
+            timers,
+        };
+        machine.reset()?;
+        if !desc.lifecycle.start_paused {
+            machine.resume();
+        }
+        Ok(machine)
+    }
+
+    /// Reset the machine: chipset, devices, vCPUs, and the kernel loaded
+    /// afresh.
+    fn reset(&mut self) -> Result<(), MachineError> {
+        if let Some(board) = &self.board {
+            board.vcpus.pause();
+            board
+                .chipset
+                .reset()
+                .map_err(|e| MachineError::plain(e.to_string()))?;
+            board.buses.pio.reset_devices();
+            board.buses.mmio.reset_devices();
+            let entry = board.load_kernel()?;
+            board.vcpus.reset(Some(entry));
+        }
+        Ok(())
+    }
+
+    fn resume(&mut self) {
+        if let Some(board) = &self.board {
+            board.vcpus.resume();
+        }
+        self.state = RunState::Running;
+    }
+
+    fn stop(&mut self, state: RunState) {
+        if let Some(board) = &self.board {
+            board.vcpus.pause();
+        }
+        self.state = state;
+    }
+
+    /// The guest powered off: stop, or end the process (status 0).
+    fn shutdown(&mut self) -> Option<i32> {
+        if self.policy.no_shutdown {
+            self.stop(RunState::Shutdown);
+            None
+        } else {
+            Some(0)
+        }
+    }
+}
+
+impl LoopHandler for Machine {
+    fn handle_request(&mut self, request: SystemRequest) -> Option<i32> {
+        match request {
+            SystemRequest::Exit(status) => Some(status),
+            SystemRequest::Shutdown => self.shutdown(),
+            SystemRequest::Reset if self.policy.no_reboot => self.shutdown(),
+            SystemRequest::Reset => {
+                let was_running = self.state == RunState::Running;
+                if let Err(e) = self.reset() {
+                    eprintln!("{e}");
+                    self.stop(RunState::InternalError);
+                    return None;
+                }
+                if was_running {
+                    self.resume();
+                } else {
+                    self.state = RunState::Prelaunch;
+                }
+                None
+            }
+            SystemRequest::InternalError => {
+                self.stop(RunState::InternalError);
+                None
+            }
+        }
+    }
+
+    fn handle_signal(&mut self, signal: TerminationSignal) -> Option<i32> {
+        eprintln!("qemu-system-x86_64: {signal}");
+        Some(0)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.timers
+            .time_to_next()
+            .map(|wait| Instant::now() + wait.min(Duration::from_secs(3600)))
+    }
+
+    fn run_timers(&mut self, _now: Instant) {
+        self.timers.run_due();
+    }
+}
+
+impl PcBoard {
+    fn build(
+        desc: &MachineDescription,
+        kind: PcMachineKind,
+        ctx: MachineContext,
+        timers: &mut TimerList,
+    ) -> Result<Self, MachineError> {
+        let model = find_model(&desc.cpu.model).ok_or_else(|| {
+            MachineError::plain(format!("unable to find CPU model '{}'", desc.cpu.model))
+        })?;
+        let boot = match &desc.boot.kernel {
+            Some(kernel) => DirectBoot {
+                kernel: kernel.clone(),
+                initrd: desc.boot.initrd.clone(),
+                cmdline: desc.boot.append.clone(),
+            },
+            // Firmware boot is not there yet: say so as QEMU does when it
+            // cannot find its BIOS.
+            None => {
+                return Err(MachineError::plain(
+                    "could not load PC BIOS 'bios-256k.bin'",
+                ))
+            }
+        };
+        let smp = desc.smp;
+        let (vm, warnings) =
+            KvmVm::new(smp.cpus, smp.max_cpus).map_err(|e| MachineError::plain(e.to_string()))?;
+        for w in warnings {
+            eprintln!("qemu-system-x86_64: {w}");
+        }
+
+        let layout = PcMemoryLayout::new(kind, desc.memory.size);
+        let backend = match desc.machine.properties.get("memory-backend") {
+            Some(serde_json::Value::String(id)) => Some(id.as_str()),
+            _ => None,
+        };
+        let memory = memory::allocate(
+            desc.memory.size,
+            &layout.guest_ram_regions(),
+            backend,
+            &desc.objects,
+        )
+        .map_err(MachineError::plain)?;
+        vm.map_memory(&memory)
+            .map_err(|e| MachineError::plain(e.to_string()))?;
+
+        let chipset =
+            KvmChipset::new(vm.vm_fd()).map_err(|e| MachineError::plain(e.to_string()))?;
+        let interrupts: Arc<dyn InterruptController> = chipset.interrupt_controller();
+        let buses = Arc::new(IoBuses {
+            pio: hw::core::bus::Bus::new(),
+            mmio: hw::core::bus::Bus::new(),
+        });
+        let notifier: Arc<dyn TimerNotifier> = Arc::new(WakeMainLoop(ctx.waker.clone()));
+        let rtc_clock = Arc::new(HostClock::utc());
+        let cmos = PcCmosConfig {
+            below_4g_mem_size: layout.below_4g_mem_size,
+            above_4g_mem_size: layout.above_4g_mem_size,
+            boot_cpus: smp.cpus,
+            boot_order: match desc.boot.boot_order.get("order") {
+                Some(serde_json::Value::String(order)) => order.clone(),
+                _ => "cad".to_string(),
+            },
+            fd_bootchk: true,
+            floppy_drives: [
+                if kind == PcMachineKind::I440fx && !desc.nodefaults {
+                    FloppyDriveType::Type288
+                } else {
+                    FloppyDriveType::None
+                },
+                FloppyDriveType::None,
+            ],
+        };
+        create_isa_devices(
+            PcIsaWiring {
+                pio: &buses.pio,
+                interrupts: &interrupts,
+                system: &ctx.requests,
+                timers,
+                timer_notifier: &notifier,
+            },
+            rtc_clock,
+            &cmos,
+        )
+        .map_err(MachineError::plain)?;
+        devices::create_user_devices(
+            desc,
+            &devices::DeviceWiring {
+                pio: &buses.pio,
+                interrupts: &interrupts,
+                system: &ctx.requests,
+                timer_notifier: &notifier,
+            },
+            ctx.chardevs,
+            timers,
+        )?;
+
+        let supported = vm
+            .supported_cpuid()
+            .map_err(|e| MachineError::plain(e.to_string()))?;
+        let host_msrs = vm
+            .msr_index_list()
+            .map_err(|e| MachineError::plain(e.to_string()))?;
+        let (cpu, missing) = GuestCpu::new(model, &desc.cpu.features, &HostCpuid(&supported))
+            .map_err(MachineError::plain)?;
+        let topology = Topology {
+            cores: smp.cores,
+            threads: smp.threads,
+        };
+        let mut vcpus = Vec::new();
+        for index in 0..smp.cpus {
+            // QEMU checks the features once per vCPU it creates.
+            for m in &missing {
+                eprintln!("qemu-system-x86_64: {}", m.warning());
+            }
+            let cpuid = cpu.entries(apic_id(index, smp), topology);
+            vcpus.push(
+                Vcpu::new(&vm.vm_fd(), index, &cpuid, &host_msrs)
+                    .map_err(|e| MachineError::plain(e.to_string()))?,
+            );
+        }
+        let thread_names = desc.name.as_ref().is_some_and(|n| n.debug_threads);
+        let vcpus = VcpuThreads::spawn(vcpus, buses.clone(), ctx.requests.clone(), thread_names)
+            .map_err(|e| MachineError::plain(format!("failed to start vCPU threads: {e}")))?;
+        Ok(PcBoard {
+            memory,
+            layout,
+            _vm: vm,
+            chipset,
+            buses,
+            vcpus,
+            boot,
+        })
+    }
+
+    fn load_kernel(&self) -> Result<CpuEntryState, MachineError> {
+        let config = KernelBootConfig {
+            kernel: &self.boot.kernel,
+            initrd: self.boot.initrd.as_deref(),
+            cmdline: self.boot.cmdline.as_deref(),
+        };
+        load_kernel(&self.memory, &self.layout, &config).map_err(|e| MachineError(e.to_string()))
+    }
+}
+
+/// The APIC ID of vCPU `index`: its socket, core and thread numbers packed
+/// in the bit fields the topology needs (QEMU's x86_apicid_from_cpu_idx).
+fn apic_id(index: u32, smp: crate::vl::description::SmpTopology) -> u32 {
+    let bits = |n: u32| {
+        if n <= 1 {
+            0
+        } else {
+            32 - (n - 1).leading_zeros()
+        }
+    };
+    let thread = index % smp.threads;
+    let core = (index / smp.threads) % smp.cores;
+    let die = (index / (smp.threads * smp.cores)) % smp.dies;
+    let socket = index / (smp.threads * smp.cores * smp.dies);
+    let thread_bits = bits(smp.threads);
+    let core_bits = bits(smp.cores);
+    let die_bits = bits(smp.dies);
+    thread
+        | core << thread_bits
+        | die << (thread_bits + core_bits)
+        | socket << (thread_bits + core_bits + die_bits)
+}
