@@ -358,7 +358,7 @@ unsafe fn sockaddr_to_std(sa: *const libc::sockaddr) -> Option<SocketAddr> {
 
 /// The listening address as QEMU shows it: `unix:PATH` or `tcp:HOST:PORT`
 /// (IPv6 hosts without brackets).
-fn describe_local_address(fd: RawFd) -> String {
+pub(crate) fn describe_local_address(fd: RawFd) -> String {
     // SAFETY: sockaddr_storage is plain data, filled by getsockname.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -452,10 +452,10 @@ impl SocketChardev {
             describe_local_address(fd)
         );
         while !self.accept() {
-            // A termination signal must still end the process while it waits.
+            // QEMU is not yet handling termination signals while it waits:
+            // one kills it outright, without a message or clean-up.
             if let Some(signal) = os::signals::take_pending() {
-                eprintln!("qemu-system-x86_64: {signal}");
-                std::process::exit(0);
+                os::signals::die_of(signal.signal);
             }
             let mut pfd = libc::pollfd {
                 fd,

@@ -356,19 +356,25 @@ fn server_wait_on_blocks_until_a_client_connects() {
     assert_eq!(read_exactly(&mut client, 5), b"ready");
 }
 
+/// Runs `test` of this file in a child process with `RQEMU_TEST_SOCKET`
+/// set to `socket`.
+fn run_child_test(test: &str, socket: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("RQEMU_TEST_SOCKET", socket)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn server_socket_file_is_removed_at_exit_like_qemu() {
-    // Checked against QEMU 7.2: after SIGTERM, the socket file is gone.
+    // Checked against QEMU 7.2: after a clean exit the socket file is gone.
     let dir = temp_dir("cleanup");
     let path = dir.join("s");
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "chardev::tests::child_opens_unix_server",
-            "--nocapture",
-        ])
-        .env("RQEMU_TEST_SOCKET", &path)
-        .status()
+    let status = run_child_test("chardev::tests::child_opens_unix_server", &path)
+        .wait()
         .unwrap();
     assert!(status.success());
     assert!(!path.exists());
@@ -391,6 +397,90 @@ fn child_opens_unix_server() {
     .unwrap();
     assert!(std::path::Path::new(&path).exists());
     std::process::exit(0);
+}
+
+#[test]
+fn sigterm_while_waiting_for_a_client_kills_like_qemu() {
+    // QEMU 7.2, `-chardev socket,id=s,path=/tmp/probe/w,server=on` then
+    // SIGTERM: killed by the signal (status 143 in a shell), only the info
+    // line on stderr, the socket file left behind.
+    use std::os::unix::process::ExitStatusExt;
+    let dir = temp_dir("wait-sigterm");
+    let path = dir.join("w");
+    let mut child = run_child_test("chardev::tests::child_waits_for_client", &path);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert_eq!(
+        stderr,
+        format!(
+            "qemu-system-x86_64: -chardev socket,id=s,path={0},server=on: info: \
+             QEMU waiting for connection on: disconnected:unix:{0},server=on\n",
+            path.display()
+        )
+    );
+    assert!(path.exists());
+}
+
+/// Run as a child process by the test above.
+#[test]
+fn child_waits_for_client() {
+    let Some(path) = std::env::var_os("RQEMU_TEST_SOCKET") else {
+        return;
+    };
+    let path = path.into_string().unwrap();
+    crate::os::signals::install().unwrap();
+    let location = format!("-chardev socket,id=s,path={path},server=on");
+    let _ = open(
+        &opts("socket", &[("path", &path), ("server", "on")]),
+        Some(&location),
+    );
+    std::process::exit(0);
+}
+
+#[test]
+fn listening_addresses_are_shown_as_qemu_shows_them() {
+    // From QEMU 7.2's "QEMU waiting for connection on:" lines.
+    let tcp4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp4.local_addr().unwrap().port();
+    assert_eq!(
+        socket::describe_local_address(tcp4.as_raw_fd()),
+        format!("tcp:127.0.0.1:{port}")
+    );
+    if let Ok(tcp6) = std::net::TcpListener::bind("[::1]:0") {
+        let port = tcp6.local_addr().unwrap().port();
+        assert_eq!(
+            socket::describe_local_address(tcp6.as_raw_fd()),
+            format!("tcp:::1:{port}")
+        );
+    }
+    let dir = temp_dir("describe");
+    let unix = UnixListener::bind(dir.join("s2")).unwrap();
+    assert_eq!(
+        socket::describe_local_address(unix.as_raw_fd()),
+        format!("unix:{}", dir.join("s2").display())
+    );
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("rqemu-test-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let abstract_listener = UnixListener::bind_addr(&addr).unwrap();
+    assert_eq!(
+        socket::describe_local_address(abstract_listener.as_raw_fd()),
+        format!("unix:{name},abstract=on,tight=on")
+    );
 }
 
 #[test]

@@ -144,6 +144,17 @@ pub fn take_pending() -> Option<TerminationSignal> {
     })
 }
 
+/// Dies of `signal` as if no handler had been installed.
+pub fn die_of(signal: i32) -> ! {
+    // SAFETY: restoring the default action and raising the signal.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+        // Only reached if the signal is blocked in this thread.
+        libc::_exit(128 + signal)
+    }
+}
+
 impl TerminationSignals {
     /// The next signal received, if any; call until `None` after each
     /// readiness event.

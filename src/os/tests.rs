@@ -180,6 +180,18 @@ fn daemonize_reports_success_after_finish_and_detaches() {
     let report = temp_dir("daemon-ok").join("report");
     let report_in_daemon = report.clone();
     let status = run_daemonizing_child(move |child| {
+        // -daemonize -chardev stdio,id=c
+        let stdio = crate::chardev::open(
+            &crate::vl::description::ChardevOptions {
+                id: "c".into(),
+                backend: "stdio".into(),
+                properties: Default::default(),
+            },
+            None,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         if child.finish().is_err() {
             return 3;
         }
@@ -187,8 +199,11 @@ fn daemonize_reports_success_after_finish_and_detaches() {
         let (pid, sid) = unsafe { (libc::getpid(), libc::getsid(0)) };
         let cwd = std::env::current_dir().unwrap_or_default();
         let stdin = std::fs::read_link("/proc/self/fd/0").unwrap_or_default();
-        let text = format!("{pid} {sid} {} {}", cwd.display(), stdin.display());
-        let _ = std::fs::write(&report_in_daemon, text);
+        let text = format!("{pid}|{sid}|{}|{}|{stdio}", cwd.display(), stdin.display());
+        // Written aside and renamed, so the test never reads half of it.
+        let partial = report_in_daemon.with_extension("partial");
+        let _ = std::fs::write(&partial, text);
+        let _ = std::fs::rename(&partial, &report_in_daemon);
         0
     });
     assert_eq!(status, 0);
@@ -198,8 +213,8 @@ fn daemonize_reports_success_after_finish_and_detaches() {
         .unwrap()
         .read_to_string(&mut text)
         .unwrap();
-    let fields: Vec<&str> = text.split(' ').collect();
-    assert_eq!(fields.len(), 4, "{text}");
+    let fields: Vec<&str> = text.split('|').collect();
+    assert_eq!(fields.len(), 5, "{text}");
     // As QEMU's daemon: in a new session it does not lead (double fork),
     // in /, stdin on /dev/null.
     assert_ne!(fields[0], fields[1]);
@@ -207,6 +222,8 @@ fn daemonize_reports_success_after_finish_and_detaches() {
     assert_ne!(fields[1], unsafe { libc::getsid(0) }.to_string());
     assert_eq!(fields[2], "/");
     assert_eq!(fields[3], "/dev/null");
+    // qemu-system-x86_64 -daemonize -chardev stdio,id=c
+    assert_eq!(fields[4], "cannot use stdio with -daemonize");
 }
 
 #[test]
