@@ -55,6 +55,8 @@ struct ChardevState {
     readable: bool,
     /// The fd currently registered with mio.
     registered_fd: Option<RawFd>,
+    /// `register` has seen this chardev.
+    registered: bool,
 }
 
 struct Entry {
@@ -121,6 +123,7 @@ impl ChardevSet {
                 mux: mux.then(MuxEscapes::default),
                 readable: true,
                 registered_fd: None,
+                registered: false,
             }),
             input_wanted: AtomicBool::new(false),
         }));
@@ -132,12 +135,17 @@ impl ChardevSet {
         self.entries.len()
     }
 
-    /// Registers every chardev's input fd: chardev `i` (in the order added)
-    /// uses token `first_token + i`.
+    /// Registers the input fds of the chardevs not registered yet: chardev
+    /// `i` (in the order added) uses token `first_token + i`, so the set
+    /// owns every token from `first_token` up. Call it again, with the same
+    /// `first_token`, after adding chardevs at run time.
     pub fn register(&mut self, registry: &Registry, first_token: usize) -> std::io::Result<()> {
         self.first_token = first_token;
         for (index, entry) in self.entries.iter().enumerate() {
             let mut state = entry.lock();
+            if state.registered {
+                continue;
+            }
             if let Some(fd) = state.chardev.input_fd() {
                 registry.register(
                     &mut SourceFd(&fd),
@@ -146,6 +154,7 @@ impl ChardevSet {
                 )?;
                 state.registered_fd = Some(fd);
             }
+            state.registered = true;
         }
         Ok(())
     }

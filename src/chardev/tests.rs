@@ -740,3 +740,46 @@ fn pty_drops_output_until_attached_then_works_both_ways() {
     slave.write_all(b"typed").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"typed"));
 }
+
+#[test]
+fn stalled_peer_costs_one_wait_then_output_is_dropped_until_it_reads() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    let mut dev = open(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    let started = Instant::now();
+    dev.write(&chunk); // fills the socket buffer, then waits a while
+    let first = started.elapsed();
+    assert!(first >= fd_io::WRITE_PATIENCE / 2, "{first:?}");
+    let started = Instant::now();
+    dev.write(&chunk);
+    dev.write(&chunk);
+    assert!(
+        started.elapsed() < fd_io::WRITE_PATIENCE,
+        "{:?}",
+        started.elapsed()
+    );
+    // Once the peer reads, output flows again.
+    let mut ours = ours;
+    ours.set_nonblocking(true).unwrap();
+    let mut sink = vec![0; 1 << 20];
+    while ours.read(&mut sink).is_ok() {}
+    dev.write(b"!");
+    ours.set_nonblocking(false).unwrap();
+    assert_eq!(read_exactly(&mut ours, 1), b"!");
+}
+
+#[test]
+fn chardevs_added_later_are_registered_by_a_second_call() {
+    let mut lp = Loop::new();
+    lp.start();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let fe = frontend(usize::MAX);
+    lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.set.register(lp.poll.registry(), 0).unwrap();
+    let mut ours = ours;
+    ours.write_all(b"late").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"late"));
+}
