@@ -362,7 +362,7 @@ fn run_child_test(test: &str, socket: &std::path::Path) -> std::process::Child {
     std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env("RQEMU_TEST_SOCKET", socket)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
@@ -782,4 +782,38 @@ fn chardevs_added_later_are_registered_by_a_second_call() {
     let mut ours = ours;
     ours.write_all(b"late").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"late"));
+}
+
+#[test]
+fn pty_announces_its_slave_on_stdout_as_qemu() {
+    // QEMU 7.2 `-chardev pty,id=p0` prints on stdout (not stderr):
+    // "char device redirected to /dev/pts/0 (label p0)".
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "chardev::tests::child_opens_pty", "--nocapture"])
+        .env("RQEMU_TEST_PTY", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("char device redirected to "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let number = line
+        .strip_prefix("char device redirected to /dev/pts/")
+        .and_then(|rest| rest.strip_suffix(" (label p0)"))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(number.parse::<u32>().is_ok(), "{line}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("redirected"));
+}
+
+/// Run as a child process by the test above.
+#[test]
+fn child_opens_pty() {
+    if std::env::var_os("RQEMU_TEST_PTY").is_none() {
+        return;
+    }
+    let mut pty = opts("pty", &[]);
+    pty.id = "p0".into();
+    open(&pty, None).unwrap();
 }
