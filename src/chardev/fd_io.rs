@@ -50,31 +50,48 @@ pub(crate) fn read_fd(fd: RawFd, buf: &mut [u8]) -> ChardevRead {
     }
 }
 
-/// Writes all of `data` unless the fd stays full for `WRITE_PATIENCE` or
-/// fails; what could not be written is dropped. Returns false on an error
-/// other than "full" (the peer is gone).
-pub(crate) fn write_patiently(fd: RawFd, mut data: &[u8]) -> bool {
-    let deadline = Instant::now() + WRITE_PATIENCE;
-    while !data.is_empty() {
-        // SAFETY: data is valid for reads of data.len() bytes. MSG_NOSIGNAL
-        // is not available for non-sockets; SIGPIPE is ignored process-wide.
-        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-        if n >= 0 {
-            data = &data[n as usize..];
-            continue;
-        }
-        match io::Error::last_os_error().kind() {
-            io::ErrorKind::Interrupted => continue,
-            io::ErrorKind::WouldBlock => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() || !wait_writable(fd, left) {
-                    return true;
-                }
+/// Writes guest output to a non-blocking fd without stalling the vCPU on a
+/// reader that stopped reading: it waits up to `WRITE_PATIENCE` for room,
+/// and once that ran out it waits no more (dropping what does not fit at
+/// once) until a write goes through whole again.
+#[derive(Debug, Default)]
+pub(crate) struct OutputPacer {
+    stalled: bool,
+}
+
+impl OutputPacer {
+    /// Writes what it can of `data`. Returns false on an error other than
+    /// "full" (the peer is gone).
+    pub(crate) fn write(&mut self, fd: RawFd, mut data: &[u8]) -> bool {
+        let deadline = Instant::now()
+            + if self.stalled {
+                Duration::ZERO
+            } else {
+                WRITE_PATIENCE
+            };
+        while !data.is_empty() {
+            // SAFETY: data is valid for reads of data.len() bytes. SIGPIPE
+            // is ignored process-wide, so a closed peer gives EPIPE.
+            let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+            if n >= 0 {
+                data = &data[n as usize..];
+                continue;
             }
-            _ => return false,
+            match io::Error::last_os_error().kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() || !wait_writable(fd, left) {
+                        self.stalled = true;
+                        return true;
+                    }
+                }
+                _ => return false,
+            }
         }
+        self.stalled = false;
+        true
     }
-    true
 }
 
 fn wait_writable(fd: RawFd, timeout: Duration) -> bool {

@@ -80,7 +80,8 @@ impl ChardevError {
 ///
 /// `location` is the command-line option it came from (`-chardev
 /// socket,id=...`), used as QEMU does for the `info:` line a waiting server
-/// prints; `None` for chardevs added at run time.
+/// prints; `None` for chardevs added at run time. `mux=on` is not acted on
+/// here: `ChardevSet::add` makes the chardev a multiplexer.
 pub fn open(
     opts: &ChardevOptions,
     location: Option<&str>,

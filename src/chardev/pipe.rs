@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::io::{AsRawFd, RawFd};
 
-use super::fd_io::{read_fd, set_nonblocking, write_patiently};
+use super::fd_io::{read_fd, set_nonblocking, OutputPacer};
 use super::props::Props;
 use super::{Chardev, ChardevError, ChardevRead};
 
@@ -12,6 +12,7 @@ pub(crate) struct PipeChardev {
     output: File,
     /// The input side reached its end (no writer left): stop polling it.
     input_closed: bool,
+    pacer: OutputPacer,
 }
 
 fn open_rw(path: &str) -> std::io::Result<File> {
@@ -37,12 +38,15 @@ pub(crate) fn open(props: &Props) -> Result<Box<dyn Chardev>, ChardevError> {
             (both, other)
         }
     };
-    set_nonblocking(input.as_raw_fd(), true)
-        .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
+    for file in [&input, &output] {
+        set_nonblocking(file.as_raw_fd(), true)
+            .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
+    }
     Ok(Box::new(PipeChardev {
         input,
         output,
         input_closed: false,
+        pacer: OutputPacer::default(),
     }))
 }
 
@@ -58,6 +62,6 @@ impl Chardev for PipeChardev {
         result
     }
     fn write(&mut self, data: &[u8]) {
-        write_patiently(self.output.as_raw_fd(), data);
+        self.pacer.write(self.output.as_raw_fd(), data);
     }
 }

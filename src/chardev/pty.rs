@@ -4,11 +4,12 @@
 use std::fs::File;
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 
-use super::fd_io::{read_fd, set_nonblocking, write_patiently};
+use super::fd_io::{read_fd, set_nonblocking, OutputPacer};
 use super::{Chardev, ChardevError, ChardevRead};
 
 pub(crate) struct PtyChardev {
     master: File,
+    pacer: OutputPacer,
 }
 
 pub(crate) fn open(id: &str) -> Result<Box<dyn Chardev>, ChardevError> {
@@ -18,7 +19,10 @@ pub(crate) fn open(id: &str) -> Result<Box<dyn Chardev>, ChardevError> {
         .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
     // QEMU prints this on stdout, not stderr.
     println!("char device redirected to {slave_name} (label {id})");
-    Ok(Box::new(PtyChardev { master }))
+    Ok(Box::new(PtyChardev {
+        master,
+        pacer: OutputPacer::default(),
+    }))
 }
 
 /// Opens a pty pair, puts the slave in raw mode and closes it: the slave
@@ -94,7 +98,7 @@ impl Chardev for PtyChardev {
         // Output with nobody attached is dropped, as QEMU does, instead of
         // piling up for whoever attaches later.
         if self.slave_attached() {
-            write_patiently(self.master.as_raw_fd(), data);
+            self.pacer.write(self.master.as_raw_fd(), data);
         }
     }
 }

@@ -13,6 +13,27 @@
 //! Locking: a chardev's state lock is never held while calling into a
 //! frontend, because a frontend (a device) calls `CharBackend::write` while
 //! holding its own lock.
+//!
+//! The main loop's part:
+//!
+//! ```ignore
+//! let mut chardevs = ChardevSet::new(Arc::new(Waker::new(poll.registry(), WAKE)?));
+//! for c in &description.chardevs {
+//!     chardevs.add(c, Some(&location_of(c)))?;
+//! }
+//! let serial_out = chardevs.connect_frontend("serial0", uart.clone())?;
+//! chardevs.register(poll.registry(), FIRST_CHARDEV_TOKEN)?;
+//! loop {
+//!     poll.poll(&mut events, None)?;
+//!     for event in &events {
+//!         if event.token() == WAKE {
+//!             chardevs.deliver_pending(poll.registry());
+//!         } else {
+//!             chardevs.handle_event(poll.registry(), event.token());
+//!         }
+//!     }
+//! }
+//! ```
 
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::RawFd;
@@ -55,6 +76,8 @@ struct ChardevState {
     readable: bool,
     /// The fd currently registered with mio.
     registered_fd: Option<RawFd>,
+    /// `register` has seen this chardev.
+    registered: bool,
 }
 
 struct Entry {
@@ -121,25 +144,25 @@ impl ChardevSet {
                 mux: mux.then(MuxEscapes::default),
                 readable: true,
                 registered_fd: None,
+                registered: false,
             }),
             input_wanted: AtomicBool::new(false),
         }));
         self.by_id.insert(id.to_string(), index);
     }
 
-    /// How many tokens `register` uses, starting at `first_token`.
-    pub fn token_count(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Registers every chardev's input fd: chardev `i` (in the order added)
-    /// uses token `first_token + i`.
+    /// Registers the input fds of the chardevs not registered yet: chardev
+    /// `i` (in the order added) uses token `first_token + i`, so the set
+    /// owns every token from `first_token` up. Call it again, with the same
+    /// `first_token`, after adding chardevs at run time.
     pub fn register(&mut self, registry: &Registry, first_token: usize) -> std::io::Result<()> {
         self.first_token = first_token;
         for (index, entry) in self.entries.iter().enumerate() {
-            entry
-                .lock()
-                .reregister(registry, Token(first_token + index));
+            let mut state = entry.lock();
+            if !state.registered {
+                state.reregister(registry, Token(first_token + index));
+                state.registered = true;
+            }
         }
         Ok(())
     }
@@ -221,11 +244,6 @@ impl ChardevSet {
         let entry = &self.entries[*self.by_id.get(id)?];
         let mut state = entry.lock();
         state.chardev.ringbuf().map(f)
-    }
-
-    /// The ids of all chardevs, in the order added.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|e| e.id.as_str())
     }
 }
 

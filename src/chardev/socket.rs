@@ -10,7 +10,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::time::Duration;
 
-use super::fd_io::{read_fd, set_nonblocking, strerror, write_patiently};
+use super::fd_io::{read_fd, set_nonblocking, strerror, OutputPacer};
 use super::props::Props;
 use super::{Chardev, ChardevError, ChardevRead};
 use crate::os;
@@ -21,6 +21,7 @@ pub(crate) struct SocketChardev {
     /// The connected peer, if any.
     peer: Option<OwnedFd>,
     nodelay: bool,
+    pacer: OutputPacer,
 }
 
 /// Where the socket is, from `path=`/`host=`/`fd=`.
@@ -136,6 +137,7 @@ pub(crate) fn open(
             listener: Some(listen(&address)?),
             peer: None,
             nodelay,
+            pacer: OutputPacer::default(),
         }
     } else {
         let peer = connect(&address)?;
@@ -145,6 +147,7 @@ pub(crate) fn open(
             listener: None,
             peer: Some(peer),
             nodelay,
+            pacer: OutputPacer::default(),
         };
         chardev.apply_nodelay();
         chardev
@@ -358,7 +361,7 @@ unsafe fn sockaddr_to_std(sa: *const libc::sockaddr) -> Option<SocketAddr> {
 
 /// The listening address as QEMU shows it: `unix:PATH` or `tcp:HOST:PORT`
 /// (IPv6 hosts without brackets).
-fn describe_local_address(fd: RawFd) -> String {
+pub(crate) fn describe_local_address(fd: RawFd) -> String {
     // SAFETY: sockaddr_storage is plain data, filled by getsockname.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -436,6 +439,7 @@ impl SocketChardev {
         }
         // SAFETY: accept4 returned a fresh fd.
         self.peer = Some(unsafe { OwnedFd::from_raw_fd(fd) });
+        self.pacer = OutputPacer::default();
         self.apply_nodelay();
         true
     }
@@ -452,10 +456,10 @@ impl SocketChardev {
             describe_local_address(fd)
         );
         while !self.accept() {
-            // A termination signal must still end the process while it waits.
+            // QEMU is not yet handling termination signals while it waits:
+            // one kills it outright, without a message or clean-up.
             if let Some(signal) = os::signals::take_pending() {
-                eprintln!("qemu-system-x86_64: {signal}");
-                std::process::exit(0);
+                os::signals::die_of(signal.signal);
             }
             let mut pfd = libc::pollfd {
                 fd,
@@ -496,7 +500,7 @@ impl Chardev for SocketChardev {
         // Nobody connected: the output is lost, as in QEMU. A peer that went
         // away is noticed by read_input, which sees its end of stream.
         if let Some(peer) = &self.peer {
-            write_patiently(peer.as_raw_fd(), data);
+            self.pacer.write(peer.as_raw_fd(), data);
         }
     }
 }

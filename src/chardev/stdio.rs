@@ -7,7 +7,7 @@
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::fd_io::{read_fd, set_nonblocking, write_patiently};
+use super::fd_io::{read_fd, set_nonblocking, OutputPacer};
 use super::props::Props;
 use super::{Chardev, ChardevError, ChardevRead};
 use crate::os;
@@ -18,6 +18,7 @@ static STDIO_TAKEN: AtomicBool = AtomicBool::new(false);
 pub(crate) struct StdioChardev {
     /// Stdin reached its end: stop polling it.
     input_closed: bool,
+    pacer: OutputPacer,
 }
 
 pub(crate) fn open(props: &Props) -> Result<Box<dyn Chardev>, ChardevError> {
@@ -35,6 +36,7 @@ pub(crate) fn open(props: &Props) -> Result<Box<dyn Chardev>, ChardevError> {
     make_terminal_raw(allow_signals);
     Ok(Box::new(StdioChardev {
         input_closed: false,
+        pacer: OutputPacer::default(),
     }))
 }
 
@@ -80,6 +82,6 @@ impl Chardev for StdioChardev {
         result
     }
     fn write(&mut self, data: &[u8]) {
-        write_patiently(libc::STDOUT_FILENO, data);
+        self.pacer.write(libc::STDOUT_FILENO, data);
     }
 }

@@ -356,19 +356,25 @@ fn server_wait_on_blocks_until_a_client_connects() {
     assert_eq!(read_exactly(&mut client, 5), b"ready");
 }
 
+/// Runs `test` of this file in a child process with `RQEMU_TEST_SOCKET`
+/// set to `socket`.
+fn run_child_test(test: &str, socket: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("RQEMU_TEST_SOCKET", socket)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn server_socket_file_is_removed_at_exit_like_qemu() {
-    // Checked against QEMU 7.2: after SIGTERM, the socket file is gone.
+    // Checked against QEMU 7.2: after a clean exit the socket file is gone.
     let dir = temp_dir("cleanup");
     let path = dir.join("s");
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "chardev::tests::child_opens_unix_server",
-            "--nocapture",
-        ])
-        .env("RQEMU_TEST_SOCKET", &path)
-        .status()
+    let status = run_child_test("chardev::tests::child_opens_unix_server", &path)
+        .wait()
         .unwrap();
     assert!(status.success());
     assert!(!path.exists());
@@ -391,6 +397,90 @@ fn child_opens_unix_server() {
     .unwrap();
     assert!(std::path::Path::new(&path).exists());
     std::process::exit(0);
+}
+
+#[test]
+fn sigterm_while_waiting_for_a_client_kills_like_qemu() {
+    // QEMU 7.2, `-chardev socket,id=s,path=/tmp/probe/w,server=on` then
+    // SIGTERM: killed by the signal (status 143 in a shell), only the info
+    // line on stderr, the socket file left behind.
+    use std::os::unix::process::ExitStatusExt;
+    let dir = temp_dir("wait-sigterm");
+    let path = dir.join("w");
+    let mut child = run_child_test("chardev::tests::child_waits_for_client", &path);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert_eq!(
+        stderr,
+        format!(
+            "qemu-system-x86_64: -chardev socket,id=s,path={0},server=on: info: \
+             QEMU waiting for connection on: disconnected:unix:{0},server=on\n",
+            path.display()
+        )
+    );
+    assert!(path.exists());
+}
+
+/// Run as a child process by the test above.
+#[test]
+fn child_waits_for_client() {
+    let Some(path) = std::env::var_os("RQEMU_TEST_SOCKET") else {
+        return;
+    };
+    let path = path.into_string().unwrap();
+    crate::os::signals::install().unwrap();
+    let location = format!("-chardev socket,id=s,path={path},server=on");
+    let _ = open(
+        &opts("socket", &[("path", &path), ("server", "on")]),
+        Some(&location),
+    );
+    std::process::exit(0);
+}
+
+#[test]
+fn listening_addresses_are_shown_as_qemu_shows_them() {
+    // From QEMU 7.2's "QEMU waiting for connection on:" lines.
+    let tcp4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp4.local_addr().unwrap().port();
+    assert_eq!(
+        socket::describe_local_address(tcp4.as_raw_fd()),
+        format!("tcp:127.0.0.1:{port}")
+    );
+    if let Ok(tcp6) = std::net::TcpListener::bind("[::1]:0") {
+        let port = tcp6.local_addr().unwrap().port();
+        assert_eq!(
+            socket::describe_local_address(tcp6.as_raw_fd()),
+            format!("tcp:::1:{port}")
+        );
+    }
+    let dir = temp_dir("describe");
+    let unix = UnixListener::bind(dir.join("s2")).unwrap();
+    assert_eq!(
+        socket::describe_local_address(unix.as_raw_fd()),
+        format!("unix:{}", dir.join("s2").display())
+    );
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("rqemu-test-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let abstract_listener = UnixListener::bind_addr(&addr).unwrap();
+    assert_eq!(
+        socket::describe_local_address(abstract_listener.as_raw_fd()),
+        format!("unix:{name},abstract=on,tight=on")
+    );
 }
 
 #[test]
@@ -649,4 +739,81 @@ fn pty_drops_output_until_attached_then_works_both_ways() {
     assert_eq!(&buf[..n], b"seen");
     slave.write_all(b"typed").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"typed"));
+}
+
+#[test]
+fn stalled_peer_costs_one_wait_then_output_is_dropped_until_it_reads() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    let mut dev = open(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    let started = Instant::now();
+    dev.write(&chunk); // fills the socket buffer, then waits a while
+    let first = started.elapsed();
+    assert!(first >= fd_io::WRITE_PATIENCE / 2, "{first:?}");
+    let started = Instant::now();
+    dev.write(&chunk);
+    dev.write(&chunk);
+    assert!(
+        started.elapsed() < fd_io::WRITE_PATIENCE,
+        "{:?}",
+        started.elapsed()
+    );
+    // Once the peer reads, output flows again.
+    let mut ours = ours;
+    ours.set_nonblocking(true).unwrap();
+    let mut sink = vec![0; 1 << 20];
+    while ours.read(&mut sink).is_ok() {}
+    dev.write(b"!");
+    ours.set_nonblocking(false).unwrap();
+    assert_eq!(read_exactly(&mut ours, 1), b"!");
+}
+
+#[test]
+fn chardevs_added_later_are_registered_by_a_second_call() {
+    let mut lp = Loop::new();
+    lp.start();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let fe = frontend(usize::MAX);
+    lp.set.connect_frontend("c", fe.clone()).unwrap();
+    lp.set.register(lp.poll.registry(), 0).unwrap();
+    let mut ours = ours;
+    ours.write_all(b"late").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"late"));
+}
+
+#[test]
+fn pty_announces_its_slave_on_stdout_as_qemu() {
+    // QEMU 7.2 `-chardev pty,id=p0` prints on stdout (not stderr):
+    // "char device redirected to /dev/pts/0 (label p0)".
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "chardev::tests::child_opens_pty", "--nocapture"])
+        .env("RQEMU_TEST_PTY", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("char device redirected to "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let number = line
+        .strip_prefix("char device redirected to /dev/pts/")
+        .and_then(|rest| rest.strip_suffix(" (label p0)"))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(number.parse::<u32>().is_ok(), "{line}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("redirected"));
+}
+
+/// Run as a child process by the test above.
+#[test]
+fn child_opens_pty() {
+    if std::env::var_os("RQEMU_TEST_PTY").is_none() {
+        return;
+    }
+    let mut pty = opts("pty", &[]);
+    pty.id = "p0".into();
+    open(&pty, None).unwrap();
 }

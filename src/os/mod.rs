@@ -26,3 +26,6 @@ pub fn strerror(err: &std::io::Error) -> String {
         None => err.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

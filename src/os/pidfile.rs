@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::strerror;
 
-/// A pidfile this process holds; dropping it keeps the file locked until
-/// exit, as the lock goes with the fd.
+/// A pidfile this process holds, locked while this value lives. As with
+/// every fcntl lock, the process loses it if it opens and closes the file
+/// through any other fd.
 pub struct Pidfile {
     _file: File,
 }

@@ -20,11 +20,14 @@ static PIPE_READ: AtomicI32 = AtomicI32::new(-1);
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 
 /// A termination request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerminationSignal {
     pub signal: i32,
     /// 0 when the kernel sent it (Ctrl-C at the terminal).
     pub sender_pid: i32,
+    /// The sender's name, looked up when the signal was taken (the sender
+    /// may be gone by the time the message is printed).
+    pub sender_name: Option<String>,
 }
 
 impl fmt::Display for TerminationSignal {
@@ -33,13 +36,12 @@ impl fmt::Display for TerminationSignal {
         if self.sender_pid == 0 {
             return write!(f, "terminating on signal {}", self.signal);
         }
-        let name = process_name(self.sender_pid);
         write!(
             f,
             "terminating on signal {} from pid {} ({})",
             self.signal,
             self.sender_pid,
-            name.as_deref().unwrap_or("<unknown process>")
+            self.sender_name.as_deref().unwrap_or("<unknown process>")
         )
     }
 }
@@ -132,10 +134,25 @@ pub fn take_pending() -> Option<TerminationSignal> {
     let mut pid = [0u8; 4];
     signal.copy_from_slice(&record[..4]);
     pid.copy_from_slice(&record[4..]);
+    let sender_pid = i32::from_ne_bytes(pid);
     Some(TerminationSignal {
         signal: i32::from_ne_bytes(signal),
-        sender_pid: i32::from_ne_bytes(pid),
+        sender_pid,
+        sender_name: (sender_pid != 0)
+            .then(|| process_name(sender_pid))
+            .flatten(),
     })
+}
+
+/// Dies of `signal` as if no handler had been installed.
+pub fn die_of(signal: i32) -> ! {
+    // SAFETY: restoring the default action and raising the signal.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+        // Only reached if the signal is blocked in this thread.
+        libc::_exit(128 + signal)
+    }
 }
 
 impl TerminationSignals {
