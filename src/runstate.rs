@@ -7,8 +7,6 @@ pub enum RunState {
     /// Built but not started yet (`-S`, or after a reset while stopped).
     Prelaunch,
     Running,
-    /// Stopped by the user.
-    Paused,
     /// The guest shut down and `-no-shutdown` keeps the process alive.
     Shutdown,
     /// A vCPU hit an error KVM cannot emulate past.
@@ -21,7 +19,6 @@ impl RunState {
         match self {
             RunState::Prelaunch => "prelaunch",
             RunState::Running => "running",
-            RunState::Paused => "paused",
             RunState::Shutdown => "shutdown",
             RunState::InternalError => "internal-error",
         }

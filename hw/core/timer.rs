@@ -22,10 +22,13 @@ pub trait TimerNotifier: Send + Sync {
     fn deadline_changed(&self);
 }
 
-/// Timed devices and the clocks their deadlines are on.
+/// A timed device and the clock its deadlines are on.
+type TimedEntry = (Arc<Mutex<dyn TimedBusDevice>>, Arc<dyn Clock>);
+
+/// Timed devices and their clocks.
 #[derive(Default)]
 pub struct TimerList {
-    entries: Vec<(Arc<Mutex<dyn TimedBusDevice>>, Arc<dyn Clock>)>,
+    entries: Vec<TimedEntry>,
 }
 
 impl TimerList {

@@ -22,8 +22,9 @@ use std::os::unix::io::RawFd;
 
 use crate::vl::description::ChardevOptions;
 
+#[cfg(test)]
 pub use ringbuf::Ringbuf;
-pub use set::{ChardevSet, ConnectError};
+pub use set::ChardevSet;
 
 /// What one `read_input` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,7 @@ pub trait Chardev: Send {
     /// (unconnected socket, pty nobody opened) is dropped, as QEMU does.
     fn write(&mut self, data: &[u8]);
     /// The ring buffer behind a `ringbuf` chardev, for QMP's `ringbuf-read`.
+    #[cfg(test)]
     fn ringbuf(&mut self) -> Option<&mut Ringbuf> {
         None
     }

@@ -30,11 +30,15 @@ impl Ringbuf {
         self.data.len() as u64 - 1
     }
 
+    // Read by QMP's ringbuf-read once the monitor exists.
+    #[cfg(test)]
     /// Bytes waiting to be read.
     pub fn len(&self) -> usize {
         (self.produced - self.consumed) as usize
     }
 
+    // Read by QMP's ringbuf-read once the monitor exists.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.produced == self.consumed
     }
@@ -52,6 +56,8 @@ impl Ringbuf {
         }
     }
 
+    // Read by QMP's ringbuf-read once the monitor exists.
+    #[cfg(test)]
     /// Removes and returns up to `max` of the oldest bytes.
     pub fn drain(&mut self, max: usize) -> Vec<u8> {
         let count = self.len().min(max);
@@ -96,6 +102,7 @@ impl Chardev for RingbufChardev {
     fn write(&mut self, data: &[u8]) {
         self.ring.push(data);
     }
+    #[cfg(test)]
     fn ringbuf(&mut self) -> Option<&mut Ringbuf> {
         Some(&mut self.ring)
     }

@@ -45,7 +45,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, Waker};
 
 use super::mux::{MuxAction, MuxEscapes, HELP, TERMINATED};
-use super::{open, Chardev, ChardevError, ChardevRead, Ringbuf};
+use super::{open, Chardev, ChardevError, ChardevRead};
 use crate::vl::description::ChardevOptions;
 
 /// Input is read and handed to frontends in chunks of this size.
@@ -81,7 +81,6 @@ struct ChardevState {
 }
 
 struct Entry {
-    id: String,
     state: Mutex<ChardevState>,
     /// Set by `accept_input`: a frontend wants its pending input.
     input_wanted: AtomicBool,
@@ -135,7 +134,6 @@ impl ChardevSet {
     pub fn insert(&mut self, id: &str, chardev: Box<dyn Chardev>, mux: bool) {
         let index = self.entries.len();
         self.entries.push(Arc::new(Entry {
-            id: id.to_string(),
             state: Mutex::new(ChardevState {
                 chardev,
                 frontends: Vec::new(),
@@ -190,21 +188,10 @@ impl ChardevSet {
         }
     }
 
-    /// Connects a device to chardev `id`; returns the handle the device
-    /// writes to. A multiplexed chardev takes several frontends, the last one
+    /// Connects a new device to chardev `id`: `make` builds the device
+    /// around the handle it writes to, and the device becomes the chardev's
+    /// frontend. A multiplexed chardev takes several frontends, the last one
     /// connected gets the focus; any other chardev takes one.
-    pub fn connect_frontend(
-        &mut self,
-        id: &str,
-        frontend: Frontend,
-    ) -> Result<Arc<dyn CharBackend>, ConnectError> {
-        let entry = self.free_entry(id)?;
-        attach(&entry, frontend);
-        Ok(self.backend_handle(entry))
-    }
-
-    /// Like `connect_frontend`, for a device that needs its backend handle
-    /// to be built: `make` builds it around the handle.
     pub fn connect_new_frontend<F: CharFrontend + 'static>(
         &mut self,
         id: &str,
@@ -240,7 +227,8 @@ impl ChardevSet {
     /// Runs `f` on the ring buffer of ringbuf chardev `id` (QMP's
     /// `ringbuf-read`); `None` if there is no such chardev or it is not a
     /// ring buffer.
-    pub fn with_ringbuf<R>(&self, id: &str, f: impl FnOnce(&mut Ringbuf) -> R) -> Option<R> {
+    #[cfg(test)]
+    pub fn with_ringbuf<R>(&self, id: &str, f: impl FnOnce(&mut super::Ringbuf) -> R) -> Option<R> {
         let entry = &self.entries[*self.by_id.get(id)?];
         let mut state = entry.lock();
         state.chardev.ringbuf().map(f)

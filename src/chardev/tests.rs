@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use hw::core::chardev::{CharBackend, CharFrontend};
 use mio::{Events, Poll, Token, Waker};
 
+use super::set::ConnectError;
 use super::*;
 use crate::vl::description::{ChardevOptions, Dict};
 
@@ -27,6 +28,7 @@ fn opts(backend: &str, props: &[(&str, &str)]) -> ChardevOptions {
         id: "c".into(),
         backend: backend.into(),
         properties,
+        location: String::new(),
     }
 }
 
@@ -66,6 +68,32 @@ fn frontend(room: usize) -> Arc<Mutex<TestFrontend>> {
         received: Vec::new(),
         room,
     }))
+}
+
+/// Lets a test keep its own handle on the frontend it connects.
+struct SharedFrontend(Arc<Mutex<TestFrontend>>);
+
+impl CharFrontend for SharedFrontend {
+    fn can_receive(&self) -> usize {
+        self.0.lock().unwrap().can_receive()
+    }
+    fn receive(&mut self, data: &[u8]) {
+        self.0.lock().unwrap().receive(data)
+    }
+}
+
+/// Connects test frontend `fe` to chardev `id`; returns the device's handle.
+fn connect(
+    set: &mut ChardevSet,
+    id: &str,
+    fe: Arc<Mutex<TestFrontend>>,
+) -> Result<Arc<dyn CharBackend>, ConnectError> {
+    let mut backend = None;
+    set.connect_new_frontend(id, |b| {
+        backend = Some(b);
+        SharedFrontend(fe)
+    })?;
+    Ok(backend.expect("the frontend was built"))
 }
 
 fn received(fe: &Arc<Mutex<TestFrontend>>) -> Vec<u8> {
@@ -262,11 +290,10 @@ fn duplicate_ids_and_frontend_errors_match_qemu() {
             .to_string(),
         "Duplicate ID 'c' for chardev"
     );
-    lp.set.connect_frontend("c", frontend(1)).unwrap();
+    connect(&mut lp.set, "c", frontend(1)).unwrap();
     // -chardev null,id=c -mon chardev=c -mon chardev=c
     assert_eq!(
-        lp.set
-            .connect_frontend("c", frontend(1))
+        connect(&mut lp.set, "c", frontend(1))
             .err()
             .unwrap()
             .to_string(),
@@ -274,8 +301,7 @@ fn duplicate_ids_and_frontend_errors_match_qemu() {
     );
     // -mon chardev=d
     assert_eq!(
-        lp.set
-            .connect_frontend("d", frontend(1))
+        connect(&mut lp.set, "d", frontend(1))
             .err()
             .unwrap()
             .to_string(),
@@ -301,7 +327,7 @@ fn unix_server_serves_one_client_at_a_time() {
         )
         .unwrap();
     let fe = frontend(usize::MAX);
-    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
 
     // Output with no client is dropped.
@@ -505,7 +531,7 @@ fn tcp_server_and_client_exchange_data() {
         )
         .unwrap();
     let fe = frontend(usize::MAX);
-    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     let mut client = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
     client.write_all(b"ping").unwrap();
@@ -552,7 +578,7 @@ fn inherited_connected_fd_works_both_ways() {
     let mut lp = Loop::new();
     lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
     let fe = frontend(usize::MAX);
-    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     let mut ours = ours;
     ours.write_all(b"abc").unwrap();
@@ -576,7 +602,7 @@ fn inherited_listening_fd_accepts_clients() {
         )
         .unwrap();
     let fe = frontend(usize::MAX);
-    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     let mut client = UnixStream::connect(&path).unwrap();
     client.write_all(b"{}").unwrap();
@@ -592,7 +618,7 @@ fn full_frontend_keeps_input_pending_until_it_accepts_more() {
     let mut lp = Loop::new();
     lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
     let fe = frontend(2);
-    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     let mut ours = ours;
     ours.write_all(b"12345").unwrap();
@@ -614,8 +640,8 @@ fn mux_switches_focus_and_answers_escapes() {
         .unwrap();
     let monitor = frontend(usize::MAX);
     let serial = frontend(usize::MAX);
-    lp.set.connect_frontend("c", monitor.clone()).unwrap();
-    let serial_backend = lp.set.connect_frontend("c", serial.clone()).unwrap();
+    connect(&mut lp.set, "c", monitor.clone()).unwrap();
+    let serial_backend = connect(&mut lp.set, "c", serial.clone()).unwrap();
     lp.start();
     let mut ours = ours;
     // The last frontend connected has the focus; C-a c moves it on;
@@ -638,7 +664,7 @@ fn ringbuf_is_readable_through_the_set() {
     lp.set
         .add(&opts("ringbuf", &[("size", "8")]), None)
         .unwrap();
-    let backend = lp.set.connect_frontend("c", frontend(0)).unwrap();
+    let backend = connect(&mut lp.set, "c", frontend(0)).unwrap();
     backend.write(b"0123456789");
     assert_eq!(
         lp.set.with_ringbuf("c", |r| r.drain(100)),
@@ -677,7 +703,7 @@ fn pipe_uses_in_and_out_fifos() {
         .add(&opts("pipe", &[("path", base.to_str().unwrap())]), None)
         .unwrap();
     let fe = frontend(usize::MAX);
-    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     let mut to_guest = std::fs::OpenOptions::new()
         .write(true)
@@ -720,7 +746,7 @@ fn pty_drops_output_until_attached_then_works_both_ways() {
     assert!(slave_path.starts_with("/dev/pts/"));
     lp.set.insert("c", dev, false);
     let fe = frontend(usize::MAX);
-    let backend = lp.set.connect_frontend("c", fe.clone()).unwrap();
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     backend.write(b"nobody sees this");
     lp.run_for(Duration::from_millis(200));
@@ -777,7 +803,7 @@ fn chardevs_added_later_are_registered_by_a_second_call() {
     let fd = theirs.into_raw_fd().to_string();
     lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
     let fe = frontend(usize::MAX);
-    lp.set.connect_frontend("c", fe.clone()).unwrap();
+    connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.set.register(lp.poll.registry(), 0).unwrap();
     let mut ours = ours;
     ours.write_all(b"late").unwrap();

@@ -166,11 +166,6 @@ impl GuestCpu {
         ))
     }
 
-    /// Whether a feature is on in the resolved CPU.
-    pub fn has(&self, w: usize, bit: u32) -> bool {
-        self.words[w] & (1 << bit) != 0
-    }
-
     /// The CPUID table of the vCPU with `apic_id`.
     pub fn entries(&self, apic_id: u32, topo: Topology) -> Vec<CpuidEntry> {
         let mut out = if self.passthrough.is_empty() {

@@ -215,7 +215,7 @@ mod tests {
         let w = model_feature_words(m);
         // pni and cx16 in leaf 1 ECX, lahf-lm and svm in 8000_0001 ECX.
         assert_eq!(w[word::F1_ECX], 1 | 1 << 13);
-        assert_eq!(w[word::F8000_0001_ECX], 1 | 1 << 2);
+        assert_eq!(w[6], 1 | 1 << 2, "leaf 0x80000001 ECX");
         assert!(find_model("nosuchcpu").is_none());
     }
 }

@@ -186,6 +186,7 @@ fn daemonize_reports_success_after_finish_and_detaches() {
                 id: "c".into(),
                 backend: "stdio".into(),
                 properties: Default::default(),
+                location: String::new(),
             },
             None,
         )
