@@ -76,7 +76,84 @@ pub struct CpuEntryState {
     pub data_descriptor: u64,
 }
 
+/// A segment register's hidden part, decoded from a GDT descriptor: what
+/// an accelerator loads into the register along with the selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub selector: u16,
+    pub base: u32,
+    /// The limit in bytes (granularity applied).
+    pub limit: u32,
+    /// Type field: 0xb for execute/read code (accessed), 0x3 for
+    /// read/write data (accessed).
+    pub type_: u8,
+    /// Descriptor type: 1 for code or data.
+    pub s: bool,
+    pub dpl: u8,
+    pub present: bool,
+    pub avl: bool,
+    /// 64-bit code segment.
+    pub l: bool,
+    /// Default operation size 32 bits.
+    pub db: bool,
+    /// Limit in 4 KiB units.
+    pub g: bool,
+}
+
+impl Segment {
+    pub fn from_descriptor(selector: u16, descriptor: u64) -> Self {
+        let bit = |n: u32| descriptor & (1 << n) != 0;
+        let base = ((descriptor >> 16) & 0xff_ffff) | ((descriptor >> 32) & 0xff00_0000);
+        let raw_limit = (descriptor & 0xffff) | ((descriptor >> 32) & 0xf_0000);
+        let g = bit(55);
+        let limit = if g {
+            (raw_limit << 12) | 0xfff
+        } else {
+            raw_limit
+        };
+        Segment {
+            selector,
+            base: base as u32,
+            limit: limit as u32,
+            type_: ((descriptor >> 40) & 0xf) as u8,
+            s: bit(44),
+            dpl: ((descriptor >> 45) & 0x3) as u8,
+            present: bit(47),
+            avl: bit(52),
+            l: bit(53),
+            db: bit(54),
+            g,
+        }
+    }
+}
+
+/// CR0 bits the entry modes set.
+const CR0_PE: u64 = 1 << 0;
+const CR0_ET: u64 = 1 << 4;
+const CR0_PG: u64 = 1 << 31;
+const CR4_PAE: u64 = 1 << 5;
+const EFER_LME: u64 = 1 << 8;
+const EFER_LMA: u64 = 1 << 10;
+
 impl CpuEntryState {
+    /// CR0, CR4 and EFER for the entry mode.
+    pub fn control_registers(&self) -> (u64, u64, u64) {
+        match self.mode {
+            EntryMode::Long64 => (CR0_PE | CR0_ET | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA),
+            EntryMode::Protected32Flat => (CR0_PE | CR0_ET, 0, 0),
+        }
+    }
+
+    /// CS as the accelerator loads it.
+    pub fn code_segment(&self) -> Segment {
+        Segment::from_descriptor(self.code_selector, self.code_descriptor)
+    }
+
+    /// DS, ES, FS, GS and SS as the accelerator loads them.
+    pub fn data_segment(&self) -> Segment {
+        Segment::from_descriptor(self.data_selector, self.data_descriptor)
+    }
+
     fn new(mode: EntryMode, rip: u64) -> Self {
         let code_descriptor = match mode {
             EntryMode::Long64 => descriptor::CODE64,
@@ -359,6 +436,32 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::test_support::*;
+
+    #[test]
+    fn segments_decode_from_the_gdt_descriptors() {
+        let code64 = super::Segment::from_descriptor(0x10, super::descriptor::CODE64);
+        assert_eq!(
+            (
+                code64.base,
+                code64.limit,
+                code64.type_,
+                code64.l,
+                code64.db,
+                code64.g
+            ),
+            (0, 0xffff_ffff, 0xb, true, false, true)
+        );
+        let code32 = super::Segment::from_descriptor(0x10, super::descriptor::CODE32);
+        assert_eq!(
+            (code32.l, code32.db, code32.limit),
+            (false, true, 0xffff_ffff)
+        );
+        let data = super::Segment::from_descriptor(0x18, super::descriptor::DATA);
+        assert_eq!(
+            (data.selector, data.type_, data.s, data.present, data.dpl),
+            (0x18, 0x3, true, true, 0)
+        );
+    }
 
     #[test]
     fn missing_kernel_file() {

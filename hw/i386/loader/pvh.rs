@@ -145,6 +145,68 @@ mod tests {
         }
     }
 
+    /// A minimal ELF64 PVH kernel: a PT_LOAD segment at 1 MiB and a
+    /// PT_NOTE with the 32-bit entry.
+    fn pvh_elf64(with_note: bool) -> Vec<u8> {
+        const EHDR: usize = 64;
+        const PHDR: usize = 56;
+        let phnum = if with_note { 2 } else { 1 };
+        let code_off = EHDR + PHDR * phnum;
+        let code = [0xf4u8, 0xeb, 0xfd, 0x90];
+        let note_off = code_off + code.len();
+        let mut f = b"\x7fELF\x02\x01\x01".to_vec();
+        f.resize(16, 0);
+        f.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        f.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&0x10_0000u64.to_le_bytes()); // e_entry
+        f.extend_from_slice(&(EHDR as u64).to_le_bytes()); // e_phoff
+        f.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+        f.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+        for v in [EHDR as u16, PHDR as u16, phnum as u16, 0, 0, 0] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        let phdr = |f: &mut Vec<u8>, kind: u32, off: usize, addr: u64, size: usize| {
+            f.extend_from_slice(&kind.to_le_bytes());
+            f.extend_from_slice(&7u32.to_le_bytes());
+            for v in [off as u64, addr, addr, size as u64, size as u64, 4] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+        };
+        phdr(&mut f, 1, code_off, 0x10_0000, code.len());
+        if with_note {
+            phdr(&mut f, 4, note_off, 0, 20);
+        }
+        f.extend_from_slice(&code);
+        if with_note {
+            for v in [4u32, 4, 18] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+            f.extend_from_slice(b"Xen\0");
+            f.extend_from_slice(&0x10_0003u32.to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn elf64_kernel() {
+        let (state, mem) = boot(&pvh_elf64(true), None, Some("x"));
+        let state = state.unwrap();
+        assert_eq!(state.mode, EntryMode::Protected32Flat);
+        assert_eq!((state.rip, state.rbx), (0x10_0003, 0x21e0));
+        assert_eq!(read_u32(&mem, 0x10_0000), 0x90fd_ebf4);
+        assert_eq!(read_u32(&mem, 0x21e0), HVM_START_MAGIC);
+    }
+
+    #[test]
+    fn elf64_without_note() {
+        let (state, _) = boot(&pvh_elf64(false), None, None);
+        assert_eq!(
+            state.unwrap_err().to_string(),
+            "qemu-system-x86_64: Error loading uncompressed kernel without PVH ELF Note"
+        );
+    }
+
     #[test]
     fn no_initrd_no_modules() {
         let (state, mem) = boot(&pvh_elf32(), None, None);
