@@ -31,11 +31,55 @@ pub const MODLIST_ADDR: u64 = 0x21c0;
 /// `struct hvm_start_info`.
 pub const START_INFO_ADDR: u64 = 0x21e0;
 
+/// Zeroes what the `PT_LOAD` segments of an ELF64 file have beyond their
+/// file contents (linux-loader copies the file contents only; a reset
+/// must not leave the last run's data there).
+fn zero_elf64_bss(mem: &GuestMemoryMmap, image: &[u8]) -> Result<(), BootError> {
+    const PT_LOAD: u32 = 1;
+    let u64_at = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(
+            image.get(at..at.checked_add(8)?)?.try_into().ok()?,
+        ))
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(
+            image.get(at..at.checked_add(4)?)?.try_into().ok()?,
+        ))
+    };
+    let u16_at = |at: usize| -> Option<usize> {
+        Some(u16::from_le_bytes(image.get(at..at.checked_add(2)?)?.try_into().ok()?) as usize)
+    };
+    let (phoff, phentsize, phnum) = (
+        u64_at(32).ok_or_else(elf32::load_error)? as usize,
+        u16_at(54).ok_or_else(elf32::load_error)?,
+        u16_at(56).ok_or_else(elf32::load_error)?,
+    );
+    for i in 0..phnum {
+        let at = i
+            .checked_mul(phentsize)
+            .and_then(|offset| offset.checked_add(phoff))
+            .ok_or_else(elf32::load_error)?;
+        if u32_at(at) != Some(PT_LOAD) {
+            continue;
+        }
+        let (paddr, filesz, memsz) = match (u64_at(at + 24), u64_at(at + 32), u64_at(at + 40)) {
+            (Some(p), Some(f), Some(m)) => (p, f, m),
+            _ => return Err(elf32::load_error()),
+        };
+        if memsz > filesz {
+            super::zero_fill(mem, paddr.saturating_add(filesz), memsz - filesz)
+                .map_err(|_| elf32::load_error())?;
+        }
+    }
+    Ok(())
+}
+
 /// Loads the ELF file and returns its PVH entry point, or QEMU's error.
 fn load_elf(mem: &GuestMemoryMmap, image: &[u8]) -> Result<u64, BootError> {
     let entry = if elf32::is_elf64(image) {
         let result =
             Elf::load(mem, None, &mut Cursor::new(image), None).map_err(|_| elf32::load_error())?;
+        zero_elf64_bss(mem, image)?;
         match result.pvh_boot_cap {
             PvhBootCapability::PvhEntryPresent(addr) => Some(addr.0),
             _ => None,
@@ -169,7 +213,7 @@ mod tests {
         let phdr = |f: &mut Vec<u8>, kind: u32, off: usize, addr: u64, size: usize| {
             f.extend_from_slice(&kind.to_le_bytes());
             f.extend_from_slice(&7u32.to_le_bytes());
-            for v in [off as u64, addr, addr, size as u64, size as u64, 4] {
+            for v in [off as u64, addr, addr, size as u64, size as u64 + 0x10, 4] {
                 f.extend_from_slice(&v.to_le_bytes());
             }
         };
@@ -196,6 +240,22 @@ mod tests {
         assert_eq!((state.rip, state.rbx), (0x10_0003, 0x21e0));
         assert_eq!(read_u32(&mem, 0x10_0000), 0x90fd_ebf4);
         assert_eq!(read_u32(&mem, 0x21e0), HVM_START_MAGIC);
+    }
+
+    #[test]
+    fn elf64_bss_is_zeroed_again_on_reload() {
+        use vm_memory::{Bytes, GuestAddress};
+        let (mem, layout) = guest_memory();
+        mem.write_obj(0xdead_beef_u32, GuestAddress(0x10_0004))
+            .unwrap();
+        let kernel = TempFile::new("pvh64", &pvh_elf64(true));
+        let config = crate::i386::loader::KernelBootConfig {
+            kernel: &kernel.path,
+            initrd: None,
+            cmdline: None,
+        };
+        crate::i386::loader::load_kernel(&mem, &layout, &config).unwrap();
+        assert_eq!(read_u32(&mem, 0x10_0004), 0);
     }
 
     #[test]
