@@ -262,10 +262,13 @@ mod tests {
     fn i440fx_tables_match_qemu() {
         let pc = PcMachineKind::I440fx;
         let cases = [
+            (16 * MIB, 0x0100_0000, None),
             (128 * MIB, 0x0800_0000, None),
+            (1000 * MIB, 0x3e80_0000, None),
             (GIB, 0x4000_0000, None),
             (2 * GIB, 0x8000_0000, None),
             (3 * GIB, 0xc000_0000, None),
+            (3583 * MIB, 0xdff0_0000, None),
             (3584 * MIB, 0xc000_0000, Some(0x1_2000_0000)),
             (4 * GIB, 0xc000_0000, Some(0x1_4000_0000)),
             (5 * GIB, 0xc000_0000, Some(0x1_8000_0000)),
@@ -287,6 +290,8 @@ mod tests {
             (128 * MIB, 0x0800_0000, None),
             (GIB, 0x4000_0000, None),
             (2 * GIB, 0x8000_0000, None),
+            (2815 * MIB, 0xaff0_0000, None),
+            (2817 * MIB, 0x8000_0000, Some(0x1_3010_0000)),
             (3 * GIB, 0x8000_0000, Some(0x1_4000_0000)),
             (3584 * MIB, 0x8000_0000, Some(0x1_6000_0000)),
             (4 * GIB, 0x8000_0000, Some(0x1_8000_0000)),
