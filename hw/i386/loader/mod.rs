@@ -241,29 +241,47 @@ fn strerror(err: &io::Error) -> String {
 /// Reads the kernel file, with QEMU's messages when that fails.
 fn read_kernel(path: &Path) -> Result<Vec<u8>, BootError> {
     let name = path.display();
-    let mut file = File::open(path).map_err(|e| {
+    let file = File::open(path).map_err(|e| {
         BootError::qemu(format!(
             "could not open kernel file '{name}': {}",
             strerror(&e)
         ))
     })?;
+    let empty = || {
+        // QEMU measures the file by seeking to its end (devices measure
+        // 0) and then reports the stale errno of its last failed call.
+        BootError::qemu(format!(
+            "could not load kernel '{name}': No such file or directory"
+        ))
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size == 0 && !path.is_dir() {
+        return Err(empty());
+    }
     let mut image = Vec::new();
-    file.read_to_end(&mut image).map_err(|e| {
+    file.take(size).read_to_end(&mut image).map_err(|e| {
         BootError::qemu(format!("could not load kernel '{name}': {}", strerror(&e)))
     })?;
     if image.is_empty() {
-        // QEMU reports the stale errno of its last failed call here.
-        return Err(BootError::qemu(format!(
-            "could not load kernel '{name}': No such file or directory"
-        )));
+        return Err(empty());
     }
     Ok(image)
+}
+
+/// Reads as many bytes as the file's size says: a device (`/dev/zero`)
+/// reads as empty, as QEMU measures files by their size.
+fn read_file_by_size(path: &Path) -> io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut data = Vec::new();
+    file.take(size).read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// Reads an initrd for the Linux and PVH protocols, with QEMU's message
 /// (from GLib's file mapping) when that fails.
 fn read_initrd(path: &Path) -> Result<Vec<u8>, BootError> {
-    std::fs::read(path).map_err(|e| {
+    read_file_by_size(path).map_err(|e| {
         let name = path.display();
         BootError::qemu(format!(
             "error reading initrd {name}: Failed to open file \u{201c}{name}\u{201d}: open() failed: {}",
@@ -491,6 +509,23 @@ mod tests {
             err.to_string(),
             "qemu: could not load kernel '/tmp': Is a directory"
         );
+    }
+
+    #[test]
+    fn device_as_kernel() {
+        let (mem, layout) = guest_memory();
+        for device in ["/dev/zero", "/dev/null"] {
+            let config = super::KernelBootConfig {
+                kernel: std::path::Path::new(device),
+                initrd: None,
+                cmdline: None,
+            };
+            let err = super::load_kernel(&mem, &layout, &config).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("qemu: could not load kernel '{device}': No such file or directory")
+            );
+        }
     }
 
     #[test]

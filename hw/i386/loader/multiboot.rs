@@ -7,6 +7,8 @@
 //! map at 0x9000 (where QEMU's multiboot option ROM builds it from the
 //! BIOS's e820 table).
 
+use std::path::Path;
+
 use vm_memory::GuestMemoryMmap;
 
 use super::{elf32, BootError, CpuEntryState, EntryMode, KernelBootConfig};
@@ -224,8 +226,8 @@ pub fn load(
     for (index, module) in modules.iter().enumerate() {
         let cmdline_addr = strings.push(mem, module)?;
         let file = module.split(' ').next().unwrap_or("");
-        let data =
-            std::fs::read(file).map_err(|_| error(&format!("Failed to open file '{file}'")))?;
+        let data = super::read_file_by_size(Path::new(file))
+            .map_err(|_| error(&format!("Failed to open file '{file}'")))?;
         let start = base + block_size;
         super::write_slice(mem, &data, start)?;
         block_size = page_align(block_size + data.len() as u64);
