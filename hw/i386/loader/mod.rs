@@ -20,7 +20,7 @@ use std::path::Path;
 
 use vm_memory::{Bytes, GuestAddress, GuestMemory, GuestMemoryMmap, Permissions};
 
-use super::memmap::{CpuAddressing, PcMemoryLayout};
+use super::memmap::PcMemoryLayout;
 
 /// The processor mode a kernel is entered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,7 +352,7 @@ pub fn load_kernel(
     config: &KernelBootConfig,
 ) -> Result<CpuEntryState, BootError> {
     let image = read_kernel(config.kernel)?;
-    let e820 = layout.e820_table(CpuAddressing::default());
+    let e820 = layout.e820_table();
     let cmdline = config.cmdline.unwrap_or("");
     let state = if linux::is_linux_kernel(&image) {
         linux::load(mem, layout, &e820, &image, config.initrd, cmdline)?
