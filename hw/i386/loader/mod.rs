@@ -294,8 +294,7 @@ fn read_initrd(path: &Path) -> Result<Vec<u8>, BootError> {
 /// when it places an initrd (`acpi_data_size` of the PC machines).
 const ACPI_DATA_SIZE: u64 = 0x20000 + 0x8000;
 
-/// The highest address an initrd may end at, and the check that it fits,
-/// as `x86_load_linux` does it.
+/// QEMU's check that an initrd fits below `initrd_max`.
 fn check_initrd_fits(initrd_max: u64, initrd_size: u64) -> Result<(), BootError> {
     if initrd_size >= initrd_max {
         return Err(BootError::qemu(format!(
@@ -305,19 +304,22 @@ fn check_initrd_fits(initrd_max: u64, initrd_size: u64) -> Result<(), BootError>
     Ok(())
 }
 
+/// A write of boot data outside guest RAM. (QEMU registers such data as
+/// ROM blobs and fails later, when it finds no RAM to copy them to.)
+fn outside_ram(addr: u64) -> BootError {
+    BootError::reported(format!("kernel does not fit in guest memory at {addr:#x}"))
+}
+
 fn write_slice(mem: &GuestMemoryMmap, data: &[u8], addr: u64) -> Result<(), BootError> {
-    mem.write_slice(data, GuestAddress(addr)).map_err(|_| {
-        BootError::reported(format!("kernel does not fit in guest memory at {addr:#x}"))
-    })
+    mem.write_slice(data, GuestAddress(addr))
+        .map_err(|_| outside_ram(addr))
 }
 
 /// Zeroes `len` bytes of guest memory from `addr` (a kernel's bss).
 fn zero_fill(mem: &GuestMemoryMmap, addr: u64, len: u64) -> Result<(), BootError> {
     const CHUNK: u64 = 64 * 1024;
     if len > 0 && !mem.check_range(GuestAddress(addr), len as usize, Permissions::Write) {
-        return Err(BootError::reported(format!(
-            "kernel does not fit in guest memory at {addr:#x}"
-        )));
+        return Err(outside_ram(addr));
     }
     let zeroes = [0u8; CHUNK as usize];
     let mut done = 0;
@@ -334,9 +336,8 @@ fn write_obj<T: vm_memory::ByteValued>(
     value: T,
     addr: u64,
 ) -> Result<(), BootError> {
-    mem.write_obj(value, GuestAddress(addr)).map_err(|_| {
-        BootError::reported(format!("kernel does not fit in guest memory at {addr:#x}"))
-    })
+    mem.write_obj(value, GuestAddress(addr))
+        .map_err(|_| outside_ram(addr))
 }
 
 /// Loads the kernel (and initrd and command line) into guest memory and
@@ -357,7 +358,7 @@ pub fn load_kernel(
     let state = if linux::is_linux_kernel(&image) {
         linux::load(mem, layout, &e820, &image, config.initrd, cmdline)?
     } else if let Some(header) = multiboot::find_header(&image) {
-        multiboot::load(mem, layout, &e820, &image, header, config)?
+        multiboot::load(mem, &e820, &image, header, config)?
     } else if elf32::is_elf(&image) {
         pvh::load(mem, layout, &e820, &image, config.initrd, cmdline)?
     } else {

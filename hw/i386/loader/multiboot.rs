@@ -12,7 +12,7 @@ use std::path::Path;
 use vm_memory::GuestMemoryMmap;
 
 use super::{elf32, BootError, CpuEntryState, EntryMode, KernelBootConfig};
-use crate::i386::memmap::{E820Entry, E820Type, PcMemoryLayout};
+use crate::i386::memmap::{E820Entry, E820Type};
 
 const HEADER_MAGIC: u32 = 0x1bad_b002;
 /// What the kernel finds in %eax.
@@ -178,7 +178,6 @@ impl StringArea {
 
 pub fn load(
     mem: &GuestMemoryMmap,
-    _layout: &PcMemoryLayout,
     e820: &[E820Entry],
     image: &[u8],
     header: usize,
