@@ -239,6 +239,8 @@ pub fn load(
     let kernel_cmdline = strings.push(mem, &format!("{kernel_name} {cmdline}"))?;
     let loader_name = boot_loader_name.push(mem, BOOT_LOADER_NAME)?;
 
+    // The memory map ends where the information structure starts.
+    let e820 = &e820[..e820.len().min(((INFO_ADDR - MMAP_ADDR) / 24) as usize)];
     for (i, e) in e820.iter().enumerate() {
         let at = MMAP_ADDR + 24 * i as u64;
         super::write_obj(mem, 20u32, at)?;

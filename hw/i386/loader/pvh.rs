@@ -102,6 +102,8 @@ pub fn load(
 ) -> Result<CpuEntryState, BootError> {
     let entry = load_elf(mem, image)?;
 
+    // QEMU's option ROM copies a longer command line over the start info
+    // that follows its buffer; it is cut to the buffer here.
     let mut cmdline_bytes = cmdline.as_bytes().to_vec();
     cmdline_bytes.truncate(CMDLINE_MAX - 1);
     cmdline_bytes.push(0);
