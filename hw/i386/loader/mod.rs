@@ -482,6 +482,44 @@ mod tests {
         );
     }
 
+    /// On reset the machine loads the kernel again into the RAM the last
+    /// run left behind: the boot data must come out the same.
+    #[test]
+    fn loading_again_restores_everything() {
+        use vm_memory::{Bytes, GuestAddress};
+        let kernels = [
+            super::elf32::tests::pvh_elf32(),
+            super::linux::tests::bzimage(),
+            super::multiboot::tests::aout_kludge_image(),
+        ];
+        for image in kernels {
+            let (mem, layout) = guest_memory();
+            let kernel = TempFile::new("kernel", &image);
+            let config = super::KernelBootConfig {
+                kernel: &kernel.path,
+                initrd: None,
+                cmdline: Some("console=ttyS0"),
+            };
+            let first = super::load_kernel(&mem, &layout, &config).unwrap();
+            let low = |mem: &super::GuestMemoryMmap| {
+                let mut bytes = vec![0u8; 0x20_0000];
+                mem.read_slice(&mut bytes, GuestAddress(0)).unwrap();
+                bytes
+            };
+            let pristine = low(&mem);
+            mem.write_slice(&vec![0xa5; 0x20_0000], GuestAddress(0))
+                .unwrap();
+            let second = super::load_kernel(&mem, &layout, &config).unwrap();
+            assert_eq!(first, second);
+            let reloaded = low(&mem);
+            let boot_data = [first.rip, first.rbx, first.rsi, super::BOOT_GDT_ADDR];
+            for at in boot_data.into_iter().filter(|&at| at != 0) {
+                let at = at as usize;
+                assert_eq!(reloaded[at..at + 16], pristine[at..at + 16], "at {at:#x}");
+            }
+        }
+    }
+
     #[test]
     fn missing_kernel_file() {
         let (mem, layout) = guest_memory();
