@@ -81,3 +81,33 @@ fn bzimage_enters_at_the_64_bit_entry() {
     let opcode: [u8; 2] = mem.read_obj(GuestAddress(state.rip)).unwrap();
     assert_eq!(opcode, [0x0f, 0x01]);
 }
+
+#[test]
+fn multiboot_elf_modules_follow_the_kernel() {
+    let layout = PcMemoryLayout::new(PcMachineKind::I440fx, 128 << 20);
+    let mem = memory(&layout);
+    let path = guest(Guest::MultibootElf);
+    let first = common::data_file("module1.bin", b"INITRD-DATA");
+    let second = common::data_file("module2.bin", b"MOD2-DATA");
+    let modules = format!("{} arg1 arg2,{}", first.display(), second.display());
+    let config = KernelBootConfig {
+        kernel: &path,
+        initrd: Some(std::path::Path::new(&modules)),
+        cmdline: Some("a b"),
+    };
+    load_kernel(&mem, &layout, &config).unwrap();
+    let read = |addr: u64| -> u32 { mem.read_obj(GuestAddress(addr)).unwrap() };
+    // QEMU 7.2 gives this guest (segments up to 0x101350) its modules at
+    // 0x103000-0x10300b and 0x104000-0x104009, descriptors at 0x102000.
+    assert_eq!(read(0x9514), 2);
+    assert_eq!(read(0x9518), 0x10_2000);
+    assert_eq!(
+        [
+            read(0x10_2000),
+            read(0x10_2004),
+            read(0x10_2010),
+            read(0x10_2014)
+        ],
+        [0x10_3000, 0x10_300b, 0x10_4000, 0x10_4009]
+    );
+}

@@ -114,6 +114,9 @@ pub struct PcMemoryLayout {
     pub below_4g_mem_size: u64,
     /// RAM mapped from [`ABOVE_4G_MEM_START`] up.
     pub above_4g_mem_size: u64,
+    /// The CPU's view of the address space (the default CPU model's
+    /// unless [`PcMemoryLayout::with_cpu`] says otherwise).
+    pub cpu: CpuAddressing,
 }
 
 impl PcMemoryLayout {
@@ -142,7 +145,13 @@ impl PcMemoryLayout {
             ram_size,
             below_4g_mem_size,
             above_4g_mem_size: ram_size - below_4g_mem_size,
+            cpu: CpuAddressing::default(),
         }
+    }
+
+    /// The same layout for a machine whose CPU model is `cpu`.
+    pub fn with_cpu(self, cpu: CpuAddressing) -> Self {
+        PcMemoryLayout { cpu, ..self }
     }
 
     /// The guest RAM blocks to map: `(guest address, size)`, lowest first.
@@ -156,7 +165,7 @@ impl PcMemoryLayout {
 
     /// The e820 table a guest finds, sorted by address (see the module
     /// documentation for where each entry comes from).
-    pub fn e820_table(&self, cpu: CpuAddressing) -> Vec<E820Entry> {
+    pub fn e820_table(&self) -> Vec<E820Entry> {
         use E820Type::{Ram, Reserved};
         let low_end = self.below_4g_mem_size;
         let mut table = vec![
@@ -194,7 +203,7 @@ impl PcMemoryLayout {
                 Ram,
             ));
         }
-        if cpu.amd_vendor && cpu.phys_bits >= 40 {
+        if self.cpu.amd_vendor && self.cpu.phys_bits >= 40 {
             table.push(E820Entry::new(AMD_HT_START, AMD_HT_END, Reserved));
         }
         table.retain(|entry| entry.size > 0);
@@ -202,9 +211,9 @@ impl PcMemoryLayout {
     }
 }
 
-/// The e820 table of a machine with the default CPU model.
+/// The e820 table of a machine with the default CPU model (`qemu64`).
 pub fn e820_table(kind: PcMachineKind, ram_size: u64) -> Vec<E820Entry> {
-    PcMemoryLayout::new(kind, ram_size).e820_table(CpuAddressing::default())
+    PcMemoryLayout::new(kind, ram_size).e820_table()
 }
 
 /// The guest RAM blocks of a machine: `(guest address, size)`.
@@ -262,10 +271,13 @@ mod tests {
     fn i440fx_tables_match_qemu() {
         let pc = PcMachineKind::I440fx;
         let cases = [
+            (16 * MIB, 0x0100_0000, None),
             (128 * MIB, 0x0800_0000, None),
+            (1000 * MIB, 0x3e80_0000, None),
             (GIB, 0x4000_0000, None),
             (2 * GIB, 0x8000_0000, None),
             (3 * GIB, 0xc000_0000, None),
+            (3583 * MIB, 0xdff0_0000, None),
             (3584 * MIB, 0xc000_0000, Some(0x1_2000_0000)),
             (4 * GIB, 0xc000_0000, Some(0x1_4000_0000)),
             (5 * GIB, 0xc000_0000, Some(0x1_8000_0000)),
@@ -287,6 +299,8 @@ mod tests {
             (128 * MIB, 0x0800_0000, None),
             (GIB, 0x4000_0000, None),
             (2 * GIB, 0x8000_0000, None),
+            (2815 * MIB, 0xaff0_0000, None),
+            (2817 * MIB, 0x8000_0000, Some(0x1_3010_0000)),
             (3 * GIB, 0x8000_0000, Some(0x1_4000_0000)),
             (3584 * MIB, 0x8000_0000, Some(0x1_6000_0000)),
             (4 * GIB, 0x8000_0000, Some(0x1_8000_0000)),
@@ -336,15 +350,12 @@ mod tests {
 
     #[test]
     fn intel_cpu_has_no_hypertransport_window() {
-        let layout = PcMemoryLayout::new(PcMachineKind::I440fx, 128 * MIB);
         let intel = CpuAddressing {
             amd_vendor: false,
             phys_bits: 40,
         };
-        assert!(layout
-            .e820_table(intel)
-            .iter()
-            .all(|e| e.addr != AMD_HT_START));
+        let layout = PcMemoryLayout::new(PcMachineKind::I440fx, 128 * MIB).with_cpu(intel);
+        assert!(layout.e820_table().iter().all(|e| e.addr != AMD_HT_START));
     }
 
     #[test]

@@ -316,7 +316,7 @@ pub fn run(program: &str, args: &[String], timeout: Duration) -> Run {
 
 /// How long a guest run may take: QEMU goes through SeaBIOS (about 8 s
 /// on these machines), and CPL0 guest code is emulated.
-pub const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs ours and QEMU 7.2 with the same arguments, in parallel.
 pub fn run_both(args: &[String]) -> (Run, Run) {

@@ -148,21 +148,29 @@ setup_gdt_desc:
     .code32
     .globl startup_32
 startup_32:
-    /* %esi = boot_params; paging off. Identity-map the first GiB with
+    /* %esi = boot_params; paging off. Identity-map the first 4 GiB with
        2 MiB pages and enter long mode. */
     mov $SEL_DATA, %eax
     mov %eax, %ds
     mov %eax, %es
     mov %eax, %ss
+    cld
+    mov $pml4, %edi             /* clear PML4 and PDPT */
+    xor %eax, %eax
+    mov $(2 * 1024), %ecx
+    rep stosl
     mov $pd, %edi
     mov $0x83, %eax             /* present, writable, 2 MiB page */
-    mov $512, %ecx
+    mov $2048, %ecx
 1:  mov %eax, (%edi)
     movl $0, 4(%edi)
     add $0x200000, %eax
     add $8, %edi
     loop 1b
     movl $(pd + 3), pdpt
+    movl $(pd + 0x1003), pdpt + 8
+    movl $(pd + 0x2003), pdpt + 16
+    movl $(pd + 0x3003), pdpt + 24
     movl $(pdpt + 3), pml4
     mov %cr4, %eax
     or $0x20, %eax              /* PAE */
@@ -289,6 +297,6 @@ str_bye:             .asciz "bye\n"
     .balign 4096
 pml4: .skip 4096
 pdpt: .skip 4096
-pd:   .skip 4096
+pd:   .skip 4 * 4096
     .skip 4096
 stack_top:

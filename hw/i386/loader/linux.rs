@@ -192,11 +192,7 @@ pub fn load(
         &mut Cursor::new(image),
         None,
     )
-    .map_err(|_| {
-        BootError::reported(format!(
-            "kernel does not fit in guest memory at {KERNEL_ADDR:#x}"
-        ))
-    })?;
+    .map_err(|_| super::outside_ram(KERNEL_ADDR))?;
 
     let mut params = boot_params {
         hdr,

@@ -20,7 +20,7 @@ use std::path::Path;
 
 use vm_memory::{Bytes, GuestAddress, GuestMemory, GuestMemoryMmap, Permissions};
 
-use super::memmap::{CpuAddressing, PcMemoryLayout};
+use super::memmap::PcMemoryLayout;
 
 /// The processor mode a kernel is entered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,84 @@ pub struct CpuEntryState {
     pub data_descriptor: u64,
 }
 
+/// A segment register's hidden part, decoded from a GDT descriptor: what
+/// an accelerator loads into the register along with the selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub selector: u16,
+    pub base: u32,
+    /// The limit in bytes (granularity applied).
+    pub limit: u32,
+    /// Type field: 0xb for execute/read code (accessed), 0x3 for
+    /// read/write data (accessed).
+    pub type_: u8,
+    /// Descriptor type: 1 for code or data.
+    pub s: bool,
+    pub dpl: u8,
+    pub present: bool,
+    pub avl: bool,
+    /// 64-bit code segment.
+    pub l: bool,
+    /// Default operation size 32 bits.
+    pub db: bool,
+    /// Limit in 4 KiB units.
+    pub g: bool,
+}
+
+impl Segment {
+    pub fn from_descriptor(selector: u16, descriptor: u64) -> Self {
+        let bit = |n: u32| descriptor & (1 << n) != 0;
+        let base = ((descriptor >> 16) & 0xff_ffff) | ((descriptor >> 32) & 0xff00_0000);
+        let raw_limit = (descriptor & 0xffff) | ((descriptor >> 32) & 0xf_0000);
+        let g = bit(55);
+        let limit = if g {
+            (raw_limit << 12) | 0xfff
+        } else {
+            raw_limit
+        };
+        Segment {
+            selector,
+            base: base as u32,
+            limit: limit as u32,
+            type_: ((descriptor >> 40) & 0xf) as u8,
+            s: bit(44),
+            dpl: ((descriptor >> 45) & 0x3) as u8,
+            present: bit(47),
+            avl: bit(52),
+            l: bit(53),
+            db: bit(54),
+            g,
+        }
+    }
+}
+
+/// CR0 bits the entry modes set.
+const CR0_PE: u64 = 1 << 0;
+const CR0_ET: u64 = 1 << 4;
+const CR0_PG: u64 = 1 << 31;
+const CR4_PAE: u64 = 1 << 5;
+const EFER_LME: u64 = 1 << 8;
+const EFER_LMA: u64 = 1 << 10;
+
 impl CpuEntryState {
+    /// CR0, CR4 and EFER for the entry mode.
+    pub fn control_registers(&self) -> (u64, u64, u64) {
+        match self.mode {
+            EntryMode::Long64 => (CR0_PE | CR0_ET | CR0_PG, CR4_PAE, EFER_LME | EFER_LMA),
+            EntryMode::Protected32Flat => (CR0_PE | CR0_ET, 0, 0),
+        }
+    }
+
+    /// CS as the accelerator loads it.
+    pub fn code_segment(&self) -> Segment {
+        Segment::from_descriptor(self.code_selector, self.code_descriptor)
+    }
+
+    /// DS, ES, FS, GS and SS as the accelerator loads them.
+    pub fn data_segment(&self) -> Segment {
+        Segment::from_descriptor(self.data_selector, self.data_descriptor)
+    }
+
     fn new(mode: EntryMode, rip: u64) -> Self {
         let code_descriptor = match mode {
             EntryMode::Long64 => descriptor::CODE64,
@@ -164,29 +241,47 @@ fn strerror(err: &io::Error) -> String {
 /// Reads the kernel file, with QEMU's messages when that fails.
 fn read_kernel(path: &Path) -> Result<Vec<u8>, BootError> {
     let name = path.display();
-    let mut file = File::open(path).map_err(|e| {
+    let file = File::open(path).map_err(|e| {
         BootError::qemu(format!(
             "could not open kernel file '{name}': {}",
             strerror(&e)
         ))
     })?;
+    let empty = || {
+        // QEMU measures the file by seeking to its end (devices measure
+        // 0) and then reports the stale errno of its last failed call.
+        BootError::qemu(format!(
+            "could not load kernel '{name}': No such file or directory"
+        ))
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size == 0 && !path.is_dir() {
+        return Err(empty());
+    }
     let mut image = Vec::new();
-    file.read_to_end(&mut image).map_err(|e| {
+    file.take(size).read_to_end(&mut image).map_err(|e| {
         BootError::qemu(format!("could not load kernel '{name}': {}", strerror(&e)))
     })?;
     if image.is_empty() {
-        // QEMU reports the stale errno of its last failed call here.
-        return Err(BootError::qemu(format!(
-            "could not load kernel '{name}': No such file or directory"
-        )));
+        return Err(empty());
     }
     Ok(image)
+}
+
+/// Reads as many bytes as the file's size says: a device (`/dev/zero`)
+/// reads as empty, as QEMU measures files by their size.
+fn read_file_by_size(path: &Path) -> io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut data = Vec::new();
+    file.take(size).read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// Reads an initrd for the Linux and PVH protocols, with QEMU's message
 /// (from GLib's file mapping) when that fails.
 fn read_initrd(path: &Path) -> Result<Vec<u8>, BootError> {
-    std::fs::read(path).map_err(|e| {
+    read_file_by_size(path).map_err(|e| {
         let name = path.display();
         BootError::qemu(format!(
             "error reading initrd {name}: Failed to open file \u{201c}{name}\u{201d}: open() failed: {}",
@@ -199,8 +294,7 @@ fn read_initrd(path: &Path) -> Result<Vec<u8>, BootError> {
 /// when it places an initrd (`acpi_data_size` of the PC machines).
 const ACPI_DATA_SIZE: u64 = 0x20000 + 0x8000;
 
-/// The highest address an initrd may end at, and the check that it fits,
-/// as `x86_load_linux` does it.
+/// QEMU's check that an initrd fits below `initrd_max`.
 fn check_initrd_fits(initrd_max: u64, initrd_size: u64) -> Result<(), BootError> {
     if initrd_size >= initrd_max {
         return Err(BootError::qemu(format!(
@@ -210,19 +304,22 @@ fn check_initrd_fits(initrd_max: u64, initrd_size: u64) -> Result<(), BootError>
     Ok(())
 }
 
+/// A write of boot data outside guest RAM. (QEMU registers such data as
+/// ROM blobs and fails later, when it finds no RAM to copy them to.)
+fn outside_ram(addr: u64) -> BootError {
+    BootError::reported(format!("kernel does not fit in guest memory at {addr:#x}"))
+}
+
 fn write_slice(mem: &GuestMemoryMmap, data: &[u8], addr: u64) -> Result<(), BootError> {
-    mem.write_slice(data, GuestAddress(addr)).map_err(|_| {
-        BootError::reported(format!("kernel does not fit in guest memory at {addr:#x}"))
-    })
+    mem.write_slice(data, GuestAddress(addr))
+        .map_err(|_| outside_ram(addr))
 }
 
 /// Zeroes `len` bytes of guest memory from `addr` (a kernel's bss).
 fn zero_fill(mem: &GuestMemoryMmap, addr: u64, len: u64) -> Result<(), BootError> {
     const CHUNK: u64 = 64 * 1024;
     if len > 0 && !mem.check_range(GuestAddress(addr), len as usize, Permissions::Write) {
-        return Err(BootError::reported(format!(
-            "kernel does not fit in guest memory at {addr:#x}"
-        )));
+        return Err(outside_ram(addr));
     }
     let zeroes = [0u8; CHUNK as usize];
     let mut done = 0;
@@ -239,9 +336,8 @@ fn write_obj<T: vm_memory::ByteValued>(
     value: T,
     addr: u64,
 ) -> Result<(), BootError> {
-    mem.write_obj(value, GuestAddress(addr)).map_err(|_| {
-        BootError::reported(format!("kernel does not fit in guest memory at {addr:#x}"))
-    })
+    mem.write_obj(value, GuestAddress(addr))
+        .map_err(|_| outside_ram(addr))
 }
 
 /// Loads the kernel (and initrd and command line) into guest memory and
@@ -257,12 +353,12 @@ pub fn load_kernel(
     config: &KernelBootConfig,
 ) -> Result<CpuEntryState, BootError> {
     let image = read_kernel(config.kernel)?;
-    let e820 = layout.e820_table(CpuAddressing::default());
+    let e820 = layout.e820_table();
     let cmdline = config.cmdline.unwrap_or("");
     let state = if linux::is_linux_kernel(&image) {
         linux::load(mem, layout, &e820, &image, config.initrd, cmdline)?
     } else if let Some(header) = multiboot::find_header(&image) {
-        multiboot::load(mem, layout, &e820, &image, header, config)?
+        multiboot::load(mem, &e820, &image, header, config)?
     } else if elf32::is_elf(&image) {
         pvh::load(mem, layout, &e820, &image, config.initrd, cmdline)?
     } else {
@@ -361,6 +457,70 @@ mod tests {
     use super::test_support::*;
 
     #[test]
+    fn segments_decode_from_the_gdt_descriptors() {
+        let code64 = super::Segment::from_descriptor(0x10, super::descriptor::CODE64);
+        assert_eq!(
+            (
+                code64.base,
+                code64.limit,
+                code64.type_,
+                code64.l,
+                code64.db,
+                code64.g
+            ),
+            (0, 0xffff_ffff, 0xb, true, false, true)
+        );
+        let code32 = super::Segment::from_descriptor(0x10, super::descriptor::CODE32);
+        assert_eq!(
+            (code32.l, code32.db, code32.limit),
+            (false, true, 0xffff_ffff)
+        );
+        let data = super::Segment::from_descriptor(0x18, super::descriptor::DATA);
+        assert_eq!(
+            (data.selector, data.type_, data.s, data.present, data.dpl),
+            (0x18, 0x3, true, true, 0)
+        );
+    }
+
+    /// On reset the machine loads the kernel again into the RAM the last
+    /// run left behind: the boot data must come out the same.
+    #[test]
+    fn loading_again_restores_everything() {
+        use vm_memory::{Bytes, GuestAddress};
+        let kernels = [
+            super::elf32::tests::pvh_elf32(),
+            super::linux::tests::bzimage(),
+            super::multiboot::tests::aout_kludge_image(),
+        ];
+        for image in kernels {
+            let (mem, layout) = guest_memory();
+            let kernel = TempFile::new("kernel", &image);
+            let config = super::KernelBootConfig {
+                kernel: &kernel.path,
+                initrd: None,
+                cmdline: Some("console=ttyS0"),
+            };
+            let first = super::load_kernel(&mem, &layout, &config).unwrap();
+            let low = |mem: &super::GuestMemoryMmap| {
+                let mut bytes = vec![0u8; 0x20_0000];
+                mem.read_slice(&mut bytes, GuestAddress(0)).unwrap();
+                bytes
+            };
+            let pristine = low(&mem);
+            mem.write_slice(&vec![0xa5; 0x20_0000], GuestAddress(0))
+                .unwrap();
+            let second = super::load_kernel(&mem, &layout, &config).unwrap();
+            assert_eq!(first, second);
+            let reloaded = low(&mem);
+            let boot_data = [first.rip, first.rbx, first.rsi, super::BOOT_GDT_ADDR];
+            for at in boot_data.into_iter().filter(|&at| at != 0) {
+                let at = at as usize;
+                assert_eq!(reloaded[at..at + 16], pristine[at..at + 16], "at {at:#x}");
+            }
+        }
+    }
+
+    #[test]
     fn missing_kernel_file() {
         let (mem, layout) = guest_memory();
         let config = super::KernelBootConfig {
@@ -388,6 +548,23 @@ mod tests {
             err.to_string(),
             "qemu: could not load kernel '/tmp': Is a directory"
         );
+    }
+
+    #[test]
+    fn device_as_kernel() {
+        let (mem, layout) = guest_memory();
+        for device in ["/dev/zero", "/dev/null"] {
+            let config = super::KernelBootConfig {
+                kernel: std::path::Path::new(device),
+                initrd: None,
+                cmdline: None,
+            };
+            let err = super::load_kernel(&mem, &layout, &config).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("qemu: could not load kernel '{device}': No such file or directory")
+            );
+        }
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! map at 0x9000 (where QEMU's multiboot option ROM builds it from the
 //! BIOS's e820 table).
 
+use std::path::Path;
+
 use vm_memory::GuestMemoryMmap;
 
 use super::{elf32, BootError, CpuEntryState, EntryMode, KernelBootConfig};
-use crate::i386::memmap::{E820Entry, E820Type, PcMemoryLayout};
+use crate::i386::memmap::{E820Entry, E820Type};
 
 const HEADER_MAGIC: u32 = 0x1bad_b002;
 /// What the kernel finds in %eax.
@@ -176,7 +178,6 @@ impl StringArea {
 
 pub fn load(
     mem: &GuestMemoryMmap,
-    _layout: &PcMemoryLayout,
     e820: &[E820Entry],
     image: &[u8],
     header: usize,
@@ -224,8 +225,8 @@ pub fn load(
     for (index, module) in modules.iter().enumerate() {
         let cmdline_addr = strings.push(mem, module)?;
         let file = module.split(' ').next().unwrap_or("");
-        let data =
-            std::fs::read(file).map_err(|_| error(&format!("Failed to open file '{file}'")))?;
+        let data = super::read_file_by_size(Path::new(file))
+            .map_err(|_| error(&format!("Failed to open file '{file}'")))?;
         let start = base + block_size;
         super::write_slice(mem, &data, start)?;
         block_size = page_align(block_size + data.len() as u64);
@@ -238,6 +239,8 @@ pub fn load(
     let kernel_cmdline = strings.push(mem, &format!("{kernel_name} {cmdline}"))?;
     let loader_name = boot_loader_name.push(mem, BOOT_LOADER_NAME)?;
 
+    // The memory map ends where the information structure starts.
+    let e820 = &e820[..e820.len().min(((INFO_ADDR - MMAP_ADDR) / 24) as usize)];
     for (i, e) in e820.iter().enumerate() {
         let at = MMAP_ADDR + 24 * i as u64;
         super::write_obj(mem, 20u32, at)?;

@@ -31,11 +31,55 @@ pub const MODLIST_ADDR: u64 = 0x21c0;
 /// `struct hvm_start_info`.
 pub const START_INFO_ADDR: u64 = 0x21e0;
 
+/// Zeroes what the `PT_LOAD` segments of an ELF64 file have beyond their
+/// file contents (linux-loader copies the file contents only; a reset
+/// must not leave the last run's data there).
+fn zero_elf64_bss(mem: &GuestMemoryMmap, image: &[u8]) -> Result<(), BootError> {
+    const PT_LOAD: u32 = 1;
+    let u64_at = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(
+            image.get(at..at.checked_add(8)?)?.try_into().ok()?,
+        ))
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(
+            image.get(at..at.checked_add(4)?)?.try_into().ok()?,
+        ))
+    };
+    let u16_at = |at: usize| -> Option<usize> {
+        Some(u16::from_le_bytes(image.get(at..at.checked_add(2)?)?.try_into().ok()?) as usize)
+    };
+    let (phoff, phentsize, phnum) = (
+        u64_at(32).ok_or_else(elf32::load_error)? as usize,
+        u16_at(54).ok_or_else(elf32::load_error)?,
+        u16_at(56).ok_or_else(elf32::load_error)?,
+    );
+    for i in 0..phnum {
+        let at = i
+            .checked_mul(phentsize)
+            .and_then(|offset| offset.checked_add(phoff))
+            .ok_or_else(elf32::load_error)?;
+        if u32_at(at) != Some(PT_LOAD) {
+            continue;
+        }
+        let (paddr, filesz, memsz) = match (u64_at(at + 24), u64_at(at + 32), u64_at(at + 40)) {
+            (Some(p), Some(f), Some(m)) => (p, f, m),
+            _ => return Err(elf32::load_error()),
+        };
+        if memsz > filesz {
+            super::zero_fill(mem, paddr.saturating_add(filesz), memsz - filesz)
+                .map_err(|_| elf32::load_error())?;
+        }
+    }
+    Ok(())
+}
+
 /// Loads the ELF file and returns its PVH entry point, or QEMU's error.
 fn load_elf(mem: &GuestMemoryMmap, image: &[u8]) -> Result<u64, BootError> {
     let entry = if elf32::is_elf64(image) {
         let result =
             Elf::load(mem, None, &mut Cursor::new(image), None).map_err(|_| elf32::load_error())?;
+        zero_elf64_bss(mem, image)?;
         match result.pvh_boot_cap {
             PvhBootCapability::PvhEntryPresent(addr) => Some(addr.0),
             _ => None,
@@ -58,6 +102,8 @@ pub fn load(
 ) -> Result<CpuEntryState, BootError> {
     let entry = load_elf(mem, image)?;
 
+    // QEMU's option ROM copies a longer command line over the start info
+    // that follows its buffer; it is cut to the buffer here.
     let mut cmdline_bytes = cmdline.as_bytes().to_vec();
     cmdline_bytes.truncate(CMDLINE_MAX - 1);
     cmdline_bytes.push(0);
@@ -143,6 +189,84 @@ mod tests {
             assert_eq!(read_u64(&mem, at + 8), e.size);
             assert_eq!(read_u32(&mem, at + 16), e.kind as u32);
         }
+    }
+
+    /// A minimal ELF64 PVH kernel: a PT_LOAD segment at 1 MiB and a
+    /// PT_NOTE with the 32-bit entry.
+    fn pvh_elf64(with_note: bool) -> Vec<u8> {
+        const EHDR: usize = 64;
+        const PHDR: usize = 56;
+        let phnum = if with_note { 2 } else { 1 };
+        let code_off = EHDR + PHDR * phnum;
+        let code = [0xf4u8, 0xeb, 0xfd, 0x90];
+        let note_off = code_off + code.len();
+        let mut f = b"\x7fELF\x02\x01\x01".to_vec();
+        f.resize(16, 0);
+        f.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        f.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&0x10_0000u64.to_le_bytes()); // e_entry
+        f.extend_from_slice(&(EHDR as u64).to_le_bytes()); // e_phoff
+        f.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+        f.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+        for v in [EHDR as u16, PHDR as u16, phnum as u16, 0, 0, 0] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        let phdr = |f: &mut Vec<u8>, kind: u32, off: usize, addr: u64, size: usize| {
+            f.extend_from_slice(&kind.to_le_bytes());
+            f.extend_from_slice(&7u32.to_le_bytes());
+            for v in [off as u64, addr, addr, size as u64, size as u64 + 0x10, 4] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+        };
+        phdr(&mut f, 1, code_off, 0x10_0000, code.len());
+        if with_note {
+            phdr(&mut f, 4, note_off, 0, 20);
+        }
+        f.extend_from_slice(&code);
+        if with_note {
+            for v in [4u32, 4, 18] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+            f.extend_from_slice(b"Xen\0");
+            f.extend_from_slice(&0x10_0003u32.to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn elf64_kernel() {
+        let (state, mem) = boot(&pvh_elf64(true), None, Some("x"));
+        let state = state.unwrap();
+        assert_eq!(state.mode, EntryMode::Protected32Flat);
+        assert_eq!((state.rip, state.rbx), (0x10_0003, 0x21e0));
+        assert_eq!(read_u32(&mem, 0x10_0000), 0x90fd_ebf4);
+        assert_eq!(read_u32(&mem, 0x21e0), HVM_START_MAGIC);
+    }
+
+    #[test]
+    fn elf64_bss_is_zeroed_again_on_reload() {
+        use vm_memory::{Bytes, GuestAddress};
+        let (mem, layout) = guest_memory();
+        mem.write_obj(0xdead_beef_u32, GuestAddress(0x10_0004))
+            .unwrap();
+        let kernel = TempFile::new("pvh64", &pvh_elf64(true));
+        let config = crate::i386::loader::KernelBootConfig {
+            kernel: &kernel.path,
+            initrd: None,
+            cmdline: None,
+        };
+        crate::i386::loader::load_kernel(&mem, &layout, &config).unwrap();
+        assert_eq!(read_u32(&mem, 0x10_0004), 0);
+    }
+
+    #[test]
+    fn elf64_without_note() {
+        let (state, _) = boot(&pvh_elf64(false), None, None);
+        assert_eq!(
+            state.unwrap_err().to_string(),
+            "qemu-system-x86_64: Error loading uncompressed kernel without PVH ELF Note"
+        );
     }
 
     #[test]
