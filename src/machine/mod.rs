@@ -18,7 +18,7 @@ use hw::core::irq::InterruptController;
 use hw::core::system::{SystemControl, SystemRequest};
 use hw::core::timer::{TimerList, TimerNotifier};
 use hw::i386::loader::{load_kernel, CpuEntryState, KernelBootConfig};
-use hw::i386::memmap::{PcMachineKind, PcMemoryLayout};
+use hw::i386::memmap::{CpuAddressing, PcMachineKind, PcMemoryLayout};
 use hw::i386::pc::{create_isa_devices, PcIsaWiring};
 use hw::i386::pc_cmos::{FloppyDriveType, PcCmosConfig};
 
@@ -27,7 +27,7 @@ use crate::accel::kvm::vcpu::{IoBuses, Vcpu, VcpuThreads};
 use crate::accel::kvm::KvmVm;
 use crate::accel::LegacyChipset;
 use crate::chardev::ChardevSet;
-use crate::cpu::cpuid::{GuestCpu, HostCpuid, Topology};
+use crate::cpu::cpuid::{CpuidEntry, GuestCpu, HostCpuid, Topology};
 use crate::cpu::models::find_model;
 use crate::main_loop::LoopHandler;
 use crate::os::signals::TerminationSignal;
@@ -266,7 +266,20 @@ impl PcBoard {
             eprintln!("qemu-system-x86_64: {w}");
         }
 
-        let layout = PcMemoryLayout::new(kind, desc.memory.size);
+        let supported = vm
+            .supported_cpuid()
+            .map_err(|e| MachineError::plain(e.to_string()))?;
+        let host_msrs = vm
+            .msr_index_list()
+            .map_err(|e| MachineError::plain(e.to_string()))?;
+        let (cpu, missing) = GuestCpu::new(model, &desc.cpu.features, &HostCpuid(&supported))
+            .map_err(MachineError::plain)?;
+        let topology = Topology {
+            cores: smp.cores,
+            threads: smp.threads,
+        };
+        let layout = PcMemoryLayout::new(kind, desc.memory.size)
+            .with_cpu(addressing(&cpu.entries(0, topology)));
         let backend = match desc.machine.properties.get("memory-backend") {
             Some(serde_json::Value::String(id)) => Some(id.as_str()),
             _ => None,
@@ -332,18 +345,6 @@ impl PcBoard {
             timers,
         )?;
 
-        let supported = vm
-            .supported_cpuid()
-            .map_err(|e| MachineError::plain(e.to_string()))?;
-        let host_msrs = vm
-            .msr_index_list()
-            .map_err(|e| MachineError::plain(e.to_string()))?;
-        let (cpu, missing) = GuestCpu::new(model, &desc.cpu.features, &HostCpuid(&supported))
-            .map_err(MachineError::plain)?;
-        let topology = Topology {
-            cores: smp.cores,
-            threads: smp.threads,
-        };
         let mut vcpus = Vec::new();
         for index in 0..smp.cpus {
             // QEMU checks the features once per vCPU it creates.
@@ -379,6 +380,21 @@ impl PcBoard {
         load_kernel(&self.memory, &self.layout, &config).map_err(|e| MachineError(e.to_string()))
     }
 }
+
+/// The vendor and physical address width the guest's CPUID reports, which
+/// decide the AMD HyperTransport reservation in the memory map.
+fn addressing(cpuid: &[CpuidEntry]) -> CpuAddressing {
+    let leaf = |function: u32| cpuid.iter().find(|e| e.function == function);
+    let amd_vendor = leaf(0).is_some_and(|e| (e.ebx, e.edx, e.ecx) == AUTHENTIC_AMD);
+    let phys_bits = leaf(0x8000_0008).map_or(36, |e| (e.eax & 0xff) as u8);
+    CpuAddressing {
+        amd_vendor,
+        phys_bits,
+    }
+}
+
+/// "AuthenticAMD" in CPUID leaf 0's EBX, EDX, ECX.
+const AUTHENTIC_AMD: (u32, u32, u32) = (0x6874_7541, 0x6974_6e65, 0x444d_4163);
 
 /// The APIC ID of vCPU `index`: its socket, core and thread numbers packed
 /// in the bit fields the topology needs (QEMU's x86_apicid_from_cpu_idx).

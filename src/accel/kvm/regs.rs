@@ -3,47 +3,35 @@
 
 use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
 
-use hw::i386::loader::{CpuEntryState, EntryMode};
+use hw::i386::loader::{CpuEntryState, Segment};
 
-const CR0_PE: u64 = 1;
-const CR0_ET: u64 = 1 << 4;
-const CR0_PG: u64 = 1 << 31;
-const CR4_PAE: u64 = 1 << 5;
-const EFER_LME: u64 = 1 << 8;
-const EFER_LMA: u64 = 1 << 10;
 const TSS_BUSY: u8 = 0xb;
 
-/// The segment cache KVM loads for a GDT descriptor and its selector.
-fn segment(selector: u16, descriptor: u64) -> kvm_segment {
-    let bit = |n: u32| ((descriptor >> n) & 1) as u8;
-    let granular = bit(55) == 1;
-    let mut limit = ((descriptor & 0xffff) | ((descriptor >> 32) & 0xf_0000)) as u32;
-    if granular {
-        limit = (limit << 12) | 0xfff;
-    }
+/// The segment cache KVM loads for a boot segment.
+fn segment_cache(s: Segment) -> kvm_segment {
     kvm_segment {
-        base: ((descriptor >> 16) & 0xff_ffff) | (((descriptor >> 56) & 0xff) << 24),
-        limit,
-        selector,
-        type_: ((descriptor >> 40) & 0xf) as u8,
-        present: bit(47),
-        dpl: ((descriptor >> 45) & 3) as u8,
-        db: bit(54),
-        s: bit(44),
-        l: bit(53),
-        g: bit(55),
-        avl: bit(52),
+        base: u64::from(s.base),
+        limit: s.limit,
+        selector: s.selector,
+        type_: s.type_,
+        present: u8::from(s.present),
+        dpl: s.dpl,
+        db: u8::from(s.db),
+        s: u8::from(s.s),
+        l: u8::from(s.l),
+        g: u8::from(s.g),
+        avl: u8::from(s.avl),
         unusable: 0,
         padding: 0,
     }
 }
 
 /// Put `sregs` in the mode and segments of a kernel entry state. Segment
-/// caches are loaded from the descriptors directly, as if the selectors had
-/// been loaded from the GDT the loader wrote.
+/// caches are loaded directly, as if the selectors had been loaded from
+/// the GDT the loader wrote.
 pub fn enter_mode(sregs: &mut kvm_sregs, entry: &CpuEntryState) {
-    sregs.cs = segment(entry.code_selector, entry.code_descriptor);
-    let data = segment(entry.data_selector, entry.data_descriptor);
+    sregs.cs = segment_cache(entry.code_segment());
+    let data = segment_cache(entry.data_segment());
     sregs.ds = data;
     sregs.es = data;
     sregs.fs = data;
@@ -58,19 +46,8 @@ pub fn enter_mode(sregs: &mut kvm_sregs, entry: &CpuEntryState) {
     };
     sregs.gdt.base = entry.gdt_base;
     sregs.gdt.limit = entry.gdt_limit;
-    sregs.cr0 = CR0_PE | CR0_ET;
-    match entry.mode {
-        EntryMode::Protected32Flat => {
-            sregs.cr4 = 0;
-            sregs.efer = 0;
-        }
-        EntryMode::Long64 => {
-            sregs.cr0 |= CR0_PG;
-            sregs.cr3 = entry.cr3;
-            sregs.cr4 = CR4_PAE;
-            sregs.efer = EFER_LME | EFER_LMA;
-        }
-    }
+    (sregs.cr0, sregs.cr4, sregs.efer) = entry.control_registers();
+    sregs.cr3 = entry.cr3;
 }
 
 /// General registers at a kernel entry: everything zero but the entry
@@ -144,7 +121,7 @@ pub fn dump_state(regs: &kvm_regs, sregs: &kvm_sregs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hw::i386::loader::descriptor;
+    use hw::i386::loader::{descriptor, EntryMode};
 
     fn entry(mode: EntryMode, code: u64) -> CpuEntryState {
         CpuEntryState {
@@ -169,8 +146,8 @@ mod tests {
         let mut sregs = kvm_sregs::default();
         enter_mode(&mut sregs, &entry(EntryMode::Long64, descriptor::CODE64));
         assert_eq!(sregs.cr3, 0x9000);
-        assert_eq!(sregs.cr0 & (CR0_PE | CR0_PG), CR0_PE | CR0_PG);
-        assert_eq!(sregs.efer, EFER_LME | EFER_LMA);
+        assert_eq!(sregs.cr0 & 0x8000_0001, 0x8000_0001, "PE and PG");
+        assert_eq!(sregs.efer, 0x500, "LME and LMA");
         assert_eq!((sregs.cs.l, sregs.cs.db, sregs.cs.selector), (1, 0, 0x10));
         assert_eq!(
             (sregs.ds.db, sregs.ds.type_, sregs.ds.limit),
@@ -185,7 +162,7 @@ mod tests {
             &mut sregs,
             &entry(EntryMode::Protected32Flat, descriptor::CODE32),
         );
-        assert_eq!(sregs.cr0 & CR0_PG, 0);
+        assert_eq!(sregs.cr0 & 0x8000_0000, 0, "paging off");
         assert_eq!(sregs.efer, 0);
         let cs = sregs.cs;
         assert_eq!(
