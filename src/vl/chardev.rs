@@ -117,7 +117,7 @@ fn check_backend(backend: &str, properties: &Dict) -> Result<(), String> {
     let has = |key: &str| properties.get(key).and_then(Value::as_str).is_some();
     match backend {
         "file" if !has("path") => Err("chardev: file: no filename given".to_owned()),
-        "pipe" if !has("path") => Err("chardev: pipe: no filename given".to_owned()),
+        "pipe" if !has("path") => Err("chardev: pipe: no device path given".to_owned()),
         "socket" if !has("path") && !has("host") => {
             let fd = properties
                 .get("fd")

@@ -2,6 +2,7 @@
 //! implemented.
 
 use super::chardev::BACKENDS;
+use super::objects::OBJECT_TYPES;
 use super::options::QEMU_OPTIONS;
 use super::parse::IMPLEMENTED_OPTIONS;
 
@@ -56,12 +57,7 @@ pub fn display_help() -> String {
 
 pub fn object_help() -> String {
     let mut out = String::from("List of user creatable objects:\n");
-    for name in [
-        "memory-backend-file",
-        "memory-backend-memfd",
-        "memory-backend-ram",
-        "secret",
-    ] {
+    for name in OBJECT_TYPES {
         out.push_str(&format!("  {name}\n"));
     }
     out

@@ -8,6 +8,7 @@ mod help;
 pub mod json;
 pub mod keyval;
 pub mod machine;
+pub mod objects;
 pub mod options;
 mod parse;
 pub mod qdict;

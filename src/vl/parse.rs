@@ -12,6 +12,7 @@ use super::error::{warning, CliError};
 use super::json::parse_object;
 use super::keyval::{is_help, parse_keyval, parse_qemu_opts, QemuOpts};
 use super::machine::{self, find_machine_type, MachineType};
+use super::objects::{check_object_creation, check_object_properties, OBJECT_TYPES};
 use super::options::Token;
 use super::qdict::{hex_suffix_warning, parse_bool, parse_size, parse_u64, size_error_message};
 use super::smp::{self, SmpConfig, SmpLimits};
@@ -251,7 +252,7 @@ impl State {
                     Some(other) => {
                         return Err(CliError::at(
                             location,
-                            format!("unknown monitor mode \"{other}\""),
+                            format!("Parameter 'mode' does not accept value '{other}'"),
                         ))
                     }
                 };
@@ -284,28 +285,18 @@ impl State {
                     .get("clock")
                     .filter(|c| !matches!(*c, "host" | "rt" | "vm"))
                 {
-                    return Err(CliError::plain(format!("Invalid clock option: {clock}")));
+                    return Err(CliError::plain(format!("invalid option value '{clock}'")));
                 }
                 if let Some(drift) = opts
                     .get("driftfix")
                     .filter(|d| !matches!(*d, "none" | "slew"))
                 {
-                    return Err(CliError::plain(format!("Invalid driftfix option: {drift}")));
+                    return Err(CliError::plain(format!("invalid option value '{drift}'")));
                 }
                 self.desc().rtc.extend(opts.to_dict(&[]));
             }
             "boot" => {
                 let opts = self.qemu_opts(arg, Some("order"), location);
-                opts.check_known(&[
-                    "order",
-                    "once",
-                    "menu",
-                    "splash",
-                    "splash-time",
-                    "reboot-timeout",
-                    "strict",
-                ])
-                .map_err(|m| CliError::at(location, m))?;
                 self.desc().boot.boot_order.extend(opts.to_dict(&[]));
             }
             "device" => self.device_option(arg, location)?,
@@ -402,6 +393,7 @@ impl State {
                 };
                 opts.check_known(known)
                     .map_err(|m| CliError::at(location, m))?;
+                check_switches(name, &opts).map_err(|m| CliError::at(location, m))?;
                 self.desc().other.push((name.to_owned(), opts.to_dict(&[])));
             }
             _ => return Err(refuse(location)),
@@ -670,12 +662,6 @@ impl State {
         if is_help(&qom_type) {
             return self.exit(help::object_help());
         }
-        const OBJECT_TYPES: &[&str] = &[
-            "secret",
-            "memory-backend-ram",
-            "memory-backend-file",
-            "memory-backend-memfd",
-        ];
         if !OBJECT_TYPES.contains(&qom_type.as_str()) {
             return Err(at(format!(
                 "Parameter 'qom-type' does not accept value '{qom_type}'"
@@ -690,21 +676,7 @@ impl State {
             }
             None => return Err(at("Parameter 'id' is missing".into())),
         };
-        if qom_type.starts_with("memory-backend-") {
-            match properties.get("size") {
-                None => return Err(at("Parameter 'size' is missing".into())),
-                Some(Value::Number(n)) if n.is_u64() => {}
-                Some(Value::String(text)) if !json => {
-                    if parse_size(text, 1).is_err() {
-                        return Err(at("Parameter 'size' expects a size value".into()));
-                    }
-                }
-                Some(_) => return Err(at("Parameter 'size' expects uint64".into())),
-            }
-            if qom_type == "memory-backend-file" && !properties.contains_key("mem-path") {
-                return Err(at("Parameter 'mem-path' is missing".into()));
-            }
-        }
+        check_object_properties(&qom_type, &properties, json).map_err(at)?;
         self.desc().objects.push(ObjectOptions {
             qom_type,
             id,
@@ -751,6 +723,35 @@ impl State {
         self.desc().globals.push(global);
         Ok(())
     }
+}
+
+/// The on/off parameters of `-overcommit`, `-msg` and `-sandbox`, and the
+/// allow/deny ones of `-sandbox`.
+fn check_switches(option: &str, opts: &QemuOpts) -> Result<(), String> {
+    let switches: &[&str] = match option {
+        "overcommit" => &["mem-lock", "cpu-pm"],
+        "msg" => &["timestamp", "guest-name"],
+        _ => &["enable"],
+    };
+    for key in switches {
+        if opts.get(key).is_some_and(|v| parse_bool(v).is_none()) {
+            return Err(format!("Parameter '{key}' expects 'on' or 'off'"));
+        }
+    }
+    if option == "sandbox" {
+        let choices: [(&str, &[&str]); 4] = [
+            ("obsolete", &["allow", "deny"]),
+            ("elevateprivileges", &["allow", "deny", "children"]),
+            ("spawn", &["allow", "deny"]),
+            ("resourcecontrol", &["allow", "deny"]),
+        ];
+        for (key, allowed) in choices {
+            if opts.get(key).is_some_and(|v| !allowed.contains(&v)) {
+                return Err(format!("invalid argument for {key}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn located(location: &str, json: bool, properties: Dict) -> LocatedDict {
@@ -850,12 +851,7 @@ impl State {
         for drive in &desc.drives {
             check_drive(drive)?;
         }
-        // Boot order: drives `a` to `p`, each at most once.
-        for key in ["order", "once"] {
-            if let Some(order) = desc.boot.boot_order.get(key).and_then(Value::as_str) {
-                check_boot_devices(order)?;
-            }
-        }
+        check_boot_options(&desc.boot.boot_order)?;
         self.machine_properties(&mut desc, machine_type)?;
         if let Some((location, opts)) = &self.memory {
             desc.memory = memory_options(opts, location, &mut self.warnings)?;
@@ -971,6 +967,9 @@ impl State {
 
     /// `-chardev` in order, then the chardevs of `-monitor`/`-qmp`.
     fn chardevs(&mut self, desc: &mut MachineDescription) -> Result<Option<Command>, CliError> {
+        for object in &desc.objects {
+            check_object_creation(&object.qom_type, &object.properties).map_err(CliError::plain)?;
+        }
         for (location, opts) in &self.chardev_opts {
             if opts.get("backend").is_some_and(is_help) {
                 return Ok(Some(self.exit_with(help::chardev_help())));
@@ -1316,6 +1315,46 @@ fn add_fd(opts: &QemuOpts) -> Result<AddFdOptions, String> {
     })
 }
 
+/// `-boot` as QEMU reads it into the machine's boot configuration.
+fn check_boot_options(boot: &Dict) -> Result<(), CliError> {
+    const KNOWN: &[&str] = &[
+        "order",
+        "once",
+        "menu",
+        "splash",
+        "splash-time",
+        "reboot-timeout",
+        "strict",
+    ];
+    if let Some(key) = boot.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(CliError::plain(format!(
+            "Parameter 'boot.{key}' is unexpected"
+        )));
+    }
+    let text = |key: &str| boot.get(key).and_then(Value::as_str);
+    for key in ["menu", "strict"] {
+        if text(key).is_some_and(|v| parse_bool(v).is_none()) {
+            return Err(CliError::plain(format!(
+                "Parameter 'boot.{key}' expects 'on' or 'off'"
+            )));
+        }
+    }
+    for key in ["splash-time", "reboot-timeout"] {
+        if text(key).is_some_and(|v| parse_u64(v).is_none()) {
+            return Err(CliError::plain(format!(
+                "Parameter 'boot.{key}' expects integer"
+            )));
+        }
+    }
+    for key in ["order", "once"] {
+        if let Some(order) = text(key) {
+            check_boot_devices(order)?;
+        }
+    }
+    Ok(())
+}
+
+/// Boot devices: drives `a` to `p`, each at most once.
 fn check_boot_devices(order: &str) -> Result<(), CliError> {
     let mut seen = Vec::new();
     for device in order.chars() {

@@ -4,7 +4,7 @@
 use super::description::SmpTopology;
 use super::error::warning;
 use super::keyval::QemuOpts;
-use super::qdict::parse_u64;
+use super::qdict::parse_i64;
 
 /// The topology values as given; 0 means not given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,15 +36,13 @@ impl SmpConfig {
         }
         for key in SMP_KEYS {
             let Some(text) = opts.get(key) else { continue };
-            let value = parse_u64(text)
-                .filter(|_| !text.trim_start().starts_with('-'))
-                .ok_or_else(|| format!("Parameter 'smp.{key}' expects integer"))?;
-            if value > u64::from(u32::MAX) {
-                return Err(format!("Parameter 'smp.{key}' expects uint32_t"));
-            }
+            let value =
+                parse_i64(text).ok_or_else(|| format!("Parameter 'smp.{key}' expects integer"))?;
             if value == 0 {
                 config.has_zero = true;
             }
+            // QEMU keeps the 64-bit values in 32-bit unsigned fields.
+            let value = u64::from(value as u32);
             match key {
                 "cpus" => config.cpus = value,
                 "maxcpus" => config.max_cpus = value,
@@ -97,6 +95,8 @@ pub fn compute(
     let dies = config.dies.max(1);
     let clusters = config.clusters.max(1);
     let or_one = |v: u64| if v > 0 { v } else { 1 };
+    // Values are 32-bit, so products of several may exceed 64 bits.
+    let product_of = |values: &[u64]| values.iter().fold(1u64, |acc, v| acc.saturating_mul(*v));
     if cpus == 0 && max_cpus == 0 {
         sockets = or_one(sockets);
         cores = or_one(cores);
@@ -106,20 +106,16 @@ pub fn compute(
         if cores == 0 {
             sockets = or_one(sockets);
             threads = or_one(threads);
-            cores = max_cpus / (sockets * dies * clusters * threads);
+            cores = max_cpus / product_of(&[sockets, dies, clusters, threads]);
         } else if sockets == 0 {
             threads = or_one(threads);
-            sockets = max_cpus / (dies * clusters * cores * threads);
+            sockets = max_cpus / product_of(&[dies, clusters, cores, threads]);
         }
         if threads == 0 {
-            threads = max_cpus / (sockets * dies * clusters * cores);
+            threads = max_cpus / product_of(&[sockets, dies, clusters, cores]);
         }
     }
-    let product = sockets
-        .saturating_mul(dies)
-        .saturating_mul(clusters)
-        .saturating_mul(cores)
-        .saturating_mul(threads);
+    let product = product_of(&[sockets, dies, clusters, cores, threads]);
     let max_cpus = if max_cpus > 0 { max_cpus } else { product };
     let cpus = if cpus > 0 { cpus } else { max_cpus };
 
@@ -142,8 +138,8 @@ pub fn compute(
     }
     if max_cpus > limits.max_cpus {
         return Err(format!(
-            "Invalid SMP CPUs {max_cpus}. The max CPUs supported by machine '{}' is {}",
-            limits.machine, limits.max_cpus
+            "Invalid SMP CPUs {}. The max CPUs supported by machine '{}' is {}",
+            max_cpus as u32 as i32, limits.machine, limits.max_cpus
         ));
     }
     // Every value is at most max_cpus, which fits the machine's limit.
