@@ -162,15 +162,28 @@ pub fn parse_compat(
         }
     }
     let backend = |name: &str| ("backend".to_owned(), name.to_owned());
-    if matches!(rest, "null" | "pty" | "stdio") {
+    if matches!(
+        rest,
+        "null" | "pty" | "stdio" | "msmouse" | "wctablet" | "braille" | "testdev"
+    ) {
         entries.push(backend(rest));
+    } else if rest == "con:" {
+        entries.push(backend("console"));
+    } else if rest.starts_with("COM") {
+        entries.push(backend("serial"));
+        entries.push(("path".into(), rest.into()));
+    } else if rest.starts_with("udp:") {
+        entries.push(backend("udp"));
     } else if let Some(path) = rest.strip_prefix("file:") {
         entries.push(backend("file"));
         entries.push(("path".into(), path.into()));
     } else if let Some(path) = rest.strip_prefix("pipe:") {
         entries.push(backend("pipe"));
         entries.push(("path".into(), path.into()));
-    } else if let Some(address) = rest.strip_prefix("tcp:") {
+    } else if let Some(address) = ["tcp:", "telnet:", "tn3270:", "websocket:"]
+        .iter()
+        .find_map(|prefix| rest.strip_prefix(prefix))
+    {
         let (host_port, options) = match address.find(',') {
             Some(comma) => (&address[..comma], Some(&address[comma + 1..])),
             None => (address, None),
@@ -186,6 +199,11 @@ pub fn parse_compat(
         entries.push(("port".into(), port.into()));
         if let Some(options) = options {
             entries.extend(parse_qemu_opts(options, None, false).entries);
+        }
+        for flag in ["telnet", "tn3270", "websocket"] {
+            if rest.starts_with(&format!("{flag}:")) {
+                entries.push((flag.to_owned(), "on".to_owned()));
+            }
         }
     } else if let Some(path_and_options) = rest.strip_prefix("unix:") {
         entries.push(backend("socket"));
