@@ -330,10 +330,9 @@ impl State {
                         true,
                     )
                 } else {
-                    (
-                        self.qemu_opts(arg, Some("type"), location).to_dict(&[]),
-                        false,
-                    )
+                    let opts = self.qemu_opts(arg, Some("type"), location);
+                    self.check_new_id(&opts, "netdev", location)?;
+                    (opts.to_dict(&[]), false)
                 };
                 self.desc()
                     .netdevs
@@ -508,6 +507,10 @@ impl State {
                 format!("Parameter 'type' does not accept value '{display_type}'"),
             ));
         }
+        let gl = arg.split(',').skip(1).find_map(|p| p.strip_prefix("gl="));
+        if display_type == "none" && gl.is_some_and(|gl| gl != "off") {
+            return Err(CliError::plain("OpenGL is not supported by the display"));
+        }
         if display_type != "none" {
             return Err(CliError::plain(format!(
                 "Display '{display_type}' is not available."
@@ -531,6 +534,11 @@ impl State {
                 .chardev_opts
                 .iter()
                 .any(|(_, o)| o.get("id") == Some(id)),
+            "netdev" => self.description.as_ref().is_some_and(|d| {
+                d.netdevs
+                    .iter()
+                    .any(|n| !n.json && n.properties.get("id").and_then(Value::as_str) == Some(id))
+            }),
             _ => self.description.as_ref().is_some_and(|d| {
                 d.devices
                     .iter()
@@ -600,15 +608,8 @@ impl State {
             }
             (dict, false)
         };
-        let driver = match properties.remove("driver") {
-            Some(Value::String(driver)) => driver,
-            Some(_) => {
-                return Err(CliError::at(
-                    location,
-                    "Invalid parameter type for 'driver', expected: string",
-                ))
-            }
-            None => return Err(CliError::at(location, "Parameter 'driver' is missing")),
+        let Some(Value::String(driver)) = properties.remove("driver") else {
+            return Err(CliError::at(location, "Parameter 'driver' is missing"));
         };
         let id = match properties.remove("id") {
             Some(Value::String(id)) => Some(id),
@@ -868,6 +869,7 @@ impl State {
             check_netdev(netdev)?;
         }
         self.monitors_and_ports(&mut desc)?;
+        check_device_ids(&desc)?;
         desc.warnings = std::mem::take(&mut self.warnings);
         Ok(Command::Run(Box::new(desc)))
     }
@@ -1284,6 +1286,23 @@ fn cpu_options(text: &str) -> CpuOptions {
         })
         .collect();
     CpuOptions { model, features }
+}
+
+/// Devices are created last; one whose id is taken is refused then.
+fn check_device_ids(desc: &MachineDescription) -> Result<(), CliError> {
+    for (index, device) in desc.devices.iter().enumerate() {
+        let Some(id) = &device.id else { continue };
+        if desc.devices[..index]
+            .iter()
+            .any(|d| d.id.as_ref() == Some(id))
+        {
+            return Err(CliError::at(
+                &device.location,
+                format!("Duplicate device ID '{id}'"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `-add-fd fd=N,set=N[,opaque=TEXT]`; the descriptor must be open and

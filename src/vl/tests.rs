@@ -456,6 +456,11 @@ fn probed_errors_match_qemu() {
         (&["-object", r#"{"qom-type":"memory-backend-ram","id":"m","size":1,"share":"on"}"#], r#"qemu-system-x86_64: -object {"qom-type":"memory-backend-ram","id":"m","size":1,"share":"on"}: Invalid parameter type for 'share', expected: boolean"#),
         (&["-machine", "pc,max-ram-below-4g=x"], "qemu-system-x86_64: Parameter 'max-ram-below-4g' expects size"),
         (&["-machine", "pc,acpi=x"], "qemu-system-x86_64: Parameter 'acpi' does not accept value 'x'"),
+        (&["-device", r#"{"driver":1}"#], r#"qemu-system-x86_64: -device {"driver":1}: Parameter 'driver' is missing"#),
+        (&["-device", r#"{"driver":"isa-serial","id":"a"}"#, "-device", r#"{"driver":"isa-serial","id":"a"}"#], r#"qemu-system-x86_64: -device {"driver":"isa-serial","id":"a"}: Duplicate device ID 'a'"#),
+        (&["-netdev", "user,id=1n"], "qemu-system-x86_64: -netdev user,id=1n: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter."),
+        (&["-netdev", "user,id=n", "-netdev", "user,id=n"], "qemu-system-x86_64: -netdev user,id=n: Duplicate ID 'n' for netdev"),
+        (&["-display", "none,gl=on"], "qemu-system-x86_64: OpenGL is not supported by the display"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),
