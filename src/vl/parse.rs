@@ -115,13 +115,12 @@ pub fn run(tokens: Vec<Token>) -> Result<Command, CliError> {
     for token in &tokens {
         let location = token.location();
         let step = match token {
-            Token::DiskImage(path) => {
-                state.add_drive(
+            Token::DiskImage(path) => state
+                .add_drive(
                     &location,
                     &format!("index=0,media=disk,file={}", path.replace(',', ",,")),
-                );
-                Ok(None)
-            }
+                )
+                .map(|()| None),
             Token::Option { name, argument, .. } => {
                 state.option(name, argument.as_deref().unwrap_or(""), &location)
             }
@@ -307,7 +306,7 @@ impl State {
                     .blockdevs
                     .push(located(location, json, properties));
             }
-            "drive" => self.add_drive(location, arg),
+            "drive" => self.add_drive(location, arg)?,
             "hda" | "hdb" | "hdc" | "hdd" => {
                 let index = ["hda", "hdb", "hdc", "hdd"]
                     .iter()
@@ -316,12 +315,12 @@ impl State {
                 self.add_drive(
                     location,
                     &format!("index={index},media=disk,file={}", arg.replace(',', ",,")),
-                );
+                )?;
             }
             "cdrom" => self.add_drive(
                 location,
                 &format!("index=2,media=cdrom,file={}", arg.replace(',', ",,")),
-            ),
+            )?,
             "netdev" => {
                 self.default_net = false;
                 let (properties, json) = if arg.starts_with('{') {
@@ -345,9 +344,7 @@ impl State {
             }
             "audiodev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
-                if !properties.contains_key("id") {
-                    return Err(CliError::at(location, "Parameter 'id' is missing"));
-                }
+                check_audiodev(&properties).map_err(|m| CliError::at(location, m))?;
                 self.desc()
                     .audiodevs
                     .push(located(location, json, properties));
@@ -688,40 +685,61 @@ impl State {
         Ok(None)
     }
 
-    fn add_drive(&mut self, location: &str, body: &str) {
-        let opts = parse_qemu_opts(body, None, true);
-        for message in &opts.warnings {
-            self.warnings.push(warning(Some(location), message));
+    fn add_drive(&mut self, location: &str, body: &str) -> Result<(), CliError> {
+        let opts = self.qemu_opts(body, None, location);
+        if let Some(id) = opts.get("id") {
+            if !is_valid_id(id) {
+                return Err(CliError::at(location, INVALID_ID));
+            }
+            let taken = self.description.as_ref().is_some_and(|d| {
+                d.drives
+                    .iter()
+                    .any(|drive| drive.properties.get("id").and_then(Value::as_str) == Some(id))
+            });
+            if taken {
+                return Err(CliError::at(
+                    location,
+                    format!("Duplicate ID '{id}' for drive"),
+                ));
+            }
         }
         let properties = opts.to_dict(&[]);
         self.desc()
             .drives
             .push(located(location, false, properties));
+        Ok(())
     }
 
+    /// `-global DRIVER.PROP=VALUE` or `-global driver=D,property=P,value=V`.
     fn global_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
-        let opts = parse_qemu_opts(arg, None, false);
-        let global = match (opts.get("driver"), opts.get("property"), opts.get("value")) {
-            (Some(driver), Some(property), Some(value)) => GlobalProperty {
-                driver: driver.to_owned(),
-                property: property.to_owned(),
-                value: value.to_owned(),
-            },
-            _ => {
-                let (key, value) = arg
-                    .split_once('=')
-                    .ok_or_else(|| CliError::at(location, "Invalid format"))?;
-                let (driver, property) = key
-                    .split_once('.')
-                    .ok_or_else(|| CliError::at(location, "Invalid format"))?;
-                GlobalProperty {
-                    driver: driver.to_owned(),
-                    property: property.to_owned(),
-                    value: value.to_owned(),
+        let short_form = arg.split_once('=').and_then(|(key, value)| {
+            let (driver, property) = key.split_once('.')?;
+            let valid = !driver.is_empty() && !property.is_empty() && !property.contains('.');
+            valid.then(|| (driver.to_owned(), property.to_owned(), value.to_owned()))
+        });
+        let (driver, property, value) = match short_form {
+            Some(parts) => parts,
+            None => {
+                let opts = self.qemu_opts(arg, None, location);
+                opts.check_known(&["driver", "property", "value"])
+                    .map_err(|m| CliError::at(location, m))?;
+                match (opts.get("driver"), opts.get("property"), opts.get("value")) {
+                    (Some(driver), Some(property), Some(value)) => {
+                        (driver.to_owned(), property.to_owned(), value.to_owned())
+                    }
+                    _ => {
+                        return Err(CliError::plain(
+                            "options 'driver', 'property', and 'value' are required",
+                        ))
+                    }
                 }
             }
         };
-        self.desc().globals.push(global);
+        self.desc().globals.push(GlobalProperty {
+            driver,
+            property,
+            value,
+        });
         Ok(())
     }
 }
@@ -867,6 +885,15 @@ impl State {
                 return Ok(self.exit_with(help::netdev_help()));
             }
             check_netdev(netdev)?;
+        }
+        for nic in desc.nics.iter().filter(|nic| !nic.location.is_empty()) {
+            let nic_type = nic.properties.get("type").and_then(Value::as_str);
+            if let Some(nic_type) = nic_type.filter(|t| *t != "none" && !NETDEV_TYPES.contains(t)) {
+                return Err(CliError::at(
+                    &nic.location,
+                    format!("Parameter 'type' does not accept value '{nic_type}'"),
+                ));
+            }
         }
         self.monitors_and_ports(&mut desc)?;
         check_device_ids(&desc)?;
@@ -1390,6 +1417,35 @@ fn check_boot_devices(order: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `-audiodev`: an id and one of QEMU's audio drivers.
+fn check_audiodev(properties: &Dict) -> Result<(), String> {
+    const DRIVERS: &[&str] = &[
+        "none",
+        "alsa",
+        "coreaudio",
+        "dbus",
+        "dsound",
+        "jack",
+        "oss",
+        "pa",
+        "sdl",
+        "sndio",
+        "spice",
+        "wav",
+    ];
+    if !properties.contains_key("id") {
+        return Err("Parameter 'id' is missing".to_owned());
+    }
+    match properties.get("driver") {
+        Some(Value::String(driver)) if DRIVERS.contains(&driver.as_str()) => Ok(()),
+        Some(Value::String(driver)) => Err(format!(
+            "Parameter 'driver' does not accept value '{driver}'"
+        )),
+        Some(_) => Err("Invalid parameter type for 'driver', expected: string".to_owned()),
+        None => Err("Parameter 'driver' is missing".to_owned()),
+    }
+}
+
 fn check_drive(drive: &LocatedDict) -> Result<(), CliError> {
     let get = |key: &str| drive.properties.get(key).and_then(Value::as_str);
     let at = |message: String| CliError::at(&drive.location, message);
@@ -1400,6 +1456,15 @@ fn check_drive(drive: &LocatedDict) -> Result<(), CliError> {
         if !INTERFACES.contains(&interface) {
             return Err(at(format!("unsupported bus type '{interface}'")));
         }
+    }
+    if let Some(media) = get("media").filter(|m| !matches!(*m, "disk" | "cdrom")) {
+        return Err(at(format!("'{media}' invalid media")));
+    }
+    if get("aio").is_some_and(|aio| !matches!(aio, "threads" | "native" | "io_uring")) {
+        return Err(at("invalid aio option".to_owned()));
+    }
+    if get("readonly").is_some_and(|v| parse_bool(v).is_none()) {
+        return Err(at("Parameter 'read-only' expects 'on' or 'off'".to_owned()));
     }
     if let Some(cache) = get("cache") {
         if !matches!(
@@ -1412,20 +1477,22 @@ fn check_drive(drive: &LocatedDict) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The network backend types of QEMU 7.2.
+const NETDEV_TYPES: &[&str] = &[
+    "socket",
+    "stream",
+    "dgram",
+    "hubport",
+    "tap",
+    "user",
+    "l2tpv3",
+    "vde",
+    "bridge",
+    "vhost-user",
+    "vhost-vdpa",
+];
+
 fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
-    const TYPES: &[&str] = &[
-        "socket",
-        "stream",
-        "dgram",
-        "hubport",
-        "tap",
-        "user",
-        "l2tpv3",
-        "vde",
-        "bridge",
-        "vhost-user",
-        "vhost-vdpa",
-    ];
     let at = |message: String| CliError::at(&netdev.location, message);
     let netdev_type = match netdev.properties.get("type") {
         Some(Value::String(t)) => t.as_str(),
@@ -1439,7 +1506,7 @@ fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
     if is_help(netdev_type) {
         return Ok(());
     }
-    if !TYPES.contains(&netdev_type) {
+    if !NETDEV_TYPES.contains(&netdev_type) {
         return Err(at(format!(
             "Parameter 'type' does not accept value '{netdev_type}'"
         )));
