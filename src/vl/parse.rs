@@ -482,6 +482,9 @@ impl State {
         } else {
             arg.split(',').next().unwrap_or_default().to_owned()
         };
+        if display_type.is_empty() {
+            return Err(CliError::at(location, "Parameter 'type' is missing"));
+        }
         if is_help(&display_type) {
             return self.exit(help::display_help());
         }
@@ -728,7 +731,8 @@ impl State {
                         (driver.to_owned(), property.to_owned(), value.to_owned())
                     }
                     _ => {
-                        return Err(CliError::plain(
+                        return Err(CliError::at(
+                            location,
                             "options 'driver', 'property', and 'value' are required",
                         ))
                     }
@@ -839,6 +843,14 @@ impl State {
     /// decides which error is reported when there are several).
     fn after_loop(&mut self) -> Result<Command, CliError> {
         let mut desc = self.description.take().unwrap_or_else(empty_description);
+        if desc.boot.kernel.is_none() {
+            if desc.boot.append.is_some() {
+                return Err(CliError::plain("-append only allowed with -kernel option"));
+            }
+            if desc.boot.initrd.is_some() {
+                return Err(CliError::plain("-initrd only allowed with -kernel option"));
+            }
+        }
         for (location, opts) in &self.add_fds {
             desc.add_fds
                 .push(add_fd(opts).map_err(|m| CliError::at(location, m))?);
@@ -847,6 +859,9 @@ impl State {
             return Ok(command);
         }
         let machine_type = self.select_machine()?;
+        if self.cpu.as_deref() == Some("") {
+            return Err(CliError::plain("-cpu option cannot be empty"));
+        }
         self.default_devices(&mut desc, machine_type)?;
         if let Some(vga) = &desc.display.vga {
             const VGA_TYPES: &[&str] = &[
@@ -860,6 +875,12 @@ impl State {
             return Ok(command);
         }
         for blockdev in &desc.blockdevs {
+            if !blockdev.properties.contains_key("driver") {
+                return Err(CliError::at(
+                    &blockdev.location,
+                    "Parameter 'driver' is missing",
+                ));
+            }
             if !blockdev.properties.contains_key("node-name") {
                 return Err(CliError::at(
                     &blockdev.location,
@@ -1111,6 +1132,9 @@ impl State {
     /// and the debug console.
     fn monitors_and_ports(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
         for (location, monitor) in &self.monitors {
+            if monitor.chardev.is_empty() {
+                return Err(CliError::at(location, "Parameter 'chardev' is missing"));
+            }
             if !desc.chardevs.iter().any(|c| c.id == monitor.chardev) {
                 return Err(CliError::located(
                     Some(location.as_str()).filter(|l| !l.is_empty()),
@@ -1123,13 +1147,19 @@ impl State {
         let serials = std::mem::take(&mut self.serials);
         for (index, (location, spec)) in serials.iter().filter(|(_, s)| s != "none").enumerate() {
             let id = format!("serial{index}");
-            let id = port_chardev(desc, location, spec, &id, "serial device")?;
+            let id = port_chardev(desc, location, spec, &id, &connect_failure("serial", spec))?;
             desc.serials.push(Some(id));
         }
         let parallels = std::mem::take(&mut self.parallels);
         for (index, (location, spec)) in parallels.iter().filter(|(_, s)| s != "none").enumerate() {
             let id = format!("parallel{index}");
-            let id = port_chardev(desc, location, spec, &id, "parallel device")?;
+            let id = port_chardev(
+                desc,
+                location,
+                spec,
+                &id,
+                &connect_failure("parallel", spec),
+            )?;
             desc.parallels.push(id);
         }
         let debugcons = std::mem::take(&mut self.debugcons);
@@ -1143,7 +1173,13 @@ impl State {
                     CliError::at(location, format!("invalid character backend '{spec}'")),
                 ));
             }
-            let id = port_chardev(desc, location, spec, "debugcon", "debugcon device")?;
+            let id = port_chardev(
+                desc,
+                location,
+                spec,
+                "debugcon",
+                &format!("invalid character backend '{spec}'"),
+            )?;
             desc.debugcons.push(id);
         }
         Ok(())
@@ -1172,6 +1208,10 @@ impl State {
     }
 }
 
+fn connect_failure(port: &str, spec: &str) -> String {
+    format!("could not connect {port} device to character backend '{spec}'")
+}
+
 /// The chardev a `-serial`/`-parallel`/`-debugcon` port uses, created
 /// from its legacy string; a multiplexed `mon:` one also gets a monitor.
 fn port_chardev(
@@ -1179,14 +1219,9 @@ fn port_chardev(
     location: &str,
     spec: &str,
     id: &str,
-    what: &str,
+    failure: &str,
 ) -> Result<String, CliError> {
-    let failed = || {
-        CliError::located(
-            Some(location).filter(|l| !l.is_empty()),
-            format!("could not connect {what} to character backend '{spec}'"),
-        )
-    };
+    let failed = || CliError::located(Some(location).filter(|l| !l.is_empty()), failure);
     if let Some(existing) = spec.strip_prefix("chardev:") {
         return if desc.chardevs.iter().any(|c| c.id == existing) {
             Ok(existing.to_owned())
@@ -1494,27 +1529,17 @@ const NETDEV_TYPES: &[&str] = &[
 
 fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
     let at = |message: String| CliError::at(&netdev.location, message);
-    let netdev_type = match netdev.properties.get("type") {
-        Some(Value::String(t)) => t.as_str(),
-        Some(_) => {
-            return Err(at(
-                "Invalid parameter type for 'type', expected: string".into()
-            ))
-        }
-        None => return Err(at("Parameter 'type' is missing".into())),
-    };
-    if is_help(netdev_type) {
-        return Ok(());
-    }
-    if !NETDEV_TYPES.contains(&netdev_type) {
-        return Err(at(format!(
-            "Parameter 'type' does not accept value '{netdev_type}'"
-        )));
-    }
     if !netdev.properties.contains_key("id") {
         return Err(at("Parameter 'id' is missing".into()));
     }
-    Ok(())
+    match netdev.properties.get("type") {
+        Some(Value::String(t)) if NETDEV_TYPES.contains(&t.as_str()) => Ok(()),
+        Some(Value::String(t)) => Err(at(format!("Parameter 'type' does not accept value '{t}'"))),
+        Some(_) => Err(at(
+            "Invalid parameter type for 'type', expected: string".into()
+        )),
+        None => Err(at("Parameter 'type' is missing".into())),
+    }
 }
 
 /// The options this parser accepts, with a line for `-help`. Every other
