@@ -30,9 +30,8 @@ struct State {
     cpu: Option<String>,
     memory: Option<(String, QemuOpts)>,
     smp: QemuOpts,
-    chardev_opts: Vec<(String, QemuOpts)>,
-    /// Chardevs made from legacy strings by `-monitor`/`-qmp`.
-    compat_chardevs: Vec<ChardevOptions>,
+    /// `-chardev`, and the chardevs `-monitor`/`-qmp` make, in order.
+    chardev_sources: Vec<ChardevSource>,
     serials: Vec<(String, String)>,
     parallels: Vec<(String, String)>,
     debugcons: Vec<(String, String)>,
@@ -216,7 +215,10 @@ impl State {
             "chardev" => {
                 let opts = self.qemu_opts(arg, Some("backend"), location);
                 self.check_new_id(&opts, "chardev", location)?;
-                self.chardev_opts.push((location.to_owned(), opts));
+                self.chardev_sources.push(ChardevSource::Options {
+                    location: location.to_owned(),
+                    opts,
+                });
             }
             "serial" => {
                 self.default_serial = false;
@@ -261,6 +263,18 @@ impl State {
                         CliError::at(location, "Parameter 'pretty' expects 'on' or 'off'")
                     })?,
                 };
+                if let Some(id) = opts.get("id") {
+                    if self
+                        .monitors
+                        .iter()
+                        .any(|(_, m)| m.id.as_deref() == Some(id))
+                    {
+                        return Err(CliError::at(
+                            location,
+                            format!("Duplicate ID '{id}' for mon"),
+                        ));
+                    }
+                }
                 let monitor = MonitorOptions {
                     id: opts.get("id").map(str::to_owned),
                     chardev: opts.get("chardev").unwrap_or_default().to_owned(),
@@ -530,10 +544,7 @@ impl State {
             return Err(CliError::at(location, INVALID_ID));
         }
         let duplicate = match kind {
-            "chardev" => self
-                .chardev_opts
-                .iter()
-                .any(|(_, o)| o.get("id") == Some(id)),
+            "chardev" => self.chardev_ids().any(|known| known == id),
             "netdev" => self.description.as_ref().is_some_and(|d| {
                 d.netdevs
                     .iter()
@@ -554,6 +565,15 @@ impl State {
         Ok(())
     }
 
+    fn chardev_ids(&self) -> impl Iterator<Item = &str> {
+        self.chardev_sources
+            .iter()
+            .filter_map(|source| match source {
+                ChardevSource::Options { opts, .. } => opts.get("id"),
+                ChardevSource::Legacy(chardev) => Some(chardev.id.as_str()),
+            })
+    }
+
     fn legacy_monitor(
         &mut self,
         spec: &str,
@@ -565,10 +585,15 @@ impl State {
             Some(id) => id.to_owned(),
             None => {
                 let id = format!("compat_monitor{}", self.monitor_index);
+                let parse_error = CliError::at(location, format!("parse error: {spec}"));
+                if self.chardev_ids().any(|known| known == id) {
+                    let duplicate =
+                        CliError::at(location, format!("Duplicate ID '{id}' for chardev"));
+                    return Err(CliError::after(duplicate, parse_error));
+                }
                 match parse_compat(spec, &id, location, true) {
-                    Ok(chardev) => self.compat_chardevs.push(chardev),
+                    Ok(chardev) => self.chardev_sources.push(ChardevSource::Legacy(chardev)),
                     Err(CompatError(first)) => {
-                        let parse_error = CliError::at(location, format!("parse error: {spec}"));
                         return Err(match first {
                             Some(message) => {
                                 CliError::after(CliError::at(location, message), parse_error)
@@ -1015,26 +1040,23 @@ impl State {
         Ok(())
     }
 
-    /// `-chardev` in order, then the chardevs of `-monitor`/`-qmp`.
+    /// `-chardev` and the chardevs of `-monitor`/`-qmp`, in order.
     fn chardevs(&mut self, desc: &mut MachineDescription) -> Result<Option<Command>, CliError> {
         for object in &desc.objects {
             check_object_creation(&object.qom_type, &object.properties).map_err(CliError::plain)?;
         }
-        for (location, opts) in &self.chardev_opts {
-            if opts.get("backend").is_some_and(is_help) {
-                return Ok(Some(self.exit_with(help::chardev_help())));
-            }
-            let chardev =
-                chardev_from_opts(opts, None, location).map_err(|m| CliError::at(location, m))?;
-            desc.chardevs.push(chardev);
-        }
-        for chardev in self.compat_chardevs.drain(..) {
-            if desc.chardevs.iter().any(|c| c.id == chardev.id) {
-                return Err(CliError::at(
-                    &chardev.location,
-                    format!("Duplicate ID '{}' for chardev", chardev.id),
-                ));
-            }
+        for source in std::mem::take(&mut self.chardev_sources) {
+            let chardev = match source {
+                ChardevSource::Options { location, opts } => {
+                    if opts.get("backend").is_some_and(is_help) {
+                        return Ok(Some(self.exit_with(help::chardev_help())));
+                    }
+                    chardev_from_opts(&opts, None, &location)
+                        .map_err(|m| CliError::at(&location, m))?
+                }
+                ChardevSource::Legacy(chardev) => chardev,
+            };
+            check_stdio_unused(desc, &chardev).map_err(|m| CliError::at(&chardev.location, m))?;
             desc.chardevs.push(chardev);
         }
         Ok(None)
@@ -1208,6 +1230,22 @@ impl State {
     }
 }
 
+/// Where a chardev comes from.
+enum ChardevSource {
+    /// `-chardev`, checked when chardevs are created.
+    Options { location: String, opts: QemuOpts },
+    /// A legacy string of `-monitor`/`-qmp`, checked while parsing.
+    Legacy(ChardevOptions),
+}
+
+/// Only one chardev may use stdio.
+fn check_stdio_unused(desc: &MachineDescription, chardev: &ChardevOptions) -> Result<(), String> {
+    if chardev.backend == "stdio" && desc.chardevs.iter().any(|c| c.backend == "stdio") {
+        return Err("cannot use stdio by multiple character devices".to_owned());
+    }
+    Ok(())
+}
+
 fn connect_failure(port: &str, spec: &str) -> String {
     format!("could not connect {port} device to character backend '{spec}'")
 }
@@ -1240,6 +1278,18 @@ fn port_chardev(
         location: location.to_owned(),
         ..chardev
     };
+    let taken = desc
+        .chardevs
+        .iter()
+        .any(|c| c.id == chardev.id)
+        .then(|| format!("Duplicate ID '{id}' for chardev"));
+    if let Some(message) = taken.or_else(|| check_stdio_unused(desc, &chardev).err()) {
+        let location = Some(location).filter(|l| !l.is_empty());
+        return Err(CliError::after(
+            CliError::located(location, message),
+            failed(),
+        ));
+    }
     if chardev.properties.get("mux").and_then(Value::as_str) == Some("on") {
         desc.monitors.push(MonitorOptions {
             id: None,

@@ -482,6 +482,13 @@ fn probed_errors_match_qemu() {
         (&["-display", ""], "qemu-system-x86_64: -display : Parameter 'type' is missing"),
         (&["-global", ""], "qemu-system-x86_64: -global : options 'driver', 'property', and 'value' are required"),
         (&["-debugcon", ""], "qemu-system-x86_64: -debugcon : '' is not a valid char driver\nqemu-system-x86_64: -debugcon : invalid character backend ''"),
+        (&["-serial", "mon:stdio", "-serial", "mon:stdio"], "qemu-system-x86_64: -serial mon:stdio: cannot use stdio by multiple character devices\nqemu-system-x86_64: -serial mon:stdio: could not connect serial device to character backend 'mon:stdio'"),
+        (&["-monitor", "stdio", "-qmp", "stdio"], "qemu-system-x86_64: -qmp stdio: cannot use stdio by multiple character devices"),
+        (&["-qmp", "stdio", "-chardev", "stdio,id=x"], "qemu-system-x86_64: -chardev stdio,id=x: cannot use stdio by multiple character devices"),
+        (&["-nographic", "-chardev", "stdio,id=x"], "qemu-system-x86_64: cannot use stdio by multiple character devices\nqemu-system-x86_64: could not connect serial device to character backend 'mon:stdio'"),
+        (&["-chardev", "null,id=compat_monitor0", "-monitor", "null"], "qemu-system-x86_64: -monitor null: Duplicate ID 'compat_monitor0' for chardev\nqemu-system-x86_64: -monitor null: parse error: null"),
+        (&["-chardev", "null,id=serial0", "-serial", "null"], "qemu-system-x86_64: -serial null: Duplicate ID 'serial0' for chardev\nqemu-system-x86_64: -serial null: could not connect serial device to character backend 'null'"),
+        (&["-chardev", "null,id=c", "-mon", "chardev=c,id=m", "-mon", "chardev=c,id=m"], "qemu-system-x86_64: -mon chardev=c,id=m: Duplicate ID 'm' for mon"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),
