@@ -10,7 +10,7 @@ use super::chardev::{chardev_from_opts, is_valid_id, parse_compat, CompatError, 
 use super::description::*;
 use super::error::{warning, CliError};
 use super::json::parse_object;
-use super::keyval::{is_help, parse_keyval, parse_qemu_opts, QemuOpts};
+use super::keyval::{is_help, parse_keyval, parse_qemu_opts, ImpliedValue, QemuOpts};
 use super::machine::{self, find_machine_type, MachineType};
 use super::objects::{check_object_creation, check_object_properties, OBJECT_TYPES};
 use super::options::Token;
@@ -412,7 +412,8 @@ impl State {
     }
 
     fn machine_option(&mut self, arg: &str, location: &str) -> Step {
-        let parsed = parse_keyval(arg, Some("type")).map_err(|m| CliError::at(location, m))?;
+        let parsed = parse_keyval(arg, Some("type"), ImpliedValue::UpToComma)
+            .map_err(|m| CliError::at(location, m))?;
         let type_help = parsed
             .dict
             .get("type")
@@ -663,8 +664,8 @@ impl State {
                 true,
             )
         } else {
-            let parsed =
-                parse_keyval(arg, Some("qom-type")).map_err(|m| CliError::at(location, m))?;
+            let parsed = parse_keyval(arg, Some("qom-type"), ImpliedValue::Escaped)
+                .map_err(|m| CliError::at(location, m))?;
             let qom_type = parsed.dict.get("qom-type").and_then(Value::as_str);
             if qom_type.is_some_and(is_help) || (parsed.help && qom_type.is_none()) {
                 return self.exit(help::object_help());
@@ -820,7 +821,8 @@ fn keyval_or_json(
             .map(|d| (d, true))
             .map_err(|m| CliError::at(location, m));
     }
-    let parsed = parse_keyval(arg, implied).map_err(|m| CliError::at(location, m))?;
+    let parsed = parse_keyval(arg, implied, ImpliedValue::UpToComma)
+        .map_err(|m| CliError::at(location, m))?;
     if parsed.help {
         return Err(refuse(location));
     }
