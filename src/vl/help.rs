@@ -3,7 +3,6 @@
 
 use super::chardev::BACKENDS;
 use super::objects::OBJECT_TYPES;
-use super::options::QEMU_OPTIONS;
 use super::parse::IMPLEMENTED_OPTIONS;
 
 pub fn version() -> String {
@@ -15,21 +14,20 @@ pub fn version() -> String {
 }
 
 /// `-h`: QEMU's usage header, then the accepted options with their
-/// argument placeholders.
+/// argument synopsis.
 pub fn usage() -> String {
     let mut out = version();
     out.push_str("usage: qemu-system-x86_64 [options] [disk_image]\n\n");
     out.push_str("'disk_image' is a raw hard disk image for IDE hard disk 0\n\n");
-    out.push_str("Options:\n");
-    for (name, summary) in IMPLEMENTED_OPTIONS {
-        let takes_argument = QEMU_OPTIONS
-            .iter()
-            .any(|(known, argument)| known == name && *argument);
-        let head = if takes_argument {
-            format!("-{name} ARG")
-        } else {
+    out.push_str("Standard options:\n");
+    for (name, synopsis, summary) in IMPLEMENTED_OPTIONS {
+        let head = if synopsis.is_empty() {
             format!("-{name}")
+        } else {
+            format!("-{name} {synopsis}")
         };
+        // QEMU's layout: the text starts in column 16, on the next line
+        // when the option and its synopsis are too long.
         if head.len() < 16 {
             out.push_str(&format!("{head:<16}{summary}\n"));
         } else {

@@ -760,7 +760,11 @@ fn unimplemented_options_are_refused() {
         } else {
             vec![&option]
         };
-        let implemented = IMPLEMENTED_OPTIONS.iter().any(|(known, _)| known == name);
+        let listed = IMPLEMENTED_OPTIONS.iter().find(|(known, ..)| known == name);
+        let implemented = listed.is_some();
+        if let Some((_, synopsis, _)) = listed {
+            assert_eq!(!synopsis.is_empty(), *takes_argument, "-help synopsis of -{name}");
+        }
         let refused = match parse_command_line(&args(&list)) {
             Err(error) => {
                 error.to_string() == format!("qemu-system-x86_64: {}: {REFUSAL}", list.join(" "))
