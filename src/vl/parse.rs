@@ -210,7 +210,7 @@ impl State {
             "display" => return self.display_option(arg, location),
             "vga" => {
                 self.default_vga = false;
-                self.desc().display.vga = Some(arg.to_owned());
+                self.desc().display.vga = (arg != "none").then(|| arg.to_owned());
             }
             "chardev" => {
                 let opts = self.qemu_opts(arg, Some("backend"), location);
@@ -892,7 +892,7 @@ impl State {
         self.default_devices(&mut desc, machine_type)?;
         if let Some(vga) = &desc.display.vga {
             const VGA_TYPES: &[&str] = &[
-                "std", "cirrus", "vmware", "qxl", "xenfb", "tcx", "cg3", "virtio", "none",
+                "std", "cirrus", "vmware", "qxl", "xenfb", "tcx", "cg3", "virtio",
             ];
             if !VGA_TYPES.contains(&vga.as_str()) {
                 return Err(CliError::plain(format!("unknown vga type: {vga}")));

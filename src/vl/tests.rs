@@ -399,6 +399,7 @@ fn default_devices() {
     ]);
     assert_eq!(d.serials, [Some("console".to_owned())]);
     assert_eq!(d.monitors[0].chardev, "mon");
+    assert_eq!(d.display.vga, None);
 }
 
 /// Errors recorded from QEMU 7.2 while probing (not in errors.txt).
@@ -763,7 +764,11 @@ fn unimplemented_options_are_refused() {
         let listed = IMPLEMENTED_OPTIONS.iter().find(|(known, ..)| known == name);
         let implemented = listed.is_some();
         if let Some((_, synopsis, _)) = listed {
-            assert_eq!(!synopsis.is_empty(), *takes_argument, "-help synopsis of -{name}");
+            assert_eq!(
+                !synopsis.is_empty(),
+                *takes_argument,
+                "-help synopsis of -{name}"
+            );
         }
         let refused = match parse_command_line(&args(&list)) {
             Err(error) => {
