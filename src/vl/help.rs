@@ -3,7 +3,7 @@
 
 use super::chardev::BACKENDS;
 use super::objects::OBJECT_TYPES;
-use super::parse::IMPLEMENTED_OPTIONS;
+use super::options::IMPLEMENTED_OPTIONS;
 
 pub fn version() -> String {
     format!(

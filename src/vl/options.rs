@@ -329,3 +329,169 @@ fn clap_error_to_qemu(error: &clap::Error) -> CliError {
         _ => CliError::at(&shown, "invalid option"),
     }
 }
+
+/// The options this parser accepts: name, argument synopsis (empty for
+/// none) and a line for `-help`. Every other QEMU option is refused.
+pub const IMPLEMENTED_OPTIONS: &[(&str, &str, &str)] = &[
+    ("h", "", "display this help and exit"),
+    ("help", "", "display this help and exit"),
+    ("version", "", "display version information and exit"),
+    (
+        "machine",
+        "[type=]name[,prop=value[,...]]",
+        "select the machine type ('-machine help' lists them)",
+    ),
+    ("M", "[type=]name[,prop=value[,...]]", "same as -machine"),
+    (
+        "cpu",
+        "model[,+feat|-feat|feat=on|off...]",
+        "select the CPU model ('-cpu help' lists them)",
+    ),
+    (
+        "accel",
+        "[accel=]name[,prop=value[,...]]",
+        "select the accelerator ('-accel help' lists them)",
+    ),
+    ("enable-kvm", "", "use KVM (same as -machine accel=kvm)"),
+    (
+        "smp",
+        "[[cpus=]n][,maxcpus=n][,sockets=n][,dies=n][,cores=n][,threads=n]",
+        "set the number of CPUs and their topology",
+    ),
+    (
+        "m",
+        "[size=]megs[,slots=n,maxmem=size]",
+        "set the guest RAM size (MiB without a suffix)",
+    ),
+    (
+        "name",
+        "[guest=]name[,process=name][,debug-threads=on|off]",
+        "name the guest",
+    ),
+    ("uuid", "%08x-%04x-%04x-%04x-%012x", "set the machine UUID"),
+    (
+        "boot",
+        "[order=drives][,once=drives][,menu=on|off][,strict=on|off]",
+        "set the boot order",
+    ),
+    (
+        "rtc",
+        "[base=utc|localtime|datetime][,clock=host|rt|vm][,driftfix=none|slew]",
+        "configure the real-time clock",
+    ),
+    (
+        "add-fd",
+        "fd=fd,set=set[,opaque=opaque]",
+        "put the inherited descriptor 'fd' into fd set 'set'",
+    ),
+    (
+        "object",
+        "TYPE,id=id[,prop=value[,...]]",
+        "create an object ('-object help' lists the types)",
+    ),
+    (
+        "device",
+        "driver[,prop=value[,...]]",
+        "add a device ('-device help' lists them)",
+    ),
+    (
+        "global",
+        "driver.property=value",
+        "set a default for a device property",
+    ),
+    (
+        "blockdev",
+        "[driver=]driver,node-name=name[,...]",
+        "define a block node",
+    ),
+    (
+        "drive",
+        "[file=file][,if=type][,index=i][,media=disk|cdrom][,...]",
+        "define a drive",
+    ),
+    ("hda", "file", "use 'file' as IDE hard disk 0"),
+    ("hdb", "file", "use 'file' as IDE hard disk 1"),
+    ("hdc", "file", "use 'file' as IDE hard disk 2"),
+    ("hdd", "file", "use 'file' as IDE hard disk 3"),
+    ("cdrom", "file", "use 'file' as the CD-ROM image"),
+    ("netdev", "type,id=id[,...]", "define a network backend"),
+    ("nic", "[type][,...]", "add a network card with its backend"),
+    (
+        "audiodev",
+        "[driver=]driver,id=id[,...]",
+        "define an audio backend",
+    ),
+    (
+        "chardev",
+        "backend,id=id[,...]",
+        "define a character device ('-chardev help' lists the backends)",
+    ),
+    ("serial", "dev", "connect the next serial port to 'dev'"),
+    ("parallel", "dev", "connect the next parallel port to 'dev'"),
+    ("debugcon", "dev", "connect the debug console to 'dev'"),
+    ("monitor", "dev", "put a human monitor on 'dev'"),
+    ("qmp", "dev", "put a QMP monitor on 'dev'"),
+    (
+        "qmp-pretty",
+        "dev",
+        "put a QMP monitor with indented JSON on 'dev'",
+    ),
+    (
+        "mon",
+        "[chardev=]name[,mode=readline|control][,pretty=on|off]",
+        "put a monitor on a chardev",
+    ),
+    (
+        "display",
+        "none",
+        "select the display ('-display help' lists them)",
+    ),
+    (
+        "nographic",
+        "",
+        "no display; serial port and monitor on stdio",
+    ),
+    ("vga", "type", "select the video card"),
+    ("kernel", "bzImage", "boot this Linux kernel"),
+    ("append", "cmdline", "the kernel command line"),
+    ("initrd", "file", "the initial RAM disk"),
+    ("bios", "file", "use 'file' as the firmware"),
+    ("L", "path", "look for firmware in 'path'"),
+    ("S", "", "do not start the CPUs until told to"),
+    ("no-reboot", "", "exit when the guest reboots"),
+    (
+        "no-shutdown",
+        "",
+        "stop, do not exit, when the guest powers off",
+    ),
+    ("daemonize", "", "run in the background once initialised"),
+    ("pidfile", "file", "write the process id to 'file'"),
+    ("nodefaults", "", "create no default devices"),
+    ("no-user-config", "", "read no configuration files"),
+    ("no-acpi", "", "disable ACPI (same as -machine acpi=off)"),
+    (
+        "no-hpet",
+        "",
+        "disable the HPET (same as -machine hpet=off)",
+    ),
+    (
+        "usb",
+        "",
+        "enable the on-board USB controller (same as -machine usb=on)",
+    ),
+    (
+        "overcommit",
+        "[mem-lock=on|off][,cpu-pm=on|off]",
+        "control memory locking and CPU power management",
+    ),
+    (
+        "sandbox",
+        "on|off[,obsolete=allow|deny][,...]",
+        "filter system calls",
+    ),
+    (
+        "msg",
+        "[timestamp=on|off][,guest-name=on|off]",
+        "control the format of messages",
+    ),
+];

@@ -639,6 +639,24 @@ fn malformed_input_gets_qemu_form_errors() {
         "-msg",
         "-nic",
     ];
+    for body in &bodies {
+        // Device property values, as the machine builder checks them.
+        for device_arg in [
+            format!("isa-serial,index={body}"),
+            format!("{{\"driver\":\"isa-serial\",\"wakeup\":{body}}}"),
+        ] {
+            if let Ok(Command::Run(d)) = parse_command_line(&args(&["-device", &device_arg])) {
+                if let Err(error) = super::validate_device(&d.devices[0]) {
+                    assert!(
+                        error
+                            .to_string()
+                            .starts_with("qemu-system-x86_64: -device "),
+                        "{error}"
+                    );
+                }
+            }
+        }
+    }
     for option in options {
         for body in &bodies {
             let list = [option, body];
@@ -751,8 +769,8 @@ fn add_fd_checks_the_descriptor() {
 /// refused in QEMU's words rather than ignored.
 #[test]
 fn unimplemented_options_are_refused() {
+    use super::options::IMPLEMENTED_OPTIONS;
     use super::options::QEMU_OPTIONS;
-    use super::parse::IMPLEMENTED_OPTIONS;
     const REFUSAL: &str = "Option not supported for this target";
     for (name, takes_argument) in QEMU_OPTIONS {
         let option = format!("-{name}");
