@@ -10,7 +10,10 @@ use super::super::machine::{self, find_machine_type, MachineType};
 use super::super::objects::check_object_creation;
 use super::super::smp::{self, SmpConfig, SmpLimits};
 use super::super::{help, Command};
-use super::checks::*;
+use super::checks::{
+    add_fd, check_boot_options, check_device_ids, check_drive, check_netdev, cpu_options,
+    memory_options, NETDEV_TYPES,
+};
 use super::{empty_description, located, ChardevSource, State};
 
 impl State {
