@@ -7,7 +7,6 @@
 //! (`-foo: invalid option`, `-m: requires an argument`) happen here.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::parser::ValueSource;
 use std::collections::HashMap;
 
 use clap::{Arg, ArgAction};
@@ -208,7 +207,12 @@ fn clap_command() -> clap::Command {
                 .allow_hyphen_values(true)
                 .value_parser(clap::value_parser!(String))
         } else {
-            arg.action(ArgAction::Count)
+            // Each occurrence of a flag gets an (empty) value, so that clap
+            // records the position of every one, not only the last.
+            arg.action(ArgAction::Append)
+                .num_args(0)
+                .default_missing_value("")
+                .value_parser(clap::value_parser!(String))
         };
         command = command.arg(arg);
     }
@@ -268,43 +272,26 @@ pub fn tokenize(args: &[String]) -> Result<Vec<Token>, CliError> {
         }
     }
     for (name, takes_argument) in QEMU_OPTIONS {
-        // Flags count from a default of 0 that clap reports as present.
-        if matches.value_source(name) != Some(ValueSource::CommandLine) {
-            continue;
-        }
-        let Some(indices) = matches.indices_of(name) else {
+        let (Some(indices), Some(values)) =
+            (matches.indices_of(name), matches.get_many::<String>(name))
+        else {
             continue;
         };
         let spellings = typed.get(name).map(Vec::as_slice).unwrap_or_default();
-        let spelling = |occurrence: usize| {
-            spellings
+        for (occurrence, (position, value)) in indices.zip(values).enumerate() {
+            let typed = spellings
                 .get(occurrence)
                 .cloned()
-                .unwrap_or_else(|| format!("-{name}"))
-        };
-        if *takes_argument {
-            let values = matches.get_many::<String>(name).into_iter().flatten();
-            for (occurrence, (position, value)) in indices.zip(values).enumerate() {
-                ordered.push((
-                    position,
-                    Token::Option {
-                        name,
-                        typed: spelling(occurrence),
-                        argument: Some(value.clone()),
-                    },
-                ));
-            }
-        } else {
-            for (occurrence, position) in indices.enumerate() {
-                ordered.push((
-                    position,
-                    Token::Option {
-                        name,
-                        typed: spelling(occurrence),
-                        argument: None,
-                    },
-                ));
-            }
+                .unwrap_or_else(|| format!("-{name}"));
+            let argument = takes_argument.then(|| value.clone());
+            ordered.push((
+                position,
+                Token::Option {
+                    name,
+                    typed,
+                    argument,
+                },
+            ));
         }
     }
     ordered.sort_by_key(|(position, _)| *position);
@@ -495,3 +482,71 @@ pub const IMPLEMENTED_OPTIONS: &[(&str, &str, &str)] = &[
         "control the format of messages",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn options_in_order_with_any_argument() {
+        let tokens = tokenize(&strings(&[
+            "disk.img",
+            "--append",
+            "-foo --",
+            "-S",
+            "-m",
+            "",
+            "-S",
+            "--name",
+            "--",
+            "-nographic",
+        ]))
+        .unwrap();
+        let shown: Vec<String> = tokens.iter().map(Token::location).collect();
+        assert_eq!(
+            shown,
+            [
+                "disk.img",
+                "--append -foo --",
+                "-S",
+                "-m ",
+                "-S",
+                "--name --",
+                "-nographic"
+            ]
+        );
+        assert!(
+            matches!(&tokens[1], Token::Option { name: "append", argument: Some(a), .. } if a == "-foo --")
+        );
+    }
+
+    /// Recorded from QEMU 7.2.
+    #[test]
+    fn errors_as_qemu() {
+        let error = |list: &[&str]| tokenize(&strings(list)).unwrap_err().to_string();
+        assert_eq!(error(&["-foo"]), "qemu-system-x86_64: -foo: invalid option");
+        assert_eq!(
+            error(&["--foo"]),
+            "qemu-system-x86_64: --foo: invalid option"
+        );
+        assert_eq!(error(&["-m=5"]), "qemu-system-x86_64: -m=5: invalid option");
+        assert_eq!(error(&["-"]), "qemu-system-x86_64: -: invalid option");
+        assert_eq!(error(&["--"]), "qemu-system-x86_64: --: invalid option");
+        assert_eq!(
+            error(&["-S", "-m"]),
+            "qemu-system-x86_64: -m: requires an argument"
+        );
+        assert_eq!(
+            error(&["--kernel"]),
+            "qemu-system-x86_64: --kernel: requires an argument"
+        );
+        assert_eq!(
+            error(&["-m", "1Z", "-foo"]),
+            "qemu-system-x86_64: -foo: invalid option"
+        );
+    }
+}
