@@ -797,3 +797,45 @@ fn unimplemented_options_are_refused() {
         assert_eq!(refused, !implemented, "{list:?}");
     }
 }
+
+/// libvirt's capability probe (LIBVIRT.md).
+#[test]
+fn libvirt_probe_command_line() {
+    let d = run(&[
+        "-S",
+        "-no-user-config",
+        "-nodefaults",
+        "-nographic",
+        "-machine",
+        "none,accel=kvm:tcg",
+        "-qmp",
+        "unix:/run/probe/qmp.monitor,server=on,wait=off",
+        "-pidfile",
+        "/run/probe/qmp.pid",
+        "-daemonize",
+    ]);
+    assert_eq!(d.machine.type_name, "none");
+    assert_eq!(d.accelerators.len(), 1);
+    assert_eq!(d.accelerators[0].name, "kvm");
+    assert!(
+        d.warnings.is_empty(),
+        "tcg is never tried once kvm is chosen"
+    );
+    assert_eq!(d.monitors.len(), 1);
+    assert_eq!(d.monitors[0].mode, MonitorMode::Control);
+    let chardev = d
+        .chardevs
+        .iter()
+        .find(|c| c.id == d.monitors[0].chardev)
+        .unwrap();
+    assert_eq!(chardev.backend, "socket");
+    assert_eq!(chardev.properties["path"], "/run/probe/qmp.monitor");
+    assert_eq!(chardev.properties["server"], "on");
+    assert_eq!(chardev.properties["wait"], "off");
+    assert!(d.lifecycle.daemonize && d.lifecycle.start_paused);
+    assert_eq!(
+        d.lifecycle.pidfile.as_deref(),
+        Some(Path::new("/run/probe/qmp.pid"))
+    );
+    assert!(d.serials.is_empty() && d.parallels.is_empty() && d.display.vga.is_none());
+}
