@@ -490,6 +490,7 @@ fn probed_errors_match_qemu() {
         (&["-chardev", "null,id=compat_monitor0", "-monitor", "null"], "qemu-system-x86_64: -monitor null: Duplicate ID 'compat_monitor0' for chardev\nqemu-system-x86_64: -monitor null: parse error: null"),
         (&["-chardev", "null,id=serial0", "-serial", "null"], "qemu-system-x86_64: -serial null: Duplicate ID 'serial0' for chardev\nqemu-system-x86_64: -serial null: could not connect serial device to character backend 'null'"),
         (&["-chardev", "null,id=c", "-mon", "chardev=c,id=m", "-mon", "chardev=c,id=m"], "qemu-system-x86_64: -mon chardev=c,id=m: Duplicate ID 'm' for mon"),
+        (&["-parallel", "null", "-parallel", "null", "-parallel", "null", "-parallel", "null"], "qemu-system-x86_64: -parallel null: too many parallel ports"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),

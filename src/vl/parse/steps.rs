@@ -327,6 +327,10 @@ impl State {
         }
         let parallels = std::mem::take(&mut self.parallels);
         for (index, (location, spec)) in parallels.iter().filter(|(_, s)| s != "none").enumerate() {
+            // QEMU has room for three parallel ports.
+            if index == 3 {
+                return Err(CliError::at(location, "too many parallel ports"));
+            }
             let id = format!("parallel{index}");
             let id = port_chardev(
                 desc,
