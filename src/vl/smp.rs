@@ -1,9 +1,9 @@
 //! `-smp`: QEMU 7.2's CPU topology rules (hw/core/machine-smp.c), for a
 //! PC machine (dies supported, clusters not) and `none`.
 
+use super::description::Dict;
 use super::description::SmpTopology;
 use super::error::warning;
-use super::keyval::QemuOpts;
 use super::qdict::parse_i64;
 
 /// The topology values as given; 0 means not given.
@@ -24,20 +24,34 @@ const SMP_KEYS: [&str; 7] = [
     "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads",
 ];
 
+/// `-smp help`.
+pub fn smp_help() -> String {
+    let mut keys = SMP_KEYS;
+    keys.sort_unstable();
+    let mut out = String::from("smp-opts options:\n");
+    for key in keys {
+        out.push_str(&format!("  {key}=<num>\n"));
+    }
+    out
+}
+
 impl SmpConfig {
-    /// Reads the parameters with QEMU's messages (`Parameter 'smp.cpus'
-    /// expects integer`, `Parameter 'smp.foo' is unexpected`).
-    pub fn from_opts(opts: &QemuOpts) -> Result<SmpConfig, String> {
+    /// Reads `-smp` and `-machine smp.*` (merged into one dictionary) with
+    /// QEMU's messages (`Parameter 'smp.cpus' expects integer`,
+    /// `Parameter 'smp.foo' is unexpected`).
+    pub fn from_dict(smp: &Dict) -> Result<SmpConfig, String> {
         let mut config = SmpConfig::default();
-        for (key, _) in &opts.entries {
+        for key in smp.keys() {
             if !SMP_KEYS.contains(&key.as_str()) {
                 return Err(format!("Parameter 'smp.{key}' is unexpected"));
             }
         }
         for key in SMP_KEYS {
-            let Some(text) = opts.get(key) else { continue };
-            let value =
-                parse_i64(text).ok_or_else(|| format!("Parameter 'smp.{key}' expects integer"))?;
+            let Some(value) = smp.get(key) else { continue };
+            let value = value
+                .as_str()
+                .and_then(parse_i64)
+                .ok_or_else(|| format!("Parameter 'smp.{key}' expects integer"))?;
             if value == 0 {
                 config.has_zero = true;
             }
@@ -161,7 +175,7 @@ pub fn compute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vl::keyval::parse_qemu_opts;
+    use crate::vl::keyval::{parse_keyval, ImpliedValue};
 
     const Q35: SmpLimits = SmpLimits {
         machine: "pc-q35-7.2",
@@ -170,7 +184,8 @@ mod tests {
     };
 
     fn topology(body: &str) -> Result<SmpTopology, String> {
-        let config = SmpConfig::from_opts(&parse_qemu_opts(body, Some("cpus"), true))?;
+        let parsed = parse_keyval(body, Some("cpus"), ImpliedValue::UpToComma)?;
+        let config = SmpConfig::from_dict(&parsed.dict)?;
         compute(&config, &Q35).map(|(t, _)| t)
     }
 

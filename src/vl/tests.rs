@@ -491,6 +491,12 @@ fn probed_errors_match_qemu() {
         (&["-chardev", "null,id=serial0", "-serial", "null"], "qemu-system-x86_64: -serial null: Duplicate ID 'serial0' for chardev\nqemu-system-x86_64: -serial null: could not connect serial device to character backend 'null'"),
         (&["-chardev", "null,id=c", "-mon", "chardev=c,id=m", "-mon", "chardev=c,id=m"], "qemu-system-x86_64: -mon chardev=c,id=m: Duplicate ID 'm' for mon"),
         (&["-parallel", "null", "-parallel", "null", "-parallel", "null", "-parallel", "null"], "qemu-system-x86_64: -parallel null: too many parallel ports"),
+        (&["-smp", "1,foo"], "qemu-system-x86_64: -smp 1,foo: Expected '=' after parameter 'foo'"),
+        (&["-smp", "1,,2"], "qemu-system-x86_64: -smp 1,,2: Invalid parameter ''"),
+        (&["-M", "q35", "-machine", "smp.cpus=4,smp.sockets=3"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
+        (&["-M", "q35", "-smp", "4", "-machine", "smp.sockets=3"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
+        (&["-M", "q35", "-machine", "smp.sockets=3", "-smp", "4"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
+        (&["-smp", "cpus=2,cpus=3,sockets=2"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (2) * dies (1) * cores (1) * threads (1) != maxcpus (3)"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),

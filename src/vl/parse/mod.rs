@@ -39,7 +39,6 @@ struct State {
     accels: Vec<(String, QemuOpts)>,
     cpu: Option<String>,
     memory: Option<(String, QemuOpts)>,
-    smp: QemuOpts,
     /// `-chardev`, and the chardevs `-monitor`/`-qmp` make, in order.
     chardev_sources: Vec<ChardevSource>,
     serials: Vec<(String, String)>,
@@ -190,9 +189,16 @@ impl State {
             }
             "cpu" => self.cpu = Some(arg.to_owned()),
             "m" => self.memory_option(arg, location)?,
+            // QEMU 7.2 reads -smp as keyval into the machine's `smp`.
             "smp" => {
-                let opts = self.qemu_opts(arg, Some("cpus"), location);
-                self.smp.entries.extend(opts.entries);
+                let parsed = parse_keyval(arg, Some("cpus"), ImpliedValue::UpToComma)
+                    .map_err(|m| CliError::at(location, m))?;
+                if parsed.help {
+                    return self.exit(super::smp::smp_help());
+                }
+                let mut smp = Dict::new();
+                smp.insert("smp".to_owned(), Value::Object(parsed.dict));
+                merge_dict(&mut self.machine, smp);
             }
             "name" => self.name_option(arg, location)?,
             "S" => self.desc().lifecycle.start_paused = true,

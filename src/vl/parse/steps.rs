@@ -221,7 +221,12 @@ impl State {
         desc: &mut MachineDescription,
         machine_type: &MachineType,
     ) -> Result<(), CliError> {
-        let config = SmpConfig::from_opts(&self.smp).map_err(CliError::plain)?;
+        let smp = match self.machine.remove("smp") {
+            Some(Value::Object(smp)) => smp,
+            Some(_) => return Err(CliError::plain("Parameters 'smp.*' used inconsistently")),
+            None => Dict::new(),
+        };
+        let config = SmpConfig::from_dict(&smp).map_err(CliError::plain)?;
         let limits = SmpLimits {
             machine: machine_type.name,
             max_cpus: machine_type.max_cpus,
