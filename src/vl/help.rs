@@ -65,3 +65,16 @@ pub fn object_help() -> String {
 pub fn device_list() -> String {
     hw::core::qdev::device_list_help()
 }
+
+/// `-boot help`, as QEMU 7.2 prints it.
+pub fn boot_help() -> String {
+    "boot-opts options:\n\
+     \x20 menu=<bool (on/off)>\n\
+     \x20 once=<str>\n\
+     \x20 order=<str>\n\
+     \x20 reboot-timeout=<num>\n\
+     \x20 splash-time=<num>\n\
+     \x20 splash=<str>\n\
+     \x20 strict=<bool (on/off)>\n"
+        .to_owned()
+}

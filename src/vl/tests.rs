@@ -497,6 +497,8 @@ fn probed_errors_match_qemu() {
         (&["-M", "q35", "-smp", "4", "-machine", "smp.sockets=3"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
         (&["-M", "q35", "-machine", "smp.sockets=3", "-smp", "4"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
         (&["-smp", "cpus=2,cpus=3,sockets=2"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (2) * dies (1) * cores (1) * threads (1) != maxcpus (3)"),
+        (&["-boot", "menu"], "qemu-system-x86_64: Invalid boot device 'u'"),
+        (&["-boot", "c,,d"], "qemu-system-x86_64: -boot c,,d: Invalid parameter ''"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),

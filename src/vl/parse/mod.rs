@@ -324,9 +324,14 @@ impl State {
                 }
                 self.desc().rtc.extend(opts.to_dict(&[]));
             }
+            // QEMU 7.2 reads -boot as keyval into the machine's `boot`.
             "boot" => {
-                let opts = self.qemu_opts(arg, Some("order"), location);
-                self.desc().boot.boot_order.extend(opts.to_dict(&[]));
+                let parsed = parse_keyval(arg, Some("order"), ImpliedValue::UpToComma)
+                    .map_err(|m| CliError::at(location, m))?;
+                if parsed.help {
+                    return self.exit(help::boot_help());
+                }
+                merge_dict(&mut self.desc().boot.boot_order, parsed.dict);
             }
             "device" => self.device_option(arg, location)?,
             "object" => return self.object_option(arg, location),
