@@ -712,6 +712,15 @@ fn help_outputs_follow_qemu() {
             assert!(theirs.lines().any(|l| l == line), "{list:?}: {line:?}");
         }
     }
+    // Recorded from QEMU 7.2.
+    assert_eq!(
+        exit_output(&["-boot", "help"]),
+        "boot-opts options:\n  menu=<bool (on/off)>\n  once=<str>\n  order=<str>\n  reboot-timeout=<num>\n  splash-time=<num>\n  splash=<str>\n  strict=<bool (on/off)>\n"
+    );
+    assert_eq!(
+        exit_output(&["-smp", "2,help"]),
+        "smp-opts options:\n  clusters=<num>\n  cores=<num>\n  cpus=<num>\n  dies=<num>\n  maxcpus=<num>\n  sockets=<num>\n  threads=<num>\n"
+    );
     assert!(matches!(
         parse_command_line(&args(&["-cpu", "help"])),
         Ok(Command::CpuHelp { .. })
