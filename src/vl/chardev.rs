@@ -5,69 +5,10 @@ use serde_json::Value;
 
 use super::description::{ChardevOptions, Dict};
 use super::keyval::{parse_qemu_opts, QemuOpts};
-use super::qdict::parse_bool;
+use super::opts_list::CHARDEV;
 
 /// The chardev backends implemented, in `-chardev help` order.
 pub const BACKENDS: &[&str] = &["stdio", "ringbuf", "pipe", "null", "socket", "file", "pty"];
-
-/// Every parameter QEMU's `-chardev` accepts (qemu_chardev_opts).
-const KNOWN_PARAMETERS: &[&str] = &[
-    "id",
-    "backend",
-    "path",
-    "host",
-    "port",
-    "fd",
-    "localaddr",
-    "localport",
-    "to",
-    "ipv4",
-    "ipv6",
-    "wait",
-    "server",
-    "delay",
-    "nodelay",
-    "reconnect",
-    "telnet",
-    "tn3270",
-    "websocket",
-    "tls-creds",
-    "tls-authz",
-    "width",
-    "height",
-    "cols",
-    "rows",
-    "mux",
-    "signal",
-    "name",
-    "debug",
-    "size",
-    "chardev",
-    "append",
-    "logfile",
-    "logappend",
-    "tight",
-    "abstract",
-    "input-path",
-];
-
-const BOOLEAN_PARAMETERS: &[&str] = &[
-    "ipv4",
-    "ipv6",
-    "wait",
-    "server",
-    "delay",
-    "nodelay",
-    "telnet",
-    "tn3270",
-    "websocket",
-    "mux",
-    "signal",
-    "append",
-    "logappend",
-    "tight",
-    "abstract",
-];
 
 /// Identifiers: a letter, then letters, digits, `-`, `.`, `_`.
 pub fn is_valid_id(id: &str) -> bool {
@@ -85,14 +26,7 @@ pub fn chardev_from_opts(
     id: Option<&str>,
     location: &str,
 ) -> Result<ChardevOptions, String> {
-    opts.check_known(KNOWN_PARAMETERS)?;
-    for key in BOOLEAN_PARAMETERS {
-        if let Some(value) = opts.get(key) {
-            if parse_bool(value).is_none() {
-                return Err(format!("Parameter '{key}' expects 'on' or 'off'"));
-            }
-        }
-    }
+    CHARDEV.check(opts)?;
     let backend = opts.get("backend").unwrap_or_default().to_owned();
     let Some(id) = id.or(opts.get("id")) else {
         return Err("chardev: no id specified".to_owned());

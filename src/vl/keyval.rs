@@ -177,18 +177,6 @@ impl QemuOpts {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `Invalid parameter 'x'` for the first key not in `known`.
-    pub fn check_known(&self, known: &[&str]) -> Result<(), String> {
-        match self
-            .entries
-            .iter()
-            .find(|(k, _)| !known.contains(&k.as_str()))
-        {
-            Some((key, _)) => Err(format!("Invalid parameter '{key}'")),
-            None => Ok(()),
-        }
-    }
-
     /// The parameters as a flat dictionary of strings, last repeat winning,
     /// without `skip` (keys the caller stores elsewhere).
     pub fn to_dict(&self, skip: &[&str]) -> Dict {

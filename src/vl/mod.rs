@@ -10,6 +10,7 @@ pub mod keyval;
 pub mod machine;
 pub mod objects;
 pub mod options;
+pub mod opts_list;
 mod parse;
 pub mod qdict;
 pub mod smp;

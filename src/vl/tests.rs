@@ -721,6 +721,33 @@ fn help_outputs_follow_qemu() {
         exit_output(&["-smp", "2,help"]),
         "smp-opts options:\n  clusters=<num>\n  cores=<num>\n  cpus=<num>\n  dies=<num>\n  maxcpus=<num>\n  sockets=<num>\n  threads=<num>\n"
     );
+    // QemuOpts list help: printed, then exit status 1 (QEMU 7.2).
+    for (list, first_line) in [
+        (&["-rtc", "help"][..], "rtc options:"),
+        (&["-m", "1,help"][..], "memory options:"),
+        (&["-chardev", "null,help"][..], "chardev options:"),
+        (&["-overcommit", "help"][..], "overcommit options:"),
+        (&["-name", "guest=x,help"][..], "name options:"),
+        (&["-add-fd", "help"][..], "add-fd options:"),
+        (&["-global", "help"][..], "global options:"),
+    ] {
+        match parse_command_line(&args(list)) {
+            Ok(Command::Exit {
+                stdout, code: 1, ..
+            }) => {
+                assert_eq!(stdout.lines().next(), Some(first_line))
+            }
+            other => panic!("{list:?}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        error(&["-accel", "kvm,help"]),
+        "qemu-system-x86_64: -accel kvm,help: Property 'kvm-accel.help' not found"
+    );
+    assert_eq!(
+        error(&["-sandbox", "help"]),
+        "qemu-system-x86_64: -sandbox help: Parameter 'enable' expects 'on' or 'off'"
+    );
     assert!(matches!(
         parse_command_line(&args(&["-cpu", "help"])),
         Ok(Command::CpuHelp { .. })

@@ -12,30 +12,17 @@ use super::super::qdict::{
 };
 use super::{DEFAULT_RAM_SIZE, MIB};
 
-/// The on/off parameters of `-overcommit`, `-msg` and `-sandbox`, and the
-/// allow/deny ones of `-sandbox`.
-pub(super) fn check_switches(option: &str, opts: &QemuOpts) -> Result<(), String> {
-    let switches: &[&str] = match option {
-        "overcommit" => &["mem-lock", "cpu-pm"],
-        "msg" => &["timestamp", "guest-name"],
-        _ => &["enable"],
-    };
-    for key in switches {
-        if opts.get(key).is_some_and(|v| parse_bool(v).is_none()) {
-            return Err(format!("Parameter '{key}' expects 'on' or 'off'"));
-        }
-    }
-    if option == "sandbox" {
-        let choices: [(&str, &[&str]); 4] = [
-            ("obsolete", &["allow", "deny"]),
-            ("elevateprivileges", &["allow", "deny", "children"]),
-            ("spawn", &["allow", "deny"]),
-            ("resourcecontrol", &["allow", "deny"]),
-        ];
-        for (key, allowed) in choices {
-            if opts.get(key).is_some_and(|v| !allowed.contains(&v)) {
-                return Err(format!("invalid argument for {key}"));
-            }
+/// The allow/deny parameters of `-sandbox`.
+pub(super) fn check_sandbox_choices(opts: &QemuOpts) -> Result<(), String> {
+    let choices: [(&str, &[&str]); 4] = [
+        ("obsolete", &["allow", "deny"]),
+        ("elevateprivileges", &["allow", "deny", "children"]),
+        ("spawn", &["allow", "deny"]),
+        ("resourcecontrol", &["allow", "deny"]),
+    ];
+    for (key, allowed) in choices {
+        if opts.get(key).is_some_and(|v| !allowed.contains(&v)) {
+            return Err(format!("invalid argument for {key}"));
         }
     }
     Ok(())

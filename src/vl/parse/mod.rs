@@ -16,9 +16,12 @@ use super::keyval::{is_help, parse_keyval, parse_qemu_opts, ImpliedValue, QemuOp
 use super::machine;
 use super::objects::{check_object_properties, OBJECT_TYPES};
 use super::options::Token;
-use super::qdict::{hex_suffix_warning, parse_bool, parse_size, parse_u64, size_error_message};
+use super::opts_list::{
+    OptsList, ADD_FD, CHARDEV, GLOBAL, MEMORY, MON, MSG, NAME, OVERCOMMIT, RTC, SANDBOX,
+};
+use super::qdict::{hex_suffix_warning, parse_bool, parse_size};
 use super::{help, Command};
-use checks::{check_audiodev, check_switches, is_datetime, is_uuid};
+use checks::{check_audiodev, check_sandbox_choices, is_datetime, is_uuid};
 
 const MIB: u64 = 1 << 20;
 const DEFAULT_RAM_SIZE: u64 = 128 * MIB;
@@ -171,13 +174,44 @@ impl State {
         opts
     }
 
+    /// A QemuOpts body checked against its parameter list; `None` when
+    /// `help` was among the parameters (the caller then stops with the
+    /// list's help, see `list_help`).
+    fn checked_opts(
+        &mut self,
+        body: &str,
+        implied: Option<&str>,
+        list: &OptsList,
+        location: &str,
+    ) -> Result<Option<QemuOpts>, CliError> {
+        let opts = self.qemu_opts(body, implied, location);
+        if opts.help {
+            return Ok(None);
+        }
+        list.check(&opts).map_err(|m| CliError::at(location, m))?;
+        Ok(Some(opts))
+    }
+
+    /// QEMU prints a QemuOpts list's help, then exits with status 1.
+    fn list_help(&self, list: &OptsList) -> Step {
+        Ok(Some(Command::Exit {
+            stdout: list.help(),
+            warnings: self.warnings.clone(),
+            code: 1,
+        }))
+    }
+
     fn option(&mut self, name: &str, arg: &str, location: &str) -> Step {
         match name {
             "h" | "help" => return self.exit(help::usage()),
             "version" => return self.exit(help::version()),
             "machine" | "M" => return self.machine_option(arg, location),
             "accel" => {
-                let opts = self.qemu_opts(arg, Some("accel"), location);
+                let mut opts = self.qemu_opts(arg, Some("accel"), location);
+                // A bare `help` is an accelerator property like any other.
+                if opts.help {
+                    opts.entries.push(("help".to_owned(), "on".to_owned()));
+                }
                 match opts.get("accel") {
                     Some(accel) if !is_help(accel) => self.accels.push((location.to_owned(), opts)),
                     _ => return self.exit(machine::accel_help()),
@@ -188,7 +222,12 @@ impl State {
                 self.machine.insert("accel".into(), "kvm".into());
             }
             "cpu" => self.cpu = Some(arg.to_owned()),
-            "m" => self.memory_option(arg, location)?,
+            "m" => {
+                let Some(opts) = self.checked_opts(arg, Some("size"), &MEMORY, location)? else {
+                    return self.list_help(&MEMORY);
+                };
+                self.memory_option(opts, location);
+            }
             // QEMU 7.2 reads -smp as keyval into the machine's `smp`.
             "smp" => {
                 let parsed = parse_keyval(arg, Some("cpus"), ImpliedValue::UpToComma)
@@ -200,7 +239,7 @@ impl State {
                 smp.insert("smp".to_owned(), Value::Object(parsed.dict));
                 merge_dict(&mut self.machine, smp);
             }
-            "name" => self.name_option(arg, location)?,
+            "name" => return self.name_option(arg, location),
             "S" => self.desc().lifecycle.start_paused = true,
             "no-shutdown" => self.desc().lifecycle.no_shutdown = true,
             "no-reboot" => self.desc().lifecycle.no_reboot = true,
@@ -229,7 +268,10 @@ impl State {
                 self.desc().display.vga = (arg != "none").then(|| arg.to_owned());
             }
             "chardev" => {
-                let opts = self.qemu_opts(arg, Some("backend"), location);
+                let Some(opts) = self.checked_opts(arg, Some("backend"), &CHARDEV, location)?
+                else {
+                    return self.list_help(&CHARDEV);
+                };
                 self.check_new_id(&opts, "chardev", location)?;
                 self.chardev_sources.push(ChardevSource::Options {
                     location: location.to_owned(),
@@ -260,9 +302,9 @@ impl State {
             }
             "mon" => {
                 self.default_monitor = false;
-                let opts = self.qemu_opts(arg, Some("chardev"), location);
-                opts.check_known(&["id", "mode", "chardev", "pretty"])
-                    .map_err(|m| CliError::at(location, m))?;
+                let Some(opts) = self.checked_opts(arg, Some("chardev"), &MON, location)? else {
+                    return self.list_help(&MON);
+                };
                 let mode = match opts.get("mode") {
                     None | Some("readline") => MonitorMode::Readline,
                     Some("control") => MonitorMode::Control,
@@ -273,12 +315,7 @@ impl State {
                         ))
                     }
                 };
-                let pretty = match opts.get("pretty") {
-                    None => false,
-                    Some(text) => parse_bool(text).ok_or_else(|| {
-                        CliError::at(location, "Parameter 'pretty' expects 'on' or 'off'")
-                    })?,
-                };
+                let pretty = opts.get("pretty").and_then(parse_bool).unwrap_or(false);
                 if let Some(id) = opts.get("id") {
                     if self
                         .monitors
@@ -300,9 +337,9 @@ impl State {
                 self.monitors.push((location.to_owned(), monitor));
             }
             "rtc" => {
-                let opts = self.qemu_opts(arg, None, location);
-                opts.check_known(&["base", "clock", "driftfix"])
-                    .map_err(|m| CliError::at(location, m))?;
+                let Some(opts) = self.checked_opts(arg, None, &RTC, location)? else {
+                    return self.list_help(&RTC);
+                };
                 if let Some(base) = opts.get("base") {
                     if !matches!(base, "utc" | "localtime") && !is_datetime(base) {
                         return Err(CliError::plain(
@@ -384,19 +421,11 @@ impl State {
                     .audiodevs
                     .push(located(location, json, properties));
             }
-            "global" => self.global_option(arg, location)?,
+            "global" => return self.global_option(arg, location),
             "add-fd" => {
-                let opts = self.qemu_opts(arg, None, location);
-                opts.check_known(&["fd", "set", "opaque"])
-                    .map_err(|m| CliError::at(location, m))?;
-                for key in ["fd", "set"] {
-                    if opts.get(key).is_some_and(|v| parse_u64(v).is_none()) {
-                        return Err(CliError::at(
-                            location,
-                            format!("Parameter '{key}' expects a number"),
-                        ));
-                    }
-                }
+                let Some(opts) = self.checked_opts(arg, None, &ADD_FD, location)? else {
+                    return self.list_help(&ADD_FD);
+                };
                 self.add_fds.push((location.to_owned(), opts));
             }
             "no-acpi" => {
@@ -409,22 +438,15 @@ impl State {
                 self.machine.insert("usb".into(), "on".into());
             }
             "overcommit" | "sandbox" | "msg" => {
-                let implied = (name == "sandbox").then_some("enable");
-                let opts = self.qemu_opts(arg, implied, location);
-                let known: &[&str] = match name {
-                    "overcommit" => &["mem-lock", "cpu-pm"],
-                    "msg" => &["timestamp", "guest-name"],
-                    _ => &[
-                        "enable",
-                        "obsolete",
-                        "elevateprivileges",
-                        "spawn",
-                        "resourcecontrol",
-                    ],
+                let (list, implied) = match name {
+                    "overcommit" => (&OVERCOMMIT, None),
+                    "msg" => (&MSG, None),
+                    _ => (&SANDBOX, Some("enable")),
                 };
-                opts.check_known(known)
-                    .map_err(|m| CliError::at(location, m))?;
-                check_switches(name, &opts).map_err(|m| CliError::at(location, m))?;
+                let Some(opts) = self.checked_opts(arg, implied, list, location)? else {
+                    return self.list_help(list);
+                };
+                check_sandbox_choices(&opts).map_err(|m| CliError::at(location, m))?;
                 self.desc().other.push((name.to_owned(), opts.to_dict(&[])));
             }
             _ => return Err(refuse(location)),
@@ -451,26 +473,16 @@ impl State {
         Ok(None)
     }
 
-    fn memory_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
-        let opts = self.qemu_opts(arg, Some("size"), location);
-        opts.check_known(&["size", "slots", "maxmem"])
-            .map_err(|m| CliError::at(location, m))?;
+    /// `-m`, checked: merged into the earlier ones.
+    fn memory_option(&mut self, opts: QemuOpts, location: &str) {
         for key in ["size", "maxmem"] {
-            if let Some(value) = opts.get(key) {
-                if key == "size" && value.is_empty() {
-                    continue;
-                }
-                let size = parse_size(value, 1)
-                    .map_err(|e| CliError::at(location, size_error_message(key, value, e)))?;
-                if size.hex_with_suffix {
-                    self.warnings
-                        .push(warning(Some(location), hex_suffix_warning(value)));
-                }
-            }
-        }
-        if let Some(slots) = opts.get("slots") {
-            if parse_u64(slots).is_none() {
-                return Err(CliError::at(location, "Parameter 'slots' expects a number"));
+            let hex_with_suffix = opts
+                .get(key)
+                .and_then(|value| parse_size(value, 1).ok())
+                .is_some_and(|size| size.hex_with_suffix);
+            if let Some(value) = opts.get(key).filter(|_| hex_with_suffix) {
+                let message = warning(Some(location), hex_suffix_warning(value));
+                self.warnings.push(message);
             }
         }
         let merged = match self.memory.take() {
@@ -481,25 +493,21 @@ impl State {
             None => opts,
         };
         self.memory = Some((location.to_owned(), merged));
-        Ok(())
     }
 
-    fn name_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
-        let opts = self.qemu_opts(arg, Some("guest"), location);
-        opts.check_known(&["guest", "process", "debug-threads"])
-            .map_err(|m| CliError::at(location, m))?;
-        let debug_threads = match opts.get("debug-threads") {
-            None => false,
-            Some(text) => parse_bool(text).ok_or_else(|| {
-                CliError::at(location, "Parameter 'debug-threads' expects 'on' or 'off'")
-            })?,
+    fn name_option(&mut self, arg: &str, location: &str) -> Step {
+        let Some(opts) = self.checked_opts(arg, Some("guest"), &NAME, location)? else {
+            return self.list_help(&NAME);
         };
         self.desc().name = Some(NameOptions {
             guest: opts.get("guest").map(str::to_owned),
             process: opts.get("process").map(str::to_owned),
-            debug_threads,
+            debug_threads: opts
+                .get("debug-threads")
+                .and_then(parse_bool)
+                .unwrap_or(false),
         });
-        Ok(())
+        Ok(None)
     }
 
     fn display_option(&mut self, arg: &str, location: &str) -> Step {
@@ -761,7 +769,7 @@ impl State {
     }
 
     /// `-global DRIVER.PROP=VALUE` or `-global driver=D,property=P,value=V`.
-    fn global_option(&mut self, arg: &str, location: &str) -> Result<(), CliError> {
+    fn global_option(&mut self, arg: &str, location: &str) -> Step {
         let short_form = arg.split_once('=').and_then(|(key, value)| {
             let (driver, property) = key.split_once('.')?;
             let valid = !driver.is_empty() && !property.is_empty() && !property.contains('.');
@@ -770,9 +778,9 @@ impl State {
         let (driver, property, value) = match short_form {
             Some(parts) => parts,
             None => {
-                let opts = self.qemu_opts(arg, None, location);
-                opts.check_known(&["driver", "property", "value"])
-                    .map_err(|m| CliError::at(location, m))?;
+                let Some(opts) = self.checked_opts(arg, None, &GLOBAL, location)? else {
+                    return self.list_help(&GLOBAL);
+                };
                 match (opts.get("driver"), opts.get("property"), opts.get("value")) {
                     (Some(driver), Some(property), Some(value)) => {
                         (driver.to_owned(), property.to_owned(), value.to_owned())
@@ -791,7 +799,7 @@ impl State {
             property,
             value,
         });
-        Ok(())
+        Ok(None)
     }
 }
 
