@@ -323,6 +323,15 @@ fn recorded_results_match_qemu() {
     ]);
     assert_eq!(d.rtc["driftfix"], "slew");
     assert_eq!(d.boot.boot_order["order"], "dc");
+    let d = run(&["-machine", "pc,boot.order=n", "-boot", "menu=on"]);
+    assert_eq!(
+        (
+            d.boot.boot_order["order"].as_str(),
+            d.boot.boot_order["menu"].as_str()
+        ),
+        (Some("n"), Some("on"))
+    );
+    assert!(!d.machine.properties.contains_key("boot"));
     assert!(d.lifecycle.no_reboot && d.lifecycle.no_shutdown);
     let d = run(&["-cpu", "qemu64,+ssse3,-svm,vmx=off"]);
     assert_eq!(d.cpu.model, "qemu64");
@@ -499,6 +508,9 @@ fn probed_errors_match_qemu() {
         (&["-smp", "cpus=2,cpus=3,sockets=2"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (2) * dies (1) * cores (1) * threads (1) != maxcpus (3)"),
         (&["-boot", "menu"], "qemu-system-x86_64: Invalid boot device 'u'"),
         (&["-boot", "c,,d"], "qemu-system-x86_64: -boot c,,d: Invalid parameter ''"),
+        (&["-M", "pc,bus-lock-ratelimit=x"], "qemu-system-x86_64: Parameter 'bus-lock-ratelimit' expects integer"),
+        (&["-M", "pc,smbios-entry-point-type=x"], "qemu-system-x86_64: Parameter 'smbios-entry-point-type' does not accept value 'x'"),
+        (&["-M", "none,boot=x"], "qemu-system-x86_64: Invalid parameter type for 'boot', expected: object"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),
@@ -720,6 +732,14 @@ fn help_outputs_follow_qemu() {
     assert_eq!(
         exit_output(&["-smp", "2,help"]),
         "smp-opts options:\n  clusters=<num>\n  cores=<num>\n  cpus=<num>\n  dies=<num>\n  maxcpus=<num>\n  sockets=<num>\n  threads=<num>\n"
+    );
+    let none_help = exit_output(&["-machine", "none,help"]);
+    assert_eq!(none_help.lines().next(), Some("none-machine options:"));
+    assert!(none_help.contains("  usb=<bool>             - Set on/off to enable/disable usb\n"));
+    assert!(!none_help.contains("acpi"));
+    assert_eq!(
+        exit_output(&["-machine", "nosuch,help"]),
+        exit_output(&["-machine", "help"])
     );
     // QemuOpts list help: printed, then exit status 1 (QEMU 7.2).
     for (list, first_line) in [

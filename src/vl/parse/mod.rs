@@ -463,11 +463,16 @@ impl State {
             .and_then(Value::as_str)
             .is_some_and(is_help);
         if parsed.help || type_help {
-            if parsed.dict.contains_key("type") && !type_help {
-                // Listing one type's properties is not implemented.
-                return Err(refuse(location));
-            }
-            return self.exit(machine::machine_help());
+            let named = parsed
+                .dict
+                .get("type")
+                .and_then(Value::as_str)
+                .filter(|_| !type_help);
+            // An unknown type gets the list of types.
+            return match named.and_then(machine::find_machine_type) {
+                Some(machine) => self.exit(machine::machine_properties_help(machine)),
+                None => self.exit(machine::machine_help()),
+            };
         }
         merge_dict(&mut self.machine, parsed.dict);
         Ok(None)

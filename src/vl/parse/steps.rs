@@ -69,6 +69,14 @@ impl State {
         for drive in &desc.drives {
             check_drive(drive)?;
         }
+        // `-machine boot.*` and `-boot` are one boot configuration.
+        if let Some(Value::Object(boot)) = self.machine.get("boot") {
+            let boot = boot.clone();
+            self.machine.remove("boot");
+            for (key, value) in boot {
+                desc.boot.boot_order.entry(key).or_insert(value);
+            }
+        }
         check_boot_options(&desc.boot.boot_order)?;
         self.machine_properties(&mut desc, machine_type)?;
         if let Some((location, opts)) = &self.memory {
