@@ -323,16 +323,17 @@ fn recorded_results_match_qemu() {
     ]);
     assert_eq!(d.rtc["driftfix"], "slew");
     assert_eq!(d.boot.boot_order["order"], "dc");
-    let d = run(&["-machine", "pc,boot.order=n", "-boot", "menu=on"]);
+
+    assert!(d.lifecycle.no_reboot && d.lifecycle.no_shutdown);
+    let b = run(&["-machine", "pc,boot.order=n", "-boot", "menu=on"]);
     assert_eq!(
         (
-            d.boot.boot_order["order"].as_str(),
-            d.boot.boot_order["menu"].as_str()
+            b.boot.boot_order["order"].as_str(),
+            b.boot.boot_order["menu"].as_str()
         ),
         (Some("n"), Some("on"))
     );
-    assert!(!d.machine.properties.contains_key("boot"));
-    assert!(d.lifecycle.no_reboot && d.lifecycle.no_shutdown);
+    assert!(!b.machine.properties.contains_key("boot"));
     let d = run(&["-cpu", "qemu64,+ssse3,-svm,vmx=off"]);
     assert_eq!(d.cpu.model, "qemu64");
     assert_eq!(
