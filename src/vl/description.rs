@@ -9,6 +9,9 @@ use std::path::PathBuf;
 /// values. Consumers convert with the accessors of `vl::qdict`.
 pub type Dict = serde_json::Map<String, serde_json::Value>;
 
+/// QEMU's RAM size when `-m` does not say: 128 MiB.
+pub const DEFAULT_RAM_SIZE: u64 = 128 << 20;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineDescription {
     pub machine: MachineOptions,
@@ -73,6 +76,60 @@ pub struct MachineDescription {
     pub rtc: Dict,
     /// `-add-fd`: inherited file descriptors put into fd sets.
     pub add_fds: Vec<AddFdOptions>,
+}
+
+/// What QEMU does when the command line says nothing: the default
+/// machine type's settings, one CPU, 128 MiB.
+impl Default for MachineDescription {
+    fn default() -> Self {
+        MachineDescription {
+            machine: MachineOptions::default(),
+            accelerators: Vec::new(),
+            cpu: CpuOptions {
+                model: "qemu64".to_owned(),
+                features: Vec::new(),
+            },
+            memory: MemoryOptions {
+                size: DEFAULT_RAM_SIZE,
+                slots: 0,
+                max_size: None,
+            },
+            smp: SmpTopology {
+                cpus: 1,
+                max_cpus: 1,
+                sockets: 1,
+                dies: 1,
+                clusters: 1,
+                cores: 1,
+                threads: 1,
+            },
+            boot: BootOptions::default(),
+            chardevs: Vec::new(),
+            serials: Vec::new(),
+            debugcons: Vec::new(),
+            parallels: Vec::new(),
+            monitors: Vec::new(),
+            devices: Vec::new(),
+            objects: Vec::new(),
+            blockdevs: Vec::new(),
+            drives: Vec::new(),
+            netdevs: Vec::new(),
+            nics: Vec::new(),
+            audiodevs: Vec::new(),
+            globals: Vec::new(),
+            display: DisplayOptions::default(),
+            lifecycle: LifecycleOptions::default(),
+            name: None,
+            uuid: None,
+            nodefaults: false,
+            other: Vec::new(),
+            warnings: Vec::new(),
+            no_user_config: false,
+            firmware_dirs: Vec::new(),
+            rtc: Dict::new(),
+            add_fds: Vec::new(),
+        }
+    }
 }
 
 /// `-add-fd fd=N,set=N[,opaque=TEXT]`.

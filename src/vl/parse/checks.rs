@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::super::description::DEFAULT_RAM_SIZE;
 use super::super::description::{
     AddFdOptions, CpuOptions, Dict, LocatedDict, MachineDescription, MemoryOptions,
 };
@@ -10,7 +11,7 @@ use super::super::keyval::QemuOpts;
 use super::super::qdict::{
     hex_suffix_warning, parse_bool, parse_size, parse_u64, size_error_message,
 };
-use super::{DEFAULT_RAM_SIZE, MIB};
+use super::MIB;
 
 /// The allow/deny parameters of `-sandbox`.
 pub(super) fn check_sandbox_choices(opts: &QemuOpts) -> Result<(), String> {

@@ -24,7 +24,6 @@ use super::{help, Command};
 use checks::{check_audiodev, check_sandbox_choices, is_datetime, is_uuid};
 
 const MIB: u64 = 1 << 20;
-const DEFAULT_RAM_SIZE: u64 = 128 * MIB;
 
 /// Where a chardev comes from.
 enum ChardevSource {
@@ -57,57 +56,8 @@ struct State {
     default_monitor: bool,
     default_vga: bool,
     default_net: bool,
-    description: Option<MachineDescription>,
-}
-
-fn empty_description() -> MachineDescription {
-    MachineDescription {
-        machine: MachineOptions::default(),
-        accelerators: Vec::new(),
-        cpu: CpuOptions {
-            model: "qemu64".to_owned(),
-            features: Vec::new(),
-        },
-        memory: MemoryOptions {
-            size: DEFAULT_RAM_SIZE,
-            slots: 0,
-            max_size: None,
-        },
-        smp: SmpTopology {
-            cpus: 1,
-            max_cpus: 1,
-            sockets: 1,
-            dies: 1,
-            clusters: 1,
-            cores: 1,
-            threads: 1,
-        },
-        boot: BootOptions::default(),
-        chardevs: Vec::new(),
-        serials: Vec::new(),
-        debugcons: Vec::new(),
-        parallels: Vec::new(),
-        monitors: Vec::new(),
-        devices: Vec::new(),
-        objects: Vec::new(),
-        blockdevs: Vec::new(),
-        drives: Vec::new(),
-        netdevs: Vec::new(),
-        nics: Vec::new(),
-        audiodevs: Vec::new(),
-        globals: Vec::new(),
-        display: DisplayOptions::default(),
-        lifecycle: LifecycleOptions::default(),
-        name: None,
-        uuid: None,
-        nodefaults: false,
-        other: Vec::new(),
-        warnings: Vec::new(),
-        no_user_config: false,
-        firmware_dirs: Vec::new(),
-        rtc: Dict::new(),
-        add_fds: Vec::new(),
-    }
+    /// What is known so far; complete after the steps.
+    desc: MachineDescription,
 }
 
 /// Outcome of one option: go on, or stop with a command (help, version).
@@ -120,7 +70,6 @@ pub fn run(tokens: Vec<Token>) -> Result<Command, CliError> {
         default_monitor: true,
         default_vga: true,
         default_net: true,
-        description: Some(empty_description()),
         ..State::default()
     };
     for token in &tokens {
@@ -153,11 +102,6 @@ fn refuse(location: &str) -> CliError {
 }
 
 impl State {
-    fn desc(&mut self) -> &mut MachineDescription {
-        // Present from construction until after_loop takes it.
-        self.description.get_or_insert_with(empty_description)
-    }
-
     fn exit(&self, stdout: String) -> Step {
         Ok(Some(Command::Exit {
             stdout,
@@ -240,19 +184,19 @@ impl State {
                 merge_dict(&mut self.machine, smp);
             }
             "name" => return self.name_option(arg, location),
-            "S" => self.desc().lifecycle.start_paused = true,
-            "no-shutdown" => self.desc().lifecycle.no_shutdown = true,
-            "no-reboot" => self.desc().lifecycle.no_reboot = true,
-            "daemonize" => self.desc().lifecycle.daemonize = true,
-            "pidfile" => self.desc().lifecycle.pidfile = Some(PathBuf::from(arg)),
-            "nodefaults" => self.desc().nodefaults = true,
-            "no-user-config" => self.desc().no_user_config = true,
-            "nographic" => self.desc().display.nographic = true,
-            "kernel" => self.desc().boot.kernel = Some(PathBuf::from(arg)),
-            "initrd" => self.desc().boot.initrd = Some(PathBuf::from(arg)),
-            "append" => self.desc().boot.append = Some(arg.to_owned()),
-            "bios" => self.desc().boot.firmware = Some(PathBuf::from(arg)),
-            "L" => self.desc().firmware_dirs.push(PathBuf::from(arg)),
+            "S" => self.desc.lifecycle.start_paused = true,
+            "no-shutdown" => self.desc.lifecycle.no_shutdown = true,
+            "no-reboot" => self.desc.lifecycle.no_reboot = true,
+            "daemonize" => self.desc.lifecycle.daemonize = true,
+            "pidfile" => self.desc.lifecycle.pidfile = Some(PathBuf::from(arg)),
+            "nodefaults" => self.desc.nodefaults = true,
+            "no-user-config" => self.desc.no_user_config = true,
+            "nographic" => self.desc.display.nographic = true,
+            "kernel" => self.desc.boot.kernel = Some(PathBuf::from(arg)),
+            "initrd" => self.desc.boot.initrd = Some(PathBuf::from(arg)),
+            "append" => self.desc.boot.append = Some(arg.to_owned()),
+            "bios" => self.desc.boot.firmware = Some(PathBuf::from(arg)),
+            "L" => self.desc.firmware_dirs.push(PathBuf::from(arg)),
             "uuid" => {
                 if !is_uuid(arg) {
                     return Err(CliError::at(
@@ -260,12 +204,12 @@ impl State {
                         "failed to parse UUID string: wrong format",
                     ));
                 }
-                self.desc().uuid = Some(arg.to_owned());
+                self.desc.uuid = Some(arg.to_owned());
             }
             "display" => return self.display_option(arg, location),
             "vga" => {
                 self.default_vga = false;
-                self.desc().display.vga = (arg != "none").then(|| arg.to_owned());
+                self.desc.display.vga = (arg != "none").then(|| arg.to_owned());
             }
             "chardev" => {
                 let Some(opts) = self.checked_opts(arg, Some("backend"), &CHARDEV, location)?
@@ -359,7 +303,7 @@ impl State {
                 {
                     return Err(CliError::plain(format!("invalid option value '{drift}'")));
                 }
-                self.desc().rtc.extend(opts.to_dict(&[]));
+                self.desc.rtc.extend(opts.to_dict(&[]));
             }
             // QEMU 7.2 reads -boot as keyval into the machine's `boot`.
             "boot" => {
@@ -368,13 +312,13 @@ impl State {
                 if parsed.help {
                     return self.exit(help::boot_help());
                 }
-                merge_dict(&mut self.desc().boot.boot_order, parsed.dict);
+                merge_dict(&mut self.desc.boot.boot_order, parsed.dict);
             }
             "device" => self.device_option(arg, location)?,
             "object" => return self.object_option(arg, location),
             "blockdev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
-                self.desc()
+                self.desc
                     .blockdevs
                     .push(located(location, json, properties));
             }
@@ -405,19 +349,17 @@ impl State {
                     self.check_new_id(&opts, "netdev", location)?;
                     (opts.to_dict(&[]), false)
                 };
-                self.desc()
-                    .netdevs
-                    .push(located(location, json, properties));
+                self.desc.netdevs.push(located(location, json, properties));
             }
             "nic" => {
                 self.default_net = false;
                 let properties = self.qemu_opts(arg, Some("type"), location).to_dict(&[]);
-                self.desc().nics.push(located(location, false, properties));
+                self.desc.nics.push(located(location, false, properties));
             }
             "audiodev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
                 check_audiodev(&properties).map_err(|m| CliError::at(location, m))?;
-                self.desc()
+                self.desc
                     .audiodevs
                     .push(located(location, json, properties));
             }
@@ -447,7 +389,7 @@ impl State {
                     return self.list_help(list);
                 };
                 check_sandbox_choices(&opts).map_err(|m| CliError::at(location, m))?;
-                self.desc().other.push((name.to_owned(), opts.to_dict(&[])));
+                self.desc.other.push((name.to_owned(), opts.to_dict(&[])));
             }
             _ => return Err(refuse(location)),
         }
@@ -504,7 +446,7 @@ impl State {
         let Some(opts) = self.checked_opts(arg, Some("guest"), &NAME, location)? else {
             return self.list_help(&NAME);
         };
-        self.desc().name = Some(NameOptions {
+        self.desc.name = Some(NameOptions {
             guest: opts.get("guest").map(str::to_owned),
             process: opts.get("process").map(str::to_owned),
             debug_threads: opts
@@ -565,7 +507,7 @@ impl State {
                 "Display '{display_type}' is not available."
             )));
         }
-        self.desc().display.display_type = Some(display_type);
+        self.desc.display.display_type = Some(display_type);
         Ok(None)
     }
 
@@ -580,16 +522,16 @@ impl State {
         }
         let duplicate = match kind {
             "chardev" => self.chardev_ids().any(|known| known == id),
-            "netdev" => self.description.as_ref().is_some_and(|d| {
-                d.netdevs
-                    .iter()
-                    .any(|n| !n.json && n.properties.get("id").and_then(Value::as_str) == Some(id))
-            }),
-            _ => self.description.as_ref().is_some_and(|d| {
-                d.devices
-                    .iter()
-                    .any(|dev| !dev.json && dev.id.as_deref() == Some(id))
-            }),
+            "netdev" => self
+                .desc
+                .netdevs
+                .iter()
+                .any(|n| !n.json && n.properties.get("id").and_then(Value::as_str) == Some(id)),
+            _ => self
+                .desc
+                .devices
+                .iter()
+                .any(|dev| !dev.json && dev.id.as_deref() == Some(id)),
         };
         if duplicate {
             return Err(CliError::at(
@@ -681,7 +623,7 @@ impl State {
             }
             None => None,
         };
-        self.desc().devices.push(DeviceOptions {
+        self.desc.devices.push(DeviceOptions {
             driver,
             id,
             properties,
@@ -738,7 +680,7 @@ impl State {
             None => return Err(at("Parameter 'id' is missing".into())),
         };
         check_object_properties(&qom_type, &properties, json).map_err(at)?;
-        self.desc().objects.push(ObjectOptions {
+        self.desc.objects.push(ObjectOptions {
             qom_type,
             id,
             properties,
@@ -754,11 +696,11 @@ impl State {
             if !is_valid_id(id) {
                 return Err(CliError::at(location, INVALID_ID));
             }
-            let taken = self.description.as_ref().is_some_and(|d| {
-                d.drives
-                    .iter()
-                    .any(|drive| drive.properties.get("id").and_then(Value::as_str) == Some(id))
-            });
+            let taken = self
+                .desc
+                .drives
+                .iter()
+                .any(|drive| drive.properties.get("id").and_then(Value::as_str) == Some(id));
             if taken {
                 return Err(CliError::at(
                     location,
@@ -767,9 +709,7 @@ impl State {
             }
         }
         let properties = opts.to_dict(&[]);
-        self.desc()
-            .drives
-            .push(located(location, false, properties));
+        self.desc.drives.push(located(location, false, properties));
         Ok(())
     }
 
@@ -799,7 +739,7 @@ impl State {
                 }
             }
         };
-        self.desc().globals.push(GlobalProperty {
+        self.desc.globals.push(GlobalProperty {
             driver,
             property,
             value,

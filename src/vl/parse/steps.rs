@@ -14,13 +14,13 @@ use super::checks::{
     add_fd, check_boot_options, check_device_ids, check_drive, check_netdev, cpu_options,
     memory_options, NETDEV_TYPES,
 };
-use super::{empty_description, located, ChardevSource, State};
+use super::{located, ChardevSource, State};
 
 impl State {
     /// The steps QEMU takes once every option is read, in its order (which
     /// decides which error is reported when there are several).
     pub(super) fn after_loop(&mut self) -> Result<Command, CliError> {
-        let mut desc = self.description.take().unwrap_or_else(empty_description);
+        let mut desc = std::mem::take(&mut self.desc);
         if desc.boot.kernel.is_none() {
             if desc.boot.append.is_some() {
                 return Err(CliError::plain("-append only allowed with -kernel option"));
