@@ -512,6 +512,9 @@ fn probed_errors_match_qemu() {
         (&["-M", "pc,bus-lock-ratelimit=x"], "qemu-system-x86_64: Parameter 'bus-lock-ratelimit' expects integer"),
         (&["-M", "pc,smbios-entry-point-type=x"], "qemu-system-x86_64: Parameter 'smbios-entry-point-type' does not accept value 'x'"),
         (&["-M", "none,boot=x"], "qemu-system-x86_64: Invalid parameter type for 'boot', expected: object"),
+        (&["-display", "none,bogus=1"], "qemu-system-x86_64: -display none,bogus=1: Parameter 'bogus' is unexpected"),
+        (&["-display", "cocoa"], "qemu-system-x86_64: -display cocoa: Parameter 'type' does not accept value 'cocoa'"),
+        (&["-display", "gtk,gl=on"], "qemu-system-x86_64: OpenGL is not supported by the display"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),

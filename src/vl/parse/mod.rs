@@ -526,6 +526,10 @@ impl State {
                 "Display '{display_type}' is not available."
             )));
         }
+        if options.contains_key("window-close") {
+            let message = "window-close is only valid for GTK and SDL, ignoring option";
+            self.warnings.push(warning(None, message));
+        }
         self.desc.display.display_type = Some(display_type);
         Ok(None)
     }
