@@ -528,7 +528,7 @@ impl State {
         }
         if options.contains_key("window-close") {
             let message = "window-close is only valid for GTK and SDL, ignoring option";
-            self.warnings.push(warning(None, message));
+            self.warnings.push(CliError::plain(message).to_string());
         }
         self.desc.display.display_type = Some(display_type);
         Ok(None)
