@@ -908,3 +908,98 @@ fn libvirt_probe_command_line() {
     );
     assert!(d.serials.is_empty() && d.parallels.is_empty() && d.display.vga.is_none());
 }
+
+/// The command lines of `qemuopts-probe.txt` (QEMU 7.2 started, then
+/// asked over QMP): those QEMU accepted parse, and what QEMU reported
+/// about name, memory and topology is what the description says.
+#[test]
+fn qemuopts_probe_results() {
+    let text = reference("qemu-7.2/cli/qemuopts-probe.txt");
+    let mut cases: Vec<(Vec<String>, i32, Vec<(String, Value)>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(command) = line.strip_prefix("$ qemu-system-x86_64 ") {
+            let argv = command
+                .split_whitespace()
+                .map(|word| word.replace("SCRATCH", "/tmp/scratch"))
+                .collect();
+            cases.push((argv, 0, Vec::new()));
+        } else if let Some(status) = line.strip_prefix("exit ") {
+            if let Some(case) = cases.last_mut() {
+                case.1 = status
+                    .split(' ')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap();
+            }
+        } else if let Some((query, answer)) = line.trim().split_once(" => ") {
+            // Long answers are cut short in the file; those are skipped.
+            if let (Some(case), Ok(answer)) =
+                (cases.last_mut(), serde_json::from_str::<Value>(answer))
+            {
+                case.2.push((query.to_owned(), answer["return"].clone()));
+            }
+        }
+    }
+    assert!(cases.len() > 20);
+    let mut compared = 0;
+    for (argv, status, answers) in cases {
+        let parsed = parse_command_line(&argv);
+        if status != 0 {
+            continue;
+        }
+        let description = match parsed {
+            Ok(Command::Run(description)) => description,
+            // Machine types not implemented are refused.
+            Err(error) if argv.iter().any(|a| a.contains("microvm")) => {
+                assert!(error.to_string().contains("unsupported machine type"));
+                continue;
+            }
+            other => panic!("{argv:?}: {other:?}"),
+        };
+        for (query, answer) in answers {
+            compared += 1;
+            if query == "query-name" {
+                assert_eq!(
+                    description.name.as_ref().and_then(|n| n.guest.as_deref()),
+                    answer["name"].as_str()
+                );
+            } else if query == "query-memory-size-summary" {
+                assert_eq!(
+                    Some(description.memory.size),
+                    answer["base-memory"].as_u64(),
+                    "{argv:?}"
+                );
+            } else if query.contains("\"property\": \"smp\"") {
+                let smp = description.smp;
+                let ours = [
+                    smp.cpus,
+                    smp.max_cpus,
+                    smp.sockets,
+                    smp.dies,
+                    smp.clusters,
+                    smp.cores,
+                    smp.threads,
+                ];
+                let keys = [
+                    "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads",
+                ];
+                let theirs: Vec<Option<u64>> = keys.iter().map(|k| answer[k].as_u64()).collect();
+                let ours: Vec<Option<u64>> = ours.iter().map(|v| Some(u64::from(*v))).collect();
+                assert_eq!(ours, theirs, "{argv:?}");
+            } else if query.contains("\"property\": \"memory\"") {
+                let memory = &description.memory;
+                assert_eq!(Some(memory.size), answer["size"].as_u64());
+                assert_eq!(Some(memory.slots), answer["slots"].as_u64());
+                assert_eq!(memory.max_size, answer["max-size"].as_u64());
+            } else if query.contains("\"property\": \"usb\"") {
+                let usb = description.machine.properties["usb"]
+                    .as_str()
+                    .and_then(super::qdict::parse_bool);
+                assert_eq!(usb, answer.as_bool());
+            } else {
+                compared -= 1;
+            }
+        }
+    }
+    assert!(compared >= 15, "{compared} answers compared");
+}
