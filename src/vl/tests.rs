@@ -915,7 +915,9 @@ fn libvirt_probe_command_line() {
 #[test]
 fn qemuopts_probe_results() {
     let text = reference("qemu-7.2/cli/qemuopts-probe.txt");
-    let mut cases: Vec<(Vec<String>, i32, Vec<(String, Value)>)> = Vec::new();
+    // Each case: arguments, QEMU's exit status, (query, answer) pairs.
+    type ProbeCase = (Vec<String>, i32, Vec<(String, Value)>);
+    let mut cases: Vec<ProbeCase> = Vec::new();
     for line in text.lines() {
         if let Some(command) = line.strip_prefix("$ qemu-system-x86_64 ") {
             let argv = command
