@@ -515,6 +515,7 @@ fn probed_errors_match_qemu() {
         (&["-display", "none,bogus=1"], "qemu-system-x86_64: -display none,bogus=1: Parameter 'bogus' is unexpected"),
         (&["-display", "cocoa"], "qemu-system-x86_64: -display cocoa: Parameter 'type' does not accept value 'cocoa'"),
         (&["-display", "gtk,gl=on"], "qemu-system-x86_64: OpenGL is not supported by the display"),
+        (&["-netdev", r#"{"type":"user","id":1}"#], r#"qemu-system-x86_64: -netdev {"type":"user","id":1}: Invalid parameter type for 'id', expected: string"#),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),
@@ -544,6 +545,14 @@ fn probed_errors_match_qemu() {
     for (list, expected) in cases {
         assert_eq!(&error(list), expected, "{list:?}");
     }
+    // In JSON, `help` is a device name like any other.
+    let d = run(&["-device", r#"{"driver":"help"}"#]);
+    assert_eq!(
+        super::validate_device(&d.devices[0])
+            .unwrap_err()
+            .to_string(),
+        r#"qemu-system-x86_64: -device {"driver":"help"}: 'help' is not a valid device model name"#
+    );
     // An unknown accelerator before a usable one is reported, then skipped.
     let d = run(&["-accel", "nosuch", "-accel", "kvm"]);
     assert_eq!(

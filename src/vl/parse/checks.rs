@@ -305,8 +305,14 @@ pub(super) const NETDEV_TYPES: &[&str] = &[
 
 pub(super) fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
     let at = |message: String| CliError::at(&netdev.location, message);
-    if !netdev.properties.contains_key("id") {
-        return Err(at("Parameter 'id' is missing".into()));
+    match netdev.properties.get("id") {
+        Some(Value::String(_)) => {}
+        Some(_) => {
+            return Err(at(
+                "Invalid parameter type for 'id', expected: string".into()
+            ))
+        }
+        None => return Err(at("Parameter 'id' is missing".into())),
     }
     match netdev.properties.get("type") {
         Some(Value::String(t)) if NETDEV_TYPES.contains(&t.as_str()) => Ok(()),

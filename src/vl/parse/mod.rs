@@ -636,15 +636,10 @@ impl State {
         let Some(Value::String(driver)) = properties.remove("driver") else {
             return Err(CliError::at(location, "Parameter 'driver' is missing"));
         };
+        // QEMU 7.2 takes an `id` that is not a string as no id at all.
         let id = match properties.remove("id") {
             Some(Value::String(id)) => Some(id),
-            Some(_) => {
-                return Err(CliError::at(
-                    location,
-                    "Invalid parameter type for 'id', expected: string",
-                ))
-            }
-            None => None,
+            _ => None,
         };
         self.desc.devices.push(DeviceOptions {
             driver,

@@ -124,7 +124,7 @@ impl State {
             }));
         }
         for device in &desc.devices {
-            if is_help(&device.driver) {
+            if is_help(&device.driver) && !device.json {
                 return Ok(Some(self.exit_with(help::device_list())));
             }
             if device.properties.contains_key("help") && !device.json {
