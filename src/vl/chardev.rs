@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::description::{ChardevOptions, Dict};
 use super::keyval::{parse_qemu_opts, QemuOpts};
 use super::opts_list::CHARDEV;
+use super::qdict::{parse_bool, parse_size};
 
 /// The chardev backends implemented, in `-chardev help` order.
 pub const BACKENDS: &[&str] = &["stdio", "ringbuf", "pipe", "null", "socket", "file", "pty"];
@@ -47,24 +48,57 @@ pub fn chardev_from_opts(
     })
 }
 
+/// The checks QEMU makes of a backend's options before opening it.
 fn check_backend(backend: &str, properties: &Dict) -> Result<(), String> {
-    let has = |key: &str| properties.get(key).and_then(Value::as_str).is_some();
+    let get = |key: &str| properties.get(key).and_then(Value::as_str);
     match backend {
-        "file" if !has("path") => Err("chardev: file: no filename given".to_owned()),
-        "pipe" if !has("path") => Err("chardev: pipe: no device path given".to_owned()),
-        "socket" if !has("path") && !has("host") => {
-            let fd = properties
-                .get("fd")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if fd.is_empty() || fd.parse::<i32>().is_err() {
-                Err(format!("Unable to parse FD number {fd}"))
-            } else {
-                Ok(())
+        "file" if get("path").is_none() => Err("chardev: file: no filename given".to_owned()),
+        "pipe" if get("path").is_none() => Err("chardev: pipe: no device path given".to_owned()),
+        "socket" => check_socket(get("path"), get("host"), get("port"), get("fd"), properties),
+        "ringbuf" => {
+            let size = get("size").map_or(Ok(65536), |text| parse_size(text, 1).map(|s| s.bytes));
+            // QEMU's test, `size & (size - 1)`, lets 0 through.
+            if size.is_ok_and(|size| size != 0 && !size.is_power_of_two()) {
+                return Err("size of ringbuf chardev must be power of two".to_owned());
             }
+            Ok(())
         }
         _ => Ok(()),
     }
+}
+
+fn check_socket(
+    path: Option<&str>,
+    host: Option<&str>,
+    port: Option<&str>,
+    fd: Option<&str>,
+    properties: &Dict,
+) -> Result<(), String> {
+    let addresses = [path, host, fd].iter().filter(|a| a.is_some()).count();
+    if addresses > 1 {
+        return Err("None or one of 'path', 'fd' or 'host' option required.".to_owned());
+    }
+    if host.is_some() && port.is_none() {
+        return Err("chardev: socket: no port given".to_owned());
+    }
+    if path.is_none() && host.is_none() {
+        let fd = fd.unwrap_or_default();
+        if fd.parse::<i32>().is_err() {
+            return Err(format!("Unable to parse FD number {fd}"));
+        }
+    }
+    let flag = |key: &str| {
+        properties
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(parse_bool)
+    };
+    if flag("server") == Some(true) && properties.contains_key("reconnect") {
+        return Err(
+            "'reconnect' option is incompatible with socket in server listen mode".to_owned(),
+        );
+    }
+    Ok(())
 }
 
 /// How a legacy chardev string failed: QEMU reports the first message (if

@@ -516,6 +516,10 @@ fn probed_errors_match_qemu() {
         (&["-display", "cocoa"], "qemu-system-x86_64: -display cocoa: Parameter 'type' does not accept value 'cocoa'"),
         (&["-display", "gtk,gl=on"], "qemu-system-x86_64: OpenGL is not supported by the display"),
         (&["-netdev", r#"{"type":"user","id":1}"#], r#"qemu-system-x86_64: -netdev {"type":"user","id":1}: Invalid parameter type for 'id', expected: string"#),
+        (&["-chardev", "socket,id=s,host=localhost"], "qemu-system-x86_64: -chardev socket,id=s,host=localhost: chardev: socket: no port given"),
+        (&["-chardev", "socket,id=s,path=/tmp/zz,host=x,port=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz,host=x,port=1: None or one of 'path', 'fd' or 'host' option required."),
+        (&["-chardev", "ringbuf,id=r,size=3"], "qemu-system-x86_64: -chardev ringbuf,id=r,size=3: size of ringbuf chardev must be power of two"),
+        (&["-chardev", "socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1: 'reconnect' option is incompatible with socket in server listen mode"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),
