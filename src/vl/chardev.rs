@@ -5,69 +5,11 @@ use serde_json::Value;
 
 use super::description::{ChardevOptions, Dict};
 use super::keyval::{parse_qemu_opts, QemuOpts};
-use super::qdict::parse_bool;
+use super::opts_list::CHARDEV;
+use super::qdict::{parse_bool, parse_size};
 
 /// The chardev backends implemented, in `-chardev help` order.
 pub const BACKENDS: &[&str] = &["stdio", "ringbuf", "pipe", "null", "socket", "file", "pty"];
-
-/// Every parameter QEMU's `-chardev` accepts (qemu_chardev_opts).
-const KNOWN_PARAMETERS: &[&str] = &[
-    "id",
-    "backend",
-    "path",
-    "host",
-    "port",
-    "fd",
-    "localaddr",
-    "localport",
-    "to",
-    "ipv4",
-    "ipv6",
-    "wait",
-    "server",
-    "delay",
-    "nodelay",
-    "reconnect",
-    "telnet",
-    "tn3270",
-    "websocket",
-    "tls-creds",
-    "tls-authz",
-    "width",
-    "height",
-    "cols",
-    "rows",
-    "mux",
-    "signal",
-    "name",
-    "debug",
-    "size",
-    "chardev",
-    "append",
-    "logfile",
-    "logappend",
-    "tight",
-    "abstract",
-    "input-path",
-];
-
-const BOOLEAN_PARAMETERS: &[&str] = &[
-    "ipv4",
-    "ipv6",
-    "wait",
-    "server",
-    "delay",
-    "nodelay",
-    "telnet",
-    "tn3270",
-    "websocket",
-    "mux",
-    "signal",
-    "append",
-    "logappend",
-    "tight",
-    "abstract",
-];
 
 /// Identifiers: a letter, then letters, digits, `-`, `.`, `_`.
 pub fn is_valid_id(id: &str) -> bool {
@@ -85,14 +27,7 @@ pub fn chardev_from_opts(
     id: Option<&str>,
     location: &str,
 ) -> Result<ChardevOptions, String> {
-    opts.check_known(KNOWN_PARAMETERS)?;
-    for key in BOOLEAN_PARAMETERS {
-        if let Some(value) = opts.get(key) {
-            if parse_bool(value).is_none() {
-                return Err(format!("Parameter '{key}' expects 'on' or 'off'"));
-            }
-        }
-    }
+    CHARDEV.check(opts)?;
     let backend = opts.get("backend").unwrap_or_default().to_owned();
     let Some(id) = id.or(opts.get("id")) else {
         return Err("chardev: no id specified".to_owned());
@@ -113,24 +48,57 @@ pub fn chardev_from_opts(
     })
 }
 
+/// The checks QEMU makes of a backend's options before opening it.
 fn check_backend(backend: &str, properties: &Dict) -> Result<(), String> {
-    let has = |key: &str| properties.get(key).and_then(Value::as_str).is_some();
+    let get = |key: &str| properties.get(key).and_then(Value::as_str);
     match backend {
-        "file" if !has("path") => Err("chardev: file: no filename given".to_owned()),
-        "pipe" if !has("path") => Err("chardev: pipe: no filename given".to_owned()),
-        "socket" if !has("path") && !has("host") => {
-            let fd = properties
-                .get("fd")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if fd.is_empty() || fd.parse::<i32>().is_err() {
-                Err(format!("Unable to parse FD number {fd}"))
-            } else {
-                Ok(())
+        "file" if get("path").is_none() => Err("chardev: file: no filename given".to_owned()),
+        "pipe" if get("path").is_none() => Err("chardev: pipe: no device path given".to_owned()),
+        "socket" => check_socket(get("path"), get("host"), get("port"), get("fd"), properties),
+        "ringbuf" => {
+            let size = get("size").map_or(Ok(65536), |text| parse_size(text, 1).map(|s| s.bytes));
+            // QEMU's test, `size & (size - 1)`, lets 0 through.
+            if size.is_ok_and(|size| size != 0 && !size.is_power_of_two()) {
+                return Err("size of ringbuf chardev must be power of two".to_owned());
             }
+            Ok(())
         }
         _ => Ok(()),
     }
+}
+
+fn check_socket(
+    path: Option<&str>,
+    host: Option<&str>,
+    port: Option<&str>,
+    fd: Option<&str>,
+    properties: &Dict,
+) -> Result<(), String> {
+    let addresses = [path, host, fd].iter().filter(|a| a.is_some()).count();
+    if addresses > 1 {
+        return Err("None or one of 'path', 'fd' or 'host' option required.".to_owned());
+    }
+    if host.is_some() && port.is_none() {
+        return Err("chardev: socket: no port given".to_owned());
+    }
+    if path.is_none() && host.is_none() {
+        let fd = fd.unwrap_or_default();
+        if fd.parse::<i32>().is_err() {
+            return Err(format!("Unable to parse FD number {fd}"));
+        }
+    }
+    let flag = |key: &str| {
+        properties
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(parse_bool)
+    };
+    if flag("server") == Some(true) && properties.contains_key("reconnect") {
+        return Err(
+            "'reconnect' option is incompatible with socket in server listen mode".to_owned(),
+        );
+    }
+    Ok(())
 }
 
 /// How a legacy chardev string failed: QEMU reports the first message (if
@@ -162,15 +130,28 @@ pub fn parse_compat(
         }
     }
     let backend = |name: &str| ("backend".to_owned(), name.to_owned());
-    if matches!(rest, "null" | "pty" | "stdio") {
+    if matches!(
+        rest,
+        "null" | "pty" | "stdio" | "msmouse" | "wctablet" | "braille" | "testdev"
+    ) {
         entries.push(backend(rest));
+    } else if rest == "con:" {
+        entries.push(backend("console"));
+    } else if rest.starts_with("COM") {
+        entries.push(backend("serial"));
+        entries.push(("path".into(), rest.into()));
+    } else if rest.starts_with("udp:") {
+        entries.push(backend("udp"));
     } else if let Some(path) = rest.strip_prefix("file:") {
         entries.push(backend("file"));
         entries.push(("path".into(), path.into()));
     } else if let Some(path) = rest.strip_prefix("pipe:") {
         entries.push(backend("pipe"));
         entries.push(("path".into(), path.into()));
-    } else if let Some(address) = rest.strip_prefix("tcp:") {
+    } else if let Some(address) = ["tcp:", "telnet:", "tn3270:", "websocket:"]
+        .iter()
+        .find_map(|prefix| rest.strip_prefix(prefix))
+    {
         let (host_port, options) = match address.find(',') {
             Some(comma) => (&address[..comma], Some(&address[comma + 1..])),
             None => (address, None),
@@ -186,6 +167,11 @@ pub fn parse_compat(
         entries.push(("port".into(), port.into()));
         if let Some(options) = options {
             entries.extend(parse_qemu_opts(options, None, false).entries);
+        }
+        for flag in ["telnet", "tn3270", "websocket"] {
+            if rest.starts_with(&format!("{flag}:")) {
+                entries.push((flag.to_owned(), "on".to_owned()));
+            }
         }
     } else if let Some(path_and_options) = rest.strip_prefix("unix:") {
         entries.push(backend("socket"));

@@ -9,25 +9,36 @@ use std::path::PathBuf;
 /// values. Consumers convert with the accessors of `vl::qdict`.
 pub type Dict = serde_json::Map<String, serde_json::Value>;
 
+/// QEMU's RAM size when `-m` does not say: 128 MiB.
+pub const DEFAULT_RAM_SIZE: u64 = 128 << 20;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineDescription {
     pub machine: MachineOptions,
-    /// Accelerators in the order to try them (`-accel` repeated, or
-    /// `-machine accel=kvm:tcg`); empty means the default.
+    /// The accelerator to use, with its properties (`-accel`,
+    /// `-machine accel=`, `-enable-kvm`). QEMU takes the first one that
+    /// exists; unknown ones before it were reported as warnings. Empty
+    /// means none was asked for (the default).
     pub accelerators: Vec<AccelOptions>,
     pub cpu: CpuOptions,
     pub memory: MemoryOptions,
     pub smp: SmpTopology,
     pub boot: BootOptions,
+    /// Every chardev: `-chardev`, and those made for `-serial`,
+    /// `-parallel`, `-debugcon`, `-monitor`, `-qmp` and the defaults.
     pub chardevs: Vec<ChardevOptions>,
     /// `-serial` ports in order as the chardev ids they use. QEMU gives
     /// `-serial none` no port, so entries are always `Some`.
     pub serials: Vec<Option<String>>,
+    /// `-debugcon`: the chardev id (QEMU allows one).
     pub debugcons: Vec<String>,
     /// `-parallel` ports in order as the chardev ids they use.
     pub parallels: Vec<String>,
-    /// `-mon`, `-qmp`, `-monitor`: which chardev, which mode.
+    /// `-mon`, `-qmp`, `-monitor`, `mon:` chardevs and the default
+    /// monitor: which chardev (always one of `chardevs`), which mode.
     pub monitors: Vec<MonitorOptions>,
+    /// `-device`, every one as given (checked against the device types
+    /// implemented with `vl::validate_device` when the machine is built).
     pub devices: Vec<DeviceOptions>,
     pub objects: Vec<ObjectOptions>,
     /// `-blockdev` (keyval or JSON).
@@ -35,8 +46,10 @@ pub struct MachineDescription {
     /// `-drive`, and `-hda`..`-hdd`, `-cdrom` and disk images given as
     /// plain arguments, converted to `-drive` form as QEMU does.
     pub drives: Vec<LocatedDict>,
-    /// `-netdev` (`type` included) and `-nic`.
+    /// `-netdev` (`type` and `id` included).
     pub netdevs: Vec<LocatedDict>,
+    /// `-nic`, and the default `user` NIC QEMU adds (with an empty
+    /// location) when no network option and no `-nodefaults` is given.
     pub nics: Vec<LocatedDict>,
     /// `-audiodev` (`driver` and `id` included).
     pub audiodevs: Vec<LocatedDict>,
@@ -65,6 +78,61 @@ pub struct MachineDescription {
     pub add_fds: Vec<AddFdOptions>,
 }
 
+/// What QEMU does when the command line says nothing: the default
+/// machine type's settings, one CPU, 128 MiB.
+impl Default for MachineDescription {
+    fn default() -> Self {
+        MachineDescription {
+            machine: MachineOptions::default(),
+            accelerators: Vec::new(),
+            cpu: CpuOptions {
+                model: "qemu64".to_owned(),
+                features: Vec::new(),
+            },
+            memory: MemoryOptions {
+                size: DEFAULT_RAM_SIZE,
+                slots: 0,
+                max_size: None,
+            },
+            smp: SmpTopology {
+                cpus: 1,
+                max_cpus: 1,
+                sockets: 1,
+                dies: 1,
+                clusters: 1,
+                cores: 1,
+                threads: 1,
+            },
+            boot: BootOptions::default(),
+            chardevs: Vec::new(),
+            serials: Vec::new(),
+            debugcons: Vec::new(),
+            parallels: Vec::new(),
+            monitors: Vec::new(),
+            devices: Vec::new(),
+            objects: Vec::new(),
+            blockdevs: Vec::new(),
+            drives: Vec::new(),
+            netdevs: Vec::new(),
+            nics: Vec::new(),
+            audiodevs: Vec::new(),
+            globals: Vec::new(),
+            display: DisplayOptions::default(),
+            lifecycle: LifecycleOptions::default(),
+            name: None,
+            uuid: None,
+            nodefaults: false,
+            other: Vec::new(),
+            warnings: Vec::new(),
+            no_user_config: false,
+            firmware_dirs: Vec::new(),
+            rtc: Dict::new(),
+            add_fds: Vec::new(),
+        }
+    }
+}
+
+/// `-add-fd fd=N,set=N[,opaque=TEXT]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddFdOptions {
     pub fd: i32,
@@ -88,20 +156,23 @@ pub struct LocatedDict {
 pub struct MachineOptions {
     /// Canonical machine type name (`pc-i440fx-7.2`, `pc-q35-7.2`, `none`).
     pub type_name: String,
-    /// Remaining properties (`usb=off`, `memory-backend=pc.ram`, ...).
+    /// The other properties (`usb=off`, `memory-backend=pc.ram`, ...),
+    /// checked against the type's; `type` and `accel` are taken out, and
+    /// `kernel-irqchip`/`kvm-shadow-mem` moved to the kvm accelerator.
     pub properties: Dict,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccelOptions {
-    /// `kvm`, `tcg`, `qtest`.
+    /// An implemented accelerator (`kvm`).
     pub name: String,
+    /// Checked against the accelerator's properties.
     pub properties: Dict,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CpuOptions {
-    /// `qemu64`, `host`, `max`, ...
+    /// `qemu64`, `host`, `max`, ... (checked by the CPU code).
     pub model: String,
     /// `+feat`/`-feat`/`feat=on|off`, in command-line order.
     pub features: Vec<(String, bool)>,
@@ -111,7 +182,9 @@ pub struct CpuOptions {
 pub struct MemoryOptions {
     /// Initial RAM size in bytes.
     pub size: u64,
+    /// Hotplug slots (`slots=`), 0 without.
     pub slots: u64,
+    /// `maxmem=`, at least `size` (more than it when there are slots).
     pub max_size: Option<u64>,
 }
 
@@ -132,15 +205,18 @@ pub struct BootOptions {
     pub initrd: Option<PathBuf>,
     pub append: Option<String>,
     pub firmware: Option<PathBuf>,
-    /// `-boot` properties (`order=`, `menu=`, `strict=`, ...).
+    /// `-boot` properties (`order=`, `menu=`, `strict=`, ...), checked.
     pub boot_order: Dict,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChardevOptions {
     pub id: String,
-    /// `stdio`, `file`, `null`, `socket`, `pty`, `pipe`, `ringbuf`, ...
+    /// `stdio`, `file`, `null`, `socket`, `pty`, `pipe`, `ringbuf`; `vc`
+    /// for the text consoles of the default ports when a display is used.
     pub backend: String,
+    /// Backend options as strings (`path`, `server`, `wait`, `fd`, `mux`,
+    /// ...), checked to be parameters QEMU knows, booleans readable.
     pub properties: Dict,
     /// The option as written (`-chardev pty,id=c0`, `-serial stdio`), or
     /// empty for chardevs QEMU creates by default.
@@ -155,9 +231,11 @@ pub enum MonitorMode {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonitorOptions {
+    /// `-mon id=`.
     pub id: Option<String>,
     pub chardev: String,
     pub mode: MonitorMode,
+    /// `-qmp-pretty`, `-mon pretty=on`: indented JSON.
     pub pretty: bool,
 }
 
@@ -177,8 +255,11 @@ pub struct DeviceOptions {
 pub struct ObjectOptions {
     pub qom_type: String,
     pub id: String,
+    /// Checked against the type's members.
     pub properties: Dict,
+    /// The option as written, e.g. `-object secret,id=s0,data=x`.
     pub location: String,
+    /// Given as JSON: values are typed rather than strings.
     pub json: bool,
 }
 
@@ -195,6 +276,8 @@ pub struct DisplayOptions {
     /// plus the serial and monitor defaults on stdio.
     pub display_type: Option<String>,
     pub nographic: bool,
+    /// `-vga` type, or `std` by default on PC machines; `None` without a
+    /// VGA (`-nodefaults`, machine `none`).
     pub vga: Option<String>,
 }
 

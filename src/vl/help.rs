@@ -2,8 +2,8 @@
 //! implemented.
 
 use super::chardev::BACKENDS;
-use super::options::QEMU_OPTIONS;
-use super::parse::IMPLEMENTED_OPTIONS;
+use super::objects::OBJECT_TYPES;
+use super::options::IMPLEMENTED_OPTIONS;
 
 pub fn version() -> String {
     format!(
@@ -14,21 +14,20 @@ pub fn version() -> String {
 }
 
 /// `-h`: QEMU's usage header, then the accepted options with their
-/// argument placeholders.
+/// argument synopsis.
 pub fn usage() -> String {
     let mut out = version();
     out.push_str("usage: qemu-system-x86_64 [options] [disk_image]\n\n");
     out.push_str("'disk_image' is a raw hard disk image for IDE hard disk 0\n\n");
-    out.push_str("Options:\n");
-    for (name, summary) in IMPLEMENTED_OPTIONS {
-        let takes_argument = QEMU_OPTIONS
-            .iter()
-            .any(|(known, argument)| known == name && *argument);
-        let head = if takes_argument {
-            format!("-{name} ARG")
-        } else {
+    out.push_str("Standard options:\n");
+    for (name, synopsis, summary) in IMPLEMENTED_OPTIONS {
+        let head = if synopsis.is_empty() {
             format!("-{name}")
+        } else {
+            format!("-{name} {synopsis}")
         };
+        // QEMU's layout: the text starts in column 16, on the next line
+        // when the option and its synopsis are too long.
         if head.len() < 16 {
             out.push_str(&format!("{head:<16}{summary}\n"));
         } else {
@@ -56,12 +55,7 @@ pub fn display_help() -> String {
 
 pub fn object_help() -> String {
     let mut out = String::from("List of user creatable objects:\n");
-    for name in [
-        "memory-backend-file",
-        "memory-backend-memfd",
-        "memory-backend-ram",
-        "secret",
-    ] {
+    for name in OBJECT_TYPES {
         out.push_str(&format!("  {name}\n"));
     }
     out
@@ -70,4 +64,17 @@ pub fn object_help() -> String {
 /// `-device help`: device types by category, as QEMU lists them.
 pub fn device_list() -> String {
     hw::core::qdev::device_list_help()
+}
+
+/// `-boot help`, as QEMU 7.2 prints it.
+pub fn boot_help() -> String {
+    "boot-opts options:\n\
+     \x20 menu=<bool (on/off)>\n\
+     \x20 once=<str>\n\
+     \x20 order=<str>\n\
+     \x20 reboot-timeout=<num>\n\
+     \x20 splash-time=<num>\n\
+     \x20 splash=<str>\n\
+     \x20 strict=<bool (on/off)>\n"
+        .to_owned()
 }

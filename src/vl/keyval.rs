@@ -57,16 +57,36 @@ fn is_key_fragment(fragment: &str, first: bool) -> bool {
     }
 }
 
+/// How the value of an implied first parameter is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImpliedValue {
+    /// Up to the first comma, as keyval does (`-machine q35,,x` is an
+    /// empty parameter after `q35`).
+    UpToComma,
+    /// With `,,` escapes, as QemuOpts does; QEMU 7.2 reads `-object`'s
+    /// type this way (`-object secret,,x` names the type `secret,x`).
+    Escaped,
+}
+
 /// Parses a keyval body; `implied_key` names a first parameter written
 /// without `key=`.
-pub fn parse_keyval(body: &str, implied_key: Option<&str>) -> Result<Keyval, String> {
+pub fn parse_keyval(
+    body: &str,
+    implied_key: Option<&str>,
+    implied_value: ImpliedValue,
+) -> Result<Keyval, String> {
     let mut result = Keyval::default();
     let mut rest = body;
     let mut first = true;
     while !rest.is_empty() {
         let key_len = rest.find(['=', ',']).unwrap_or(rest.len());
         let has_equals = rest[key_len..].starts_with('=');
-        let (key, value, after) = if key_len > 0 && !has_equals {
+        let escaped_implied =
+            first && implied_key.is_some() && implied_value == ImpliedValue::Escaped;
+        let (key, value, after) = if escaped_implied && !has_equals && !is_help(&rest[..key_len]) {
+            let (value, after) = take_value(rest);
+            (implied_key.unwrap_or_default().to_owned(), value, after)
+        } else if key_len > 0 && !has_equals {
             if is_help(&rest[..key_len]) {
                 result.help = true;
                 rest = rest[key_len..].strip_prefix(',').unwrap_or("");
@@ -75,8 +95,8 @@ pub fn parse_keyval(body: &str, implied_key: Option<&str>) -> Result<Keyval, Str
             }
             match implied_key.filter(|_| first) {
                 Some(implied) => {
-                    let (value, after) = take_value(rest);
-                    (implied.to_owned(), value, after)
+                    let after = rest[key_len..].strip_prefix(',').unwrap_or("");
+                    (implied.to_owned(), rest[..key_len].to_owned(), after)
                 }
                 None => {
                     let key = &rest[..key_len];
@@ -157,18 +177,6 @@ impl QemuOpts {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `Invalid parameter 'x'` for the first key not in `known`.
-    pub fn check_known(&self, known: &[&str]) -> Result<(), String> {
-        match self
-            .entries
-            .iter()
-            .find(|(k, _)| !known.contains(&k.as_str()))
-        {
-            Some((key, _)) => Err(format!("Invalid parameter '{key}'")),
-            None => Ok(()),
-        }
-    }
-
     /// The parameters as a flat dictionary of strings, last repeat winning,
     /// without `skip` (keys the caller stores elsewhere).
     pub fn to_dict(&self, skip: &[&str]) -> Dict {
@@ -239,6 +247,9 @@ mod tests {
             (",x=1", "Invalid parameter ''"),
             ("none,1a=2", "Invalid parameter '1a'"),
             ("none,a..b=1", "Invalid parameter 'a..b'"),
+            ("none,,x", "Invalid parameter ''"),
+            ("none,,", "Invalid parameter ''"),
+            ("none,,,kernel=a", "Invalid parameter ''"),
             ("none,a=1,a.b=2", "Parameters 'a.*' used inconsistently"),
             (
                 "none,nosuchbool",
@@ -247,7 +258,7 @@ mod tests {
         ];
         for (body, expected) in cases {
             assert_eq!(
-                parse_keyval(body, Some("type")),
+                parse_keyval(body, Some("type"), ImpliedValue::UpToComma),
                 Err(expected.to_owned()),
                 "{body}"
             );
@@ -256,12 +267,23 @@ mod tests {
 
     #[test]
     fn keyval_nests_escapes_and_lets_the_last_win() {
-        let parsed =
-            parse_keyval("secret,,x,id=s,cache.direct=on,id=t,", Some("qom-type")).unwrap();
+        let parsed = parse_keyval(
+            "secret,,x,id=s,cache.direct=on,id=t,",
+            Some("qom-type"),
+            ImpliedValue::Escaped,
+        )
+        .unwrap();
         assert_eq!(parsed.dict["qom-type"], "secret,x");
         assert_eq!(parsed.dict["id"], "t");
         assert_eq!(parsed.dict["cache"]["direct"], "on");
-        assert!(parse_keyval("q35,help", Some("type")).unwrap().help);
+        assert!(
+            parse_keyval("q35,help", Some("type"), ImpliedValue::UpToComma)
+                .unwrap()
+                .help
+        );
+        let object =
+            parse_keyval(",,secret,id=s", Some("qom-type"), ImpliedValue::Escaped).unwrap();
+        assert_eq!(object.dict["qom-type"], ",secret");
     }
 
     #[test]

@@ -1,10 +1,8 @@
 //! Machine types and accelerators the command line knows, with the
 //! properties QEMU 7.2 gives them.
 
-use serde_json::Value;
-
 use super::description::Dict;
-use super::qdict::{expects_on_off, parse_bool, parse_size};
+use super::qdict::{expects_on_off, parse_bool, parse_i64, parse_size};
 
 /// A machine type: canonical name, alias, description for `-machine help`.
 pub struct MachineType {
@@ -75,87 +73,125 @@ pub fn machine_help() -> String {
     out
 }
 
-#[derive(Clone, Copy)]
-enum PropertyKind {
-    Bool,
-    OnOffAuto,
-    Size,
-    Text,
-    /// Structured (`memory`, `smp`, `boot`): QEMU takes dotted keys.
-    Structured,
+/// A machine property as `-machine TYPE,help` lists it.
+pub struct MachineProperty {
+    pub name: &'static str,
+    /// QEMU's type name (`bool`, `OnOffAuto`, `size`, `string`, ...).
+    pub type_name: &'static str,
+    pub description: Option<&'static str>,
+    /// Whether `none` has it too, or only the PC machines.
+    pub every_machine: bool,
 }
 
-/// Properties of every machine (`none-machine` has these only).
-const COMMON_PROPERTIES: &[(&str, PropertyKind)] = &[
-    ("append", PropertyKind::Text),
-    ("boot", PropertyKind::Structured),
-    ("confidential-guest-support", PropertyKind::Text),
-    ("dt-compatible", PropertyKind::Text),
-    ("dtb", PropertyKind::Text),
-    ("dump-guest-core", PropertyKind::Bool),
-    ("dumpdtb", PropertyKind::Text),
-    ("firmware", PropertyKind::Text),
-    ("graphics", PropertyKind::Bool),
-    ("initrd", PropertyKind::Text),
-    ("kernel", PropertyKind::Text),
-    ("mem-merge", PropertyKind::Bool),
-    ("memory-backend", PropertyKind::Text),
-    ("memory-encryption", PropertyKind::Text),
-    ("memory", PropertyKind::Structured),
-    ("phandle-start", PropertyKind::Text),
-    ("smp", PropertyKind::Structured),
-    ("suppress-vmdesc", PropertyKind::Bool),
-    ("usb", PropertyKind::Bool),
+const fn property(
+    name: &'static str,
+    type_name: &'static str,
+    description: Option<&'static str>,
+) -> MachineProperty {
+    MachineProperty {
+        name,
+        type_name,
+        description,
+        every_machine: true,
+    }
+}
+
+const fn pc_property(
+    name: &'static str,
+    type_name: &'static str,
+    description: Option<&'static str>,
+) -> MachineProperty {
+    MachineProperty {
+        every_machine: false,
+        ..property(name, type_name, description)
+    }
+}
+
+/// The properties of QEMU 7.2's PC machines (the same for i440FX and
+/// Q35), in `-machine TYPE,help` order; `none` has those marked so.
+const MACHINE_PROPERTIES: &[MachineProperty] = &[
+    pc_property("acpi", "OnOffAuto", Some("Enable ACPI")),
+    property("append", "string", Some("Linux kernel command line")),
+    property("boot", "BootConfiguration", Some("Boot configuration")),
+    pc_property("bus-lock-ratelimit", "uint64_t", Some("Set the ratelimit for the bus locks acquired in VMs")),
+    property("confidential-guest-support", "link<confidential-guest-support>", Some("Set confidential guest scheme to support")),
+    pc_property("default-bus-bypass-iommu", "bool", None),
+    property("dt-compatible", "string", Some("Overrides the \"compatible\" property of the dt root node")),
+    property("dtb", "string", Some("Linux kernel device tree file")),
+    property("dump-guest-core", "bool", Some("Include guest memory in a core dump")),
+    property("dumpdtb", "string", Some("Dump current dtb to a file and quit")),
+    property("firmware", "string", Some("Firmware image")),
+    property("graphics", "bool", Some("Set on/off to enable/disable graphics emulation")),
+    pc_property("hpet", "bool", Some("Enable/disable high precision event timer emulation")),
+    pc_property("i8042", "bool", None),
+    property("initrd", "string", Some("Linux initial ramdisk file")),
+    property("kernel", "string", Some("Linux kernel image file")),
+    pc_property("max-fw-size", "size", Some("Maximum combined firmware size")),
+    pc_property("max-ram-below-4g", "size", Some("Maximum ram below the 4G boundary (32bit boundary)")),
+    property("mem-merge", "bool", Some("Enable/disable memory merge support")),
+    property("memory-backend", "link<memory-backend>", Some("Set RAM backendValid value is ID of hostmem based backend")),
+    property("memory-encryption", "string", Some("Set memory encryption object to use")),
+    property("memory", "MemorySizeConfiguration", Some("Memory size configuration")),
+    property("phandle-start", "int", Some("The first phandle ID we may generate dynamically")),
+    pc_property("pic", "OnOffAuto", Some("Enable i8259 PIC")),
+    pc_property("pit", "OnOffAuto", Some("Enable i8254 PIT")),
+    pc_property("sata", "bool", Some("Enable/disable Serial ATA bus")),
+    pc_property("sgx-epc", "SgxEPC", Some("SGX EPC device")),
+    pc_property("smbios-entry-point-type", "str", Some("SMBIOS Entry Point type [32, 64]")),
+    pc_property("smbus", "bool", Some("Enable/disable system management bus")),
+    pc_property("smm", "OnOffAuto", Some("Enable SMM")),
+    property("smp", "SMPConfiguration", Some("CPU topology")),
+    property("suppress-vmdesc", "bool", Some("Set on to disable self-describing migration")),
+    property("usb", "bool", Some("Set on/off to enable/disable usb")),
+    pc_property("vmport", "OnOffAuto", Some("Enable vmport (pc & q35)")),
+    pc_property("x-oem-id", "string", Some("Override the default value of field OEMID in ACPI table header.The string may be up to 6 bytes in size")),
+    pc_property("x-oem-table-id", "string", Some("Override the default value of field OEM Table ID in ACPI table header.The string may be up to 8 bytes in size")),
 ];
 
-/// The PC machines' own properties (same for i440FX and Q35 in 7.2).
-const PC_PROPERTIES: &[(&str, PropertyKind)] = &[
-    ("acpi", PropertyKind::OnOffAuto),
-    ("bus-lock-ratelimit", PropertyKind::Text),
-    ("default-bus-bypass-iommu", PropertyKind::Bool),
-    ("hpet", PropertyKind::Bool),
-    ("i8042", PropertyKind::Bool),
-    ("max-fw-size", PropertyKind::Size),
-    ("max-ram-below-4g", PropertyKind::Size),
-    ("pic", PropertyKind::OnOffAuto),
-    ("pit", PropertyKind::OnOffAuto),
-    ("sata", PropertyKind::Bool),
-    ("sgx-epc", PropertyKind::Structured),
-    ("smbios-entry-point-type", PropertyKind::Text),
-    ("smbus", PropertyKind::Bool),
-    ("smm", PropertyKind::OnOffAuto),
-    ("vmport", PropertyKind::OnOffAuto),
-    ("x-oem-id", PropertyKind::Text),
-    ("x-oem-table-id", PropertyKind::Text),
-];
-
-fn property_kind(machine: &MachineType, name: &str) -> Option<PropertyKind> {
+fn properties_of(machine: &MachineType) -> impl Iterator<Item = &'static MachineProperty> {
     let pc = machine.name != "none";
-    COMMON_PROPERTIES
+    MACHINE_PROPERTIES
         .iter()
-        .chain(PC_PROPERTIES.iter().filter(|_| pc))
-        .find(|(known, _)| *known == name)
-        .map(|(_, kind)| *kind)
+        .filter(move |p| pc || p.every_machine)
+}
+
+/// `-machine TYPE,help`, in QEMU's format.
+pub fn machine_properties_help(machine: &MachineType) -> String {
+    let mut out = format!("{}-machine options:\n", machine.name);
+    for property in properties_of(machine) {
+        let mut line = format!("  {}=<{}>", property.name, property.type_name);
+        if let Some(description) = property.description {
+            while line.len() < 24 {
+                line.push(' ');
+            }
+            line.push_str(" - ");
+            line.push_str(description);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Checks `-machine` properties (everything but `type` and `accel`) the
 /// way QEMU applies them to the machine object.
 pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Result<(), String> {
     for (name, value) in properties {
-        let Some(kind) = property_kind(machine, name) else {
+        let Some(property) = properties_of(machine).find(|p| p.name == name) else {
             return Err(format!(
                 "Property '{}-machine.{name}' not found",
                 machine.name
             ));
         };
         let text = value.as_str();
-        match kind {
-            PropertyKind::Bool => {
+        let expects = |what: &str| format!("Parameter '{name}' expects {what}");
+        match property.type_name {
+            "bool" => {
                 if text.and_then(parse_bool).is_none() {
                     return Err(expects_on_off(name));
                 }
             }
-            PropertyKind::OnOffAuto => {
+            "OnOffAuto" => {
                 if !matches!(text, Some("on" | "off" | "auto")) {
                     return Err(format!(
                         "Parameter '{name}' does not accept value '{}'",
@@ -163,17 +199,37 @@ pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Res
                     ));
                 }
             }
-            PropertyKind::Size => {
-                if text.map(|t| parse_size(t, 1)).is_none_or(|r| r.is_err()) {
-                    return Err(format!("Parameter '{name}' expects size"));
+            "str" => {
+                // The SMBIOS entry point type: an enumeration.
+                if !matches!(text, Some("32" | "64")) {
+                    return Err(format!(
+                        "Parameter '{name}' does not accept value '{}'",
+                        text.unwrap_or_default()
+                    ));
                 }
             }
-            PropertyKind::Text => {
-                if !matches!(value, Value::String(_)) {
+            "size" => {
+                if text.map(|t| parse_size(t, 1)).is_none_or(|r| r.is_err()) {
+                    return Err(expects("size"));
+                }
+            }
+            "uint64_t" | "int" => {
+                if text.and_then(parse_i64).is_none() {
+                    return Err(expects("integer"));
+                }
+            }
+            "BootConfiguration" | "MemorySizeConfiguration" | "SMPConfiguration" | "SgxEPC" => {
+                if !value.is_object() {
+                    return Err(format!(
+                        "Invalid parameter type for '{name}', expected: object"
+                    ));
+                }
+            }
+            _ => {
+                if !value.is_string() {
                     return Err(format!("Parameters '{name}.*' used inconsistently"));
                 }
             }
-            PropertyKind::Structured => {}
         }
     }
     Ok(())
@@ -223,6 +279,21 @@ pub fn accel_help() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `-machine TYPE,help` as QEMU 7.2 prints it.
+    #[test]
+    fn machine_properties_help_is_qemus() {
+        let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("shared/reference/qemu-7.2/help/machine-q35-help.txt"))
+            .find_map(|path| std::fs::read_to_string(path).ok())
+            .expect("QEMU 7.2 reference outputs");
+        let q35 = find_machine_type("q35").unwrap();
+        assert_eq!(
+            machine_properties_help(q35),
+            reference.trim_end_matches("rc=0\n")
+        );
+    }
 
     /// Our lines of `-machine help` appear in QEMU 7.2's output verbatim.
     #[test]

@@ -7,7 +7,6 @@
 //! (`-foo: invalid option`, `-m: requires an argument`) happen here.
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::parser::ValueSource;
 use std::collections::HashMap;
 
 use clap::{Arg, ArgAction};
@@ -208,7 +207,12 @@ fn clap_command() -> clap::Command {
                 .allow_hyphen_values(true)
                 .value_parser(clap::value_parser!(String))
         } else {
-            arg.action(ArgAction::Count)
+            // Each occurrence of a flag gets an (empty) value, so that clap
+            // records the position of every one, not only the last.
+            arg.action(ArgAction::Append)
+                .num_args(0)
+                .default_missing_value("")
+                .value_parser(clap::value_parser!(String))
         };
         command = command.arg(arg);
     }
@@ -268,43 +272,26 @@ pub fn tokenize(args: &[String]) -> Result<Vec<Token>, CliError> {
         }
     }
     for (name, takes_argument) in QEMU_OPTIONS {
-        // Flags count from a default of 0 that clap reports as present.
-        if matches.value_source(name) != Some(ValueSource::CommandLine) {
-            continue;
-        }
-        let Some(indices) = matches.indices_of(name) else {
+        let (Some(indices), Some(values)) =
+            (matches.indices_of(name), matches.get_many::<String>(name))
+        else {
             continue;
         };
         let spellings = typed.get(name).map(Vec::as_slice).unwrap_or_default();
-        let spelling = |occurrence: usize| {
-            spellings
+        for (occurrence, (position, value)) in indices.zip(values).enumerate() {
+            let typed = spellings
                 .get(occurrence)
                 .cloned()
-                .unwrap_or_else(|| format!("-{name}"))
-        };
-        if *takes_argument {
-            let values = matches.get_many::<String>(name).into_iter().flatten();
-            for (occurrence, (position, value)) in indices.zip(values).enumerate() {
-                ordered.push((
-                    position,
-                    Token::Option {
-                        name,
-                        typed: spelling(occurrence),
-                        argument: Some(value.clone()),
-                    },
-                ));
-            }
-        } else {
-            for (occurrence, position) in indices.enumerate() {
-                ordered.push((
-                    position,
-                    Token::Option {
-                        name,
-                        typed: spelling(occurrence),
-                        argument: None,
-                    },
-                ));
-            }
+                .unwrap_or_else(|| format!("-{name}"));
+            let argument = takes_argument.then(|| value.clone());
+            ordered.push((
+                position,
+                Token::Option {
+                    name,
+                    typed,
+                    argument,
+                },
+            ));
         }
     }
     ordered.sort_by_key(|(position, _)| *position);
@@ -327,5 +314,239 @@ fn clap_error_to_qemu(error: &clap::Error) -> CliError {
             CliError::at(&shown, "requires an argument")
         }
         _ => CliError::at(&shown, "invalid option"),
+    }
+}
+
+/// The options this parser accepts: name, argument synopsis (empty for
+/// none) and a line for `-help`. Every other QEMU option is refused.
+pub const IMPLEMENTED_OPTIONS: &[(&str, &str, &str)] = &[
+    ("h", "", "display this help and exit"),
+    ("help", "", "display this help and exit"),
+    ("version", "", "display version information and exit"),
+    (
+        "machine",
+        "[type=]name[,prop=value[,...]]",
+        "select the machine type ('-machine help' lists them)",
+    ),
+    ("M", "[type=]name[,prop=value[,...]]", "same as -machine"),
+    (
+        "cpu",
+        "model[,+feat|-feat|feat=on|off...]",
+        "select the CPU model ('-cpu help' lists them)",
+    ),
+    (
+        "accel",
+        "[accel=]name[,prop=value[,...]]",
+        "select the accelerator ('-accel help' lists them)",
+    ),
+    ("enable-kvm", "", "use KVM (same as -machine accel=kvm)"),
+    (
+        "smp",
+        "[[cpus=]n][,maxcpus=n][,sockets=n][,dies=n][,cores=n][,threads=n]",
+        "set the number of CPUs and their topology",
+    ),
+    (
+        "m",
+        "[size=]megs[,slots=n,maxmem=size]",
+        "set the guest RAM size (MiB without a suffix)",
+    ),
+    (
+        "name",
+        "[guest=]name[,process=name][,debug-threads=on|off]",
+        "name the guest",
+    ),
+    ("uuid", "%08x-%04x-%04x-%04x-%012x", "set the machine UUID"),
+    (
+        "boot",
+        "[order=drives][,once=drives][,menu=on|off][,strict=on|off]",
+        "set the boot order",
+    ),
+    (
+        "rtc",
+        "[base=utc|localtime|datetime][,clock=host|rt|vm][,driftfix=none|slew]",
+        "configure the real-time clock",
+    ),
+    (
+        "add-fd",
+        "fd=fd,set=set[,opaque=opaque]",
+        "put the inherited descriptor 'fd' into fd set 'set'",
+    ),
+    (
+        "object",
+        "TYPE,id=id[,prop=value[,...]]",
+        "create an object ('-object help' lists the types)",
+    ),
+    (
+        "device",
+        "driver[,prop=value[,...]]",
+        "add a device ('-device help' lists them)",
+    ),
+    (
+        "global",
+        "driver.property=value",
+        "set a default for a device property",
+    ),
+    (
+        "blockdev",
+        "[driver=]driver,node-name=name[,...]",
+        "define a block node",
+    ),
+    (
+        "drive",
+        "[file=file][,if=type][,index=i][,media=disk|cdrom][,...]",
+        "define a drive",
+    ),
+    ("hda", "file", "use 'file' as IDE hard disk 0"),
+    ("hdb", "file", "use 'file' as IDE hard disk 1"),
+    ("hdc", "file", "use 'file' as IDE hard disk 2"),
+    ("hdd", "file", "use 'file' as IDE hard disk 3"),
+    ("cdrom", "file", "use 'file' as the CD-ROM image"),
+    ("netdev", "type,id=id[,...]", "define a network backend"),
+    ("nic", "[type][,...]", "add a network card with its backend"),
+    (
+        "audiodev",
+        "[driver=]driver,id=id[,...]",
+        "define an audio backend",
+    ),
+    (
+        "chardev",
+        "backend,id=id[,...]",
+        "define a character device ('-chardev help' lists the backends)",
+    ),
+    ("serial", "dev", "connect the next serial port to 'dev'"),
+    ("parallel", "dev", "connect the next parallel port to 'dev'"),
+    ("debugcon", "dev", "connect the debug console to 'dev'"),
+    ("monitor", "dev", "put a human monitor on 'dev'"),
+    ("qmp", "dev", "put a QMP monitor on 'dev'"),
+    (
+        "qmp-pretty",
+        "dev",
+        "put a QMP monitor with indented JSON on 'dev'",
+    ),
+    (
+        "mon",
+        "[chardev=]name[,mode=readline|control][,pretty=on|off]",
+        "put a monitor on a chardev",
+    ),
+    (
+        "display",
+        "none",
+        "select the display ('-display help' lists them)",
+    ),
+    (
+        "nographic",
+        "",
+        "no display; serial port and monitor on stdio",
+    ),
+    ("vga", "type", "select the video card"),
+    ("kernel", "bzImage", "boot this Linux kernel"),
+    ("append", "cmdline", "the kernel command line"),
+    ("initrd", "file", "the initial RAM disk"),
+    ("bios", "file", "use 'file' as the firmware"),
+    ("L", "path", "look for firmware in 'path'"),
+    ("S", "", "do not start the CPUs until told to"),
+    ("no-reboot", "", "exit when the guest reboots"),
+    (
+        "no-shutdown",
+        "",
+        "stop, do not exit, when the guest powers off",
+    ),
+    ("daemonize", "", "run in the background once initialised"),
+    ("pidfile", "file", "write the process id to 'file'"),
+    ("nodefaults", "", "create no default devices"),
+    ("no-user-config", "", "read no configuration files"),
+    ("no-acpi", "", "disable ACPI (same as -machine acpi=off)"),
+    (
+        "no-hpet",
+        "",
+        "disable the HPET (same as -machine hpet=off)",
+    ),
+    (
+        "usb",
+        "",
+        "enable the on-board USB controller (same as -machine usb=on)",
+    ),
+    (
+        "overcommit",
+        "[mem-lock=on|off][,cpu-pm=on|off]",
+        "control memory locking and CPU power management",
+    ),
+    (
+        "sandbox",
+        "on|off[,obsolete=allow|deny][,...]",
+        "filter system calls",
+    ),
+    (
+        "msg",
+        "[timestamp=on|off][,guest-name=on|off]",
+        "control the format of messages",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn options_in_order_with_any_argument() {
+        let tokens = tokenize(&strings(&[
+            "disk.img",
+            "--append",
+            "-foo --",
+            "-S",
+            "-m",
+            "",
+            "-S",
+            "--name",
+            "--",
+            "-nographic",
+        ]))
+        .unwrap();
+        let shown: Vec<String> = tokens.iter().map(Token::location).collect();
+        assert_eq!(
+            shown,
+            [
+                "disk.img",
+                "--append -foo --",
+                "-S",
+                "-m ",
+                "-S",
+                "--name --",
+                "-nographic"
+            ]
+        );
+        assert!(
+            matches!(&tokens[1], Token::Option { name: "append", argument: Some(a), .. } if a == "-foo --")
+        );
+    }
+
+    /// Recorded from QEMU 7.2.
+    #[test]
+    fn errors_as_qemu() {
+        let error = |list: &[&str]| tokenize(&strings(list)).unwrap_err().to_string();
+        assert_eq!(error(&["-foo"]), "qemu-system-x86_64: -foo: invalid option");
+        assert_eq!(
+            error(&["--foo"]),
+            "qemu-system-x86_64: --foo: invalid option"
+        );
+        assert_eq!(error(&["-m=5"]), "qemu-system-x86_64: -m=5: invalid option");
+        assert_eq!(error(&["-"]), "qemu-system-x86_64: -: invalid option");
+        assert_eq!(error(&["--"]), "qemu-system-x86_64: --: invalid option");
+        assert_eq!(
+            error(&["-S", "-m"]),
+            "qemu-system-x86_64: -m: requires an argument"
+        );
+        assert_eq!(
+            error(&["--kernel"]),
+            "qemu-system-x86_64: --kernel: requires an argument"
+        );
+        assert_eq!(
+            error(&["-m", "1Z", "-foo"]),
+            "qemu-system-x86_64: -foo: invalid option"
+        );
     }
 }

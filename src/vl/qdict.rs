@@ -151,6 +151,22 @@ pub fn parse_u64(text: &str) -> Option<u64> {
     })
 }
 
+/// C's `strtoll` with base 0, as QEMU reads signed integers: `None` if the
+/// text is not entirely a number or does not fit.
+pub fn parse_i64(text: &str) -> Option<i64> {
+    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match trimmed.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    if digits.starts_with(['-', '+']) {
+        return None;
+    }
+    let magnitude = i128::from(parse_u64(digits)?);
+    let value = if negative { -magnitude } else { magnitude };
+    i64::try_from(value).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

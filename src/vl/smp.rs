@@ -1,10 +1,10 @@
 //! `-smp`: QEMU 7.2's CPU topology rules (hw/core/machine-smp.c), for a
 //! PC machine (dies supported, clusters not) and `none`.
 
+use super::description::Dict;
 use super::description::SmpTopology;
 use super::error::warning;
-use super::keyval::QemuOpts;
-use super::qdict::parse_u64;
+use super::qdict::parse_i64;
 
 /// The topology values as given; 0 means not given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,27 +24,39 @@ const SMP_KEYS: [&str; 7] = [
     "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads",
 ];
 
+/// `-smp help`.
+pub fn smp_help() -> String {
+    let mut keys = SMP_KEYS;
+    keys.sort_unstable();
+    let mut out = String::from("smp-opts options:\n");
+    for key in keys {
+        out.push_str(&format!("  {key}=<num>\n"));
+    }
+    out
+}
+
 impl SmpConfig {
-    /// Reads the parameters with QEMU's messages (`Parameter 'smp.cpus'
-    /// expects integer`, `Parameter 'smp.foo' is unexpected`).
-    pub fn from_opts(opts: &QemuOpts) -> Result<SmpConfig, String> {
+    /// Reads `-smp` and `-machine smp.*` (merged into one dictionary) with
+    /// QEMU's messages (`Parameter 'smp.cpus' expects integer`,
+    /// `Parameter 'smp.foo' is unexpected`).
+    pub fn from_dict(smp: &Dict) -> Result<SmpConfig, String> {
         let mut config = SmpConfig::default();
-        for (key, _) in &opts.entries {
+        for key in smp.keys() {
             if !SMP_KEYS.contains(&key.as_str()) {
                 return Err(format!("Parameter 'smp.{key}' is unexpected"));
             }
         }
         for key in SMP_KEYS {
-            let Some(text) = opts.get(key) else { continue };
-            let value = parse_u64(text)
-                .filter(|_| !text.trim_start().starts_with('-'))
+            let Some(value) = smp.get(key) else { continue };
+            let value = value
+                .as_str()
+                .and_then(parse_i64)
                 .ok_or_else(|| format!("Parameter 'smp.{key}' expects integer"))?;
-            if value > u64::from(u32::MAX) {
-                return Err(format!("Parameter 'smp.{key}' expects uint32_t"));
-            }
             if value == 0 {
                 config.has_zero = true;
             }
+            // QEMU keeps the 64-bit values in 32-bit unsigned fields.
+            let value = u64::from(value as u32);
             match key {
                 "cpus" => config.cpus = value,
                 "maxcpus" => config.max_cpus = value,
@@ -97,6 +109,8 @@ pub fn compute(
     let dies = config.dies.max(1);
     let clusters = config.clusters.max(1);
     let or_one = |v: u64| if v > 0 { v } else { 1 };
+    // Values are 32-bit, so products of several may exceed 64 bits.
+    let product_of = |values: &[u64]| values.iter().fold(1u64, |acc, v| acc.saturating_mul(*v));
     if cpus == 0 && max_cpus == 0 {
         sockets = or_one(sockets);
         cores = or_one(cores);
@@ -106,20 +120,16 @@ pub fn compute(
         if cores == 0 {
             sockets = or_one(sockets);
             threads = or_one(threads);
-            cores = max_cpus / (sockets * dies * clusters * threads);
+            cores = max_cpus / product_of(&[sockets, dies, clusters, threads]);
         } else if sockets == 0 {
             threads = or_one(threads);
-            sockets = max_cpus / (dies * clusters * cores * threads);
+            sockets = max_cpus / product_of(&[dies, clusters, cores, threads]);
         }
         if threads == 0 {
-            threads = max_cpus / (sockets * dies * clusters * cores);
+            threads = max_cpus / product_of(&[sockets, dies, clusters, cores]);
         }
     }
-    let product = sockets
-        .saturating_mul(dies)
-        .saturating_mul(clusters)
-        .saturating_mul(cores)
-        .saturating_mul(threads);
+    let product = product_of(&[sockets, dies, clusters, cores, threads]);
     let max_cpus = if max_cpus > 0 { max_cpus } else { product };
     let cpus = if cpus > 0 { cpus } else { max_cpus };
 
@@ -142,8 +152,8 @@ pub fn compute(
     }
     if max_cpus > limits.max_cpus {
         return Err(format!(
-            "Invalid SMP CPUs {max_cpus}. The max CPUs supported by machine '{}' is {}",
-            limits.machine, limits.max_cpus
+            "Invalid SMP CPUs {}. The max CPUs supported by machine '{}' is {}",
+            max_cpus as u32 as i32, limits.machine, limits.max_cpus
         ));
     }
     // Every value is at most max_cpus, which fits the machine's limit.
@@ -165,7 +175,7 @@ pub fn compute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vl::keyval::parse_qemu_opts;
+    use crate::vl::keyval::{parse_keyval, ImpliedValue};
 
     const Q35: SmpLimits = SmpLimits {
         machine: "pc-q35-7.2",
@@ -174,7 +184,8 @@ mod tests {
     };
 
     fn topology(body: &str) -> Result<SmpTopology, String> {
-        let config = SmpConfig::from_opts(&parse_qemu_opts(body, Some("cpus"), true))?;
+        let parsed = parse_keyval(body, Some("cpus"), ImpliedValue::UpToComma)?;
+        let config = SmpConfig::from_dict(&parsed.dict)?;
         compute(&config, &Q35).map(|(t, _)| t)
     }
 

@@ -323,7 +323,17 @@ fn recorded_results_match_qemu() {
     ]);
     assert_eq!(d.rtc["driftfix"], "slew");
     assert_eq!(d.boot.boot_order["order"], "dc");
+
     assert!(d.lifecycle.no_reboot && d.lifecycle.no_shutdown);
+    let b = run(&["-machine", "pc,boot.order=n", "-boot", "menu=on"]);
+    assert_eq!(
+        (
+            b.boot.boot_order["order"].as_str(),
+            b.boot.boot_order["menu"].as_str()
+        ),
+        (Some("n"), Some("on"))
+    );
+    assert!(!b.machine.properties.contains_key("boot"));
     let d = run(&["-cpu", "qemu64,+ssse3,-svm,vmx=off"]);
     assert_eq!(d.cpu.model, "qemu64");
     assert_eq!(
@@ -399,6 +409,7 @@ fn default_devices() {
     ]);
     assert_eq!(d.serials, [Some("console".to_owned())]);
     assert_eq!(d.monitors[0].chardev, "mon");
+    assert_eq!(d.display.vga, None);
 }
 
 /// Errors recorded from QEMU 7.2 while probing (not in errors.txt).
@@ -434,6 +445,81 @@ fn probed_errors_match_qemu() {
         (&["-object", "{\"a\":1}"], "qemu-system-x86_64: -object {\"a\":1}: Parameter 'qom-type' is missing"),
         (&["-object", "{\"qom-type\":\"memory-backend-ram\",\"id\":\"m\",\"size\":\"1M\"}"], "qemu-system-x86_64: -object {\"qom-type\":\"memory-backend-ram\",\"id\":\"m\",\"size\":\"1M\"}: Parameter 'size' expects uint64"),
         (&["-nodefaults", "-debugcon", "stdio", "-debugcon", "null"], "qemu-system-x86_64: -debugcon null: attempt to add duplicate property 'debugcon' to object (type 'container')\nqemu-system-x86_64: -debugcon null: invalid character backend 'null'"),
+        (&["-smp", "cpus=-1"], "qemu-system-x86_64: Invalid SMP CPUs -1. The max CPUs supported by machine 'pc-i440fx-7.2' is 255"),
+        (&["-rtc", "clock=bogus"], "qemu-system-x86_64: invalid option value 'bogus'"),
+        (&["-rtc", "driftfix=bogus"], "qemu-system-x86_64: invalid option value 'bogus'"),
+        (&["-boot", "bogus=1"], "qemu-system-x86_64: Parameter 'boot.bogus' is unexpected"),
+        (&["-boot", "menu=x"], "qemu-system-x86_64: Parameter 'boot.menu' expects 'on' or 'off'"),
+        (&["-boot", "splash-time=x"], "qemu-system-x86_64: Parameter 'boot.splash-time' expects integer"),
+        (&["-chardev", "null,id=x", "-mon", "chardev=x,mode=bogus"], "qemu-system-x86_64: -mon chardev=x,mode=bogus: Parameter 'mode' does not accept value 'bogus'"),
+        (&["-chardev", "pipe,id=p"], "qemu-system-x86_64: -chardev pipe,id=p: chardev: pipe: no device path given"),
+        (&["-overcommit", "mem-lock=x"], "qemu-system-x86_64: -overcommit mem-lock=x: Parameter 'mem-lock' expects 'on' or 'off'"),
+        (&["-msg", "timestamp=x"], "qemu-system-x86_64: -msg timestamp=x: Parameter 'timestamp' expects 'on' or 'off'"),
+        (&["-sandbox", "x"], "qemu-system-x86_64: -sandbox x: Parameter 'enable' expects 'on' or 'off'"),
+        (&["-sandbox", "on,obsolete=x"], "qemu-system-x86_64: -sandbox on,obsolete=x: invalid argument for obsolete"),
+        (&["-object", "secret,id=s"], "qemu-system-x86_64: Either 'file' or 'data' must be provided"),
+        (&["-object", "secret,id=s,data=x,bogus=1"], "qemu-system-x86_64: -object secret,id=s,data=x,bogus=1: Invalid parameter 'bogus'"),
+        (&["-object", "memory-backend-memfd,id=m,size=1M,bogus=1"], "qemu-system-x86_64: -object memory-backend-memfd,id=m,size=1M,bogus=1: Invalid parameter 'bogus'"),
+        (&["-object", "memory-backend-ram,id=m,size=1M,share=x"], "qemu-system-x86_64: -object memory-backend-ram,id=m,size=1M,share=x: Parameter 'share' expects 'on' or 'off'"),
+        (&["-object", "memory-backend-ram,id=m,size=x"], "qemu-system-x86_64: -object memory-backend-ram,id=m,size=x: Parameter 'size' expects a size value"),
+        (&["-object", "memory-backend-file,id=m,size=1M"], "qemu-system-x86_64: -object memory-backend-file,id=m,size=1M: Parameter 'mem-path' is missing"),
+        (&["-object", r#"{"qom-type":"memory-backend-ram","id":"m","size":1,"bogus":1}"#], r#"qemu-system-x86_64: -object {"qom-type":"memory-backend-ram","id":"m","size":1,"bogus":1}: Parameter 'bogus' is unexpected"#),
+        (&["-object", r#"{"qom-type":"memory-backend-ram","id":"m","size":1,"share":"on"}"#], r#"qemu-system-x86_64: -object {"qom-type":"memory-backend-ram","id":"m","size":1,"share":"on"}: Invalid parameter type for 'share', expected: boolean"#),
+        (&["-machine", "pc,max-ram-below-4g=x"], "qemu-system-x86_64: Parameter 'max-ram-below-4g' expects size"),
+        (&["-machine", "pc,acpi=x"], "qemu-system-x86_64: Parameter 'acpi' does not accept value 'x'"),
+        (&["-device", r#"{"driver":1}"#], r#"qemu-system-x86_64: -device {"driver":1}: Parameter 'driver' is missing"#),
+        (&["-device", r#"{"driver":"isa-serial","id":"a"}"#, "-device", r#"{"driver":"isa-serial","id":"a"}"#], r#"qemu-system-x86_64: -device {"driver":"isa-serial","id":"a"}: Duplicate device ID 'a'"#),
+        (&["-netdev", "user,id=1n"], "qemu-system-x86_64: -netdev user,id=1n: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter."),
+        (&["-netdev", "user,id=n", "-netdev", "user,id=n"], "qemu-system-x86_64: -netdev user,id=n: Duplicate ID 'n' for netdev"),
+        (&["-display", "none,gl=on"], "qemu-system-x86_64: OpenGL is not supported by the display"),
+        (&["-drive", "file=/dev/null,if=none,id=d0", "-drive", "file=/dev/null,if=none,id=d0"], "qemu-system-x86_64: -drive file=/dev/null,if=none,id=d0: Duplicate ID 'd0' for drive"),
+        (&["-drive", "if=none,id=1d"], "qemu-system-x86_64: -drive if=none,id=1d: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter."),
+        (&["-drive", "file=/dev/null,if=none,media=bogus"], "qemu-system-x86_64: -drive file=/dev/null,if=none,media=bogus: 'bogus' invalid media"),
+        (&["-drive", "file=/dev/null,if=none,aio=bogus"], "qemu-system-x86_64: -drive file=/dev/null,if=none,aio=bogus: invalid aio option"),
+        (&["-drive", "file=/dev/null,if=none,readonly=x"], "qemu-system-x86_64: -drive file=/dev/null,if=none,readonly=x: Parameter 'read-only' expects 'on' or 'off'"),
+        (&["-audiodev", "bogus,id=a"], "qemu-system-x86_64: -audiodev bogus,id=a: Parameter 'driver' does not accept value 'bogus'"),
+        (&["-audiodev", r#"{"id":"a"}"#], r#"qemu-system-x86_64: -audiodev {"id":"a"}: Parameter 'driver' is missing"#),
+        (&["-global", "foo"], "qemu-system-x86_64: -global foo: warning: short-form boolean option 'foo' deprecated\nPlease use foo=on instead\nqemu-system-x86_64: -global foo: Invalid parameter 'foo'"),
+        (&["-global", "driver=isa-serial,property=index"], "qemu-system-x86_64: -global driver=isa-serial,property=index: options 'driver', 'property', and 'value' are required"),
+        (&["-nic", "bogus"], "qemu-system-x86_64: -nic bogus: Parameter 'type' does not accept value 'bogus'"),
+        (&["-append", "x", "-device", "help"], "qemu-system-x86_64: -append only allowed with -kernel option"),
+        (&["-initrd", "x"], "qemu-system-x86_64: -initrd only allowed with -kernel option"),
+        (&["-cpu", ""], "qemu-system-x86_64: -cpu option cannot be empty"),
+        (&["-mon", ""], "qemu-system-x86_64: -mon : Parameter 'chardev' is missing"),
+        (&["-netdev", ""], "qemu-system-x86_64: -netdev : Parameter 'id' is missing"),
+        (&["-netdev", "bogus"], "qemu-system-x86_64: -netdev bogus: Parameter 'id' is missing"),
+        (&["-blockdev", ""], "qemu-system-x86_64: -blockdev : Parameter 'driver' is missing"),
+        (&["-blockdev", "node-name=x"], "qemu-system-x86_64: -blockdev node-name=x: Parameter 'driver' is missing"),
+        (&["-display", ""], "qemu-system-x86_64: -display : Parameter 'type' is missing"),
+        (&["-global", ""], "qemu-system-x86_64: -global : options 'driver', 'property', and 'value' are required"),
+        (&["-debugcon", ""], "qemu-system-x86_64: -debugcon : '' is not a valid char driver\nqemu-system-x86_64: -debugcon : invalid character backend ''"),
+        (&["-serial", "mon:stdio", "-serial", "mon:stdio"], "qemu-system-x86_64: -serial mon:stdio: cannot use stdio by multiple character devices\nqemu-system-x86_64: -serial mon:stdio: could not connect serial device to character backend 'mon:stdio'"),
+        (&["-monitor", "stdio", "-qmp", "stdio"], "qemu-system-x86_64: -qmp stdio: cannot use stdio by multiple character devices"),
+        (&["-qmp", "stdio", "-chardev", "stdio,id=x"], "qemu-system-x86_64: -chardev stdio,id=x: cannot use stdio by multiple character devices"),
+        (&["-nographic", "-chardev", "stdio,id=x"], "qemu-system-x86_64: cannot use stdio by multiple character devices\nqemu-system-x86_64: could not connect serial device to character backend 'mon:stdio'"),
+        (&["-chardev", "null,id=compat_monitor0", "-monitor", "null"], "qemu-system-x86_64: -monitor null: Duplicate ID 'compat_monitor0' for chardev\nqemu-system-x86_64: -monitor null: parse error: null"),
+        (&["-chardev", "null,id=serial0", "-serial", "null"], "qemu-system-x86_64: -serial null: Duplicate ID 'serial0' for chardev\nqemu-system-x86_64: -serial null: could not connect serial device to character backend 'null'"),
+        (&["-chardev", "null,id=c", "-mon", "chardev=c,id=m", "-mon", "chardev=c,id=m"], "qemu-system-x86_64: -mon chardev=c,id=m: Duplicate ID 'm' for mon"),
+        (&["-parallel", "null", "-parallel", "null", "-parallel", "null", "-parallel", "null"], "qemu-system-x86_64: -parallel null: too many parallel ports"),
+        (&["-smp", "1,foo"], "qemu-system-x86_64: -smp 1,foo: Expected '=' after parameter 'foo'"),
+        (&["-smp", "1,,2"], "qemu-system-x86_64: -smp 1,,2: Invalid parameter ''"),
+        (&["-M", "q35", "-machine", "smp.cpus=4,smp.sockets=3"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
+        (&["-M", "q35", "-smp", "4", "-machine", "smp.sockets=3"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
+        (&["-M", "q35", "-machine", "smp.sockets=3", "-smp", "4"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)"),
+        (&["-smp", "cpus=2,cpus=3,sockets=2"], "qemu-system-x86_64: Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (2) * dies (1) * cores (1) * threads (1) != maxcpus (3)"),
+        (&["-boot", "menu"], "qemu-system-x86_64: Invalid boot device 'u'"),
+        (&["-boot", "c,,d"], "qemu-system-x86_64: -boot c,,d: Invalid parameter ''"),
+        (&["-M", "pc,bus-lock-ratelimit=x"], "qemu-system-x86_64: Parameter 'bus-lock-ratelimit' expects integer"),
+        (&["-M", "pc,smbios-entry-point-type=x"], "qemu-system-x86_64: Parameter 'smbios-entry-point-type' does not accept value 'x'"),
+        (&["-M", "none,boot=x"], "qemu-system-x86_64: Invalid parameter type for 'boot', expected: object"),
+        (&["-display", "none,bogus=1"], "qemu-system-x86_64: -display none,bogus=1: Parameter 'bogus' is unexpected"),
+        (&["-display", "cocoa"], "qemu-system-x86_64: -display cocoa: Parameter 'type' does not accept value 'cocoa'"),
+        (&["-display", "gtk,gl=on"], "qemu-system-x86_64: OpenGL is not supported by the display"),
+        (&["-netdev", r#"{"type":"user","id":1}"#], r#"qemu-system-x86_64: -netdev {"type":"user","id":1}: Invalid parameter type for 'id', expected: string"#),
+        (&["-chardev", "socket,id=s,host=localhost"], "qemu-system-x86_64: -chardev socket,id=s,host=localhost: chardev: socket: no port given"),
+        (&["-chardev", "socket,id=s,path=/tmp/zz,host=x,port=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz,host=x,port=1: None or one of 'path', 'fd' or 'host' option required."),
+        (&["-chardev", "ringbuf,id=r,size=3"], "qemu-system-x86_64: -chardev ringbuf,id=r,size=3: size of ringbuf chardev must be power of two"),
+        (&["-chardev", "socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1: 'reconnect' option is incompatible with socket in server listen mode"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),
@@ -463,6 +549,14 @@ fn probed_errors_match_qemu() {
     for (list, expected) in cases {
         assert_eq!(&error(list), expected, "{list:?}");
     }
+    // In JSON, `help` is a device name like any other.
+    let d = run(&["-device", r#"{"driver":"help"}"#]);
+    assert_eq!(
+        super::validate_device(&d.devices[0])
+            .unwrap_err()
+            .to_string(),
+        r#"qemu-system-x86_64: -device {"driver":"help"}: 'help' is not a valid device model name"#
+    );
     // An unknown accelerator before a usable one is reported, then skipped.
     let d = run(&["-accel", "nosuch", "-accel", "kvm"]);
     assert_eq!(
@@ -546,6 +640,8 @@ fn malformed_input_gets_qemu_form_errors() {
         "cpus=99999999999999999999",
         "maxcpus=0,cpus=0",
         "sockets=4294967295,cores=4294967295,threads=4294967295",
+        "sockets=4294967295,dies=4294967295,threads=4294967295,cpus=1",
+        "maxcpus=4294967295,dies=4294967295,cores=4294967295,threads=4294967295",
         "cpus=4294967295",
         "type=",
         "accel=",
@@ -581,6 +677,24 @@ fn malformed_input_gets_qemu_form_errors() {
         "-msg",
         "-nic",
     ];
+    for body in &bodies {
+        // Device property values, as the machine builder checks them.
+        for device_arg in [
+            format!("isa-serial,index={body}"),
+            format!("{{\"driver\":\"isa-serial\",\"wakeup\":{body}}}"),
+        ] {
+            if let Ok(Command::Run(d)) = parse_command_line(&args(&["-device", &device_arg])) {
+                if let Err(error) = super::validate_device(&d.devices[0]) {
+                    assert!(
+                        error
+                            .to_string()
+                            .starts_with("qemu-system-x86_64: -device "),
+                        "{error}"
+                    );
+                }
+            }
+        }
+    }
     for option in options {
         for body in &bodies {
             let list = [option, body];
@@ -627,6 +741,50 @@ fn help_outputs_follow_qemu() {
             assert!(theirs.lines().any(|l| l == line), "{list:?}: {line:?}");
         }
     }
+    // Recorded from QEMU 7.2.
+    assert_eq!(
+        exit_output(&["-boot", "help"]),
+        "boot-opts options:\n  menu=<bool (on/off)>\n  once=<str>\n  order=<str>\n  reboot-timeout=<num>\n  splash-time=<num>\n  splash=<str>\n  strict=<bool (on/off)>\n"
+    );
+    assert_eq!(
+        exit_output(&["-smp", "2,help"]),
+        "smp-opts options:\n  clusters=<num>\n  cores=<num>\n  cpus=<num>\n  dies=<num>\n  maxcpus=<num>\n  sockets=<num>\n  threads=<num>\n"
+    );
+    let none_help = exit_output(&["-machine", "none,help"]);
+    assert_eq!(none_help.lines().next(), Some("none-machine options:"));
+    assert!(none_help.contains("  usb=<bool>             - Set on/off to enable/disable usb\n"));
+    assert!(!none_help.contains("acpi"));
+    assert_eq!(
+        exit_output(&["-machine", "nosuch,help"]),
+        exit_output(&["-machine", "help"])
+    );
+    // QemuOpts list help: printed, then exit status 1 (QEMU 7.2).
+    for (list, first_line) in [
+        (&["-rtc", "help"][..], "rtc options:"),
+        (&["-m", "1,help"][..], "memory options:"),
+        (&["-chardev", "null,help"][..], "chardev options:"),
+        (&["-overcommit", "help"][..], "overcommit options:"),
+        (&["-name", "guest=x,help"][..], "name options:"),
+        (&["-add-fd", "help"][..], "add-fd options:"),
+        (&["-global", "help"][..], "global options:"),
+    ] {
+        match parse_command_line(&args(list)) {
+            Ok(Command::Exit {
+                stdout, code: 1, ..
+            }) => {
+                assert_eq!(stdout.lines().next(), Some(first_line))
+            }
+            other => panic!("{list:?}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        error(&["-accel", "kvm,help"]),
+        "qemu-system-x86_64: -accel kvm,help: Property 'kvm-accel.help' not found"
+    );
+    assert_eq!(
+        error(&["-sandbox", "help"]),
+        "qemu-system-x86_64: -sandbox help: Parameter 'enable' expects 'on' or 'off'"
+    );
     assert!(matches!(
         parse_command_line(&args(&["-cpu", "help"])),
         Ok(Command::CpuHelp { .. })
@@ -693,8 +851,8 @@ fn add_fd_checks_the_descriptor() {
 /// refused in QEMU's words rather than ignored.
 #[test]
 fn unimplemented_options_are_refused() {
+    use super::options::IMPLEMENTED_OPTIONS;
     use super::options::QEMU_OPTIONS;
-    use super::parse::IMPLEMENTED_OPTIONS;
     const REFUSAL: &str = "Option not supported for this target";
     for (name, takes_argument) in QEMU_OPTIONS {
         let option = format!("-{name}");
@@ -703,7 +861,15 @@ fn unimplemented_options_are_refused() {
         } else {
             vec![&option]
         };
-        let implemented = IMPLEMENTED_OPTIONS.iter().any(|(known, _)| known == name);
+        let listed = IMPLEMENTED_OPTIONS.iter().find(|(known, ..)| known == name);
+        let implemented = listed.is_some();
+        if let Some((_, synopsis, _)) = listed {
+            assert_eq!(
+                !synopsis.is_empty(),
+                *takes_argument,
+                "-help synopsis of -{name}"
+            );
+        }
         let refused = match parse_command_line(&args(&list)) {
             Err(error) => {
                 error.to_string() == format!("qemu-system-x86_64: {}: {REFUSAL}", list.join(" "))
@@ -712,4 +878,143 @@ fn unimplemented_options_are_refused() {
         };
         assert_eq!(refused, !implemented, "{list:?}");
     }
+}
+
+/// libvirt's capability probe (LIBVIRT.md).
+#[test]
+fn libvirt_probe_command_line() {
+    let d = run(&[
+        "-S",
+        "-no-user-config",
+        "-nodefaults",
+        "-nographic",
+        "-machine",
+        "none,accel=kvm:tcg",
+        "-qmp",
+        "unix:/run/probe/qmp.monitor,server=on,wait=off",
+        "-pidfile",
+        "/run/probe/qmp.pid",
+        "-daemonize",
+    ]);
+    assert_eq!(d.machine.type_name, "none");
+    assert_eq!(d.accelerators.len(), 1);
+    assert_eq!(d.accelerators[0].name, "kvm");
+    assert!(
+        d.warnings.is_empty(),
+        "tcg is never tried once kvm is chosen"
+    );
+    assert_eq!(d.monitors.len(), 1);
+    assert_eq!(d.monitors[0].mode, MonitorMode::Control);
+    let chardev = d
+        .chardevs
+        .iter()
+        .find(|c| c.id == d.monitors[0].chardev)
+        .unwrap();
+    assert_eq!(chardev.backend, "socket");
+    assert_eq!(chardev.properties["path"], "/run/probe/qmp.monitor");
+    assert_eq!(chardev.properties["server"], "on");
+    assert_eq!(chardev.properties["wait"], "off");
+    assert!(d.lifecycle.daemonize && d.lifecycle.start_paused);
+    assert_eq!(
+        d.lifecycle.pidfile.as_deref(),
+        Some(Path::new("/run/probe/qmp.pid"))
+    );
+    assert!(d.serials.is_empty() && d.parallels.is_empty() && d.display.vga.is_none());
+}
+
+/// The command lines of `qemuopts-probe.txt` (QEMU 7.2 started, then
+/// asked over QMP): those QEMU accepted parse, and what QEMU reported
+/// about name, memory and topology is what the description says.
+#[test]
+fn qemuopts_probe_results() {
+    let text = reference("qemu-7.2/cli/qemuopts-probe.txt");
+    // Each case: arguments, QEMU's exit status, (query, answer) pairs.
+    type ProbeCase = (Vec<String>, i32, Vec<(String, Value)>);
+    let mut cases: Vec<ProbeCase> = Vec::new();
+    for line in text.lines() {
+        if let Some(command) = line.strip_prefix("$ qemu-system-x86_64 ") {
+            let argv = command
+                .split_whitespace()
+                .map(|word| word.replace("SCRATCH", "/tmp/scratch"))
+                .collect();
+            cases.push((argv, 0, Vec::new()));
+        } else if let Some(status) = line.strip_prefix("exit ") {
+            if let Some(case) = cases.last_mut() {
+                case.1 = status
+                    .split(' ')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap();
+            }
+        } else if let Some((query, answer)) = line.trim().split_once(" => ") {
+            // Long answers are cut short in the file; those are skipped.
+            if let (Some(case), Ok(answer)) =
+                (cases.last_mut(), serde_json::from_str::<Value>(answer))
+            {
+                case.2.push((query.to_owned(), answer["return"].clone()));
+            }
+        }
+    }
+    assert!(cases.len() > 20);
+    let mut compared = 0;
+    for (argv, status, answers) in cases {
+        let parsed = parse_command_line(&argv);
+        if status != 0 {
+            continue;
+        }
+        let description = match parsed {
+            Ok(Command::Run(description)) => description,
+            // Machine types not implemented are refused.
+            Err(error) if argv.iter().any(|a| a.contains("microvm")) => {
+                assert!(error.to_string().contains("unsupported machine type"));
+                continue;
+            }
+            other => panic!("{argv:?}: {other:?}"),
+        };
+        for (query, answer) in answers {
+            compared += 1;
+            if query == "query-name" {
+                assert_eq!(
+                    description.name.as_ref().and_then(|n| n.guest.as_deref()),
+                    answer["name"].as_str()
+                );
+            } else if query == "query-memory-size-summary" {
+                assert_eq!(
+                    Some(description.memory.size),
+                    answer["base-memory"].as_u64(),
+                    "{argv:?}"
+                );
+            } else if query.contains("\"property\": \"smp\"") {
+                let smp = description.smp;
+                let ours = [
+                    smp.cpus,
+                    smp.max_cpus,
+                    smp.sockets,
+                    smp.dies,
+                    smp.clusters,
+                    smp.cores,
+                    smp.threads,
+                ];
+                let keys = [
+                    "cpus", "maxcpus", "sockets", "dies", "clusters", "cores", "threads",
+                ];
+                let theirs: Vec<Option<u64>> = keys.iter().map(|k| answer[k].as_u64()).collect();
+                let ours: Vec<Option<u64>> = ours.iter().map(|v| Some(u64::from(*v))).collect();
+                assert_eq!(ours, theirs, "{argv:?}");
+            } else if query.contains("\"property\": \"memory\"") {
+                let memory = &description.memory;
+                assert_eq!(Some(memory.size), answer["size"].as_u64());
+                assert_eq!(Some(memory.slots), answer["slots"].as_u64());
+                assert_eq!(memory.max_size, answer["max-size"].as_u64());
+            } else if query.contains("\"property\": \"usb\"") {
+                let usb = description.machine.properties["usb"]
+                    .as_str()
+                    .and_then(super::qdict::parse_bool);
+                assert_eq!(usb, answer.as_bool());
+            } else {
+                compared -= 1;
+            }
+        }
+    }
+    assert!(compared >= 15, "{compared} answers compared");
 }

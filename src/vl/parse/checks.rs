@@ -1,0 +1,325 @@
+//! Checks of single options, in QEMU's words.
+
+use serde_json::Value;
+
+use super::super::description::DEFAULT_RAM_SIZE;
+use super::super::description::{
+    AddFdOptions, CpuOptions, Dict, LocatedDict, MachineDescription, MemoryOptions,
+};
+use super::super::error::{warning, CliError};
+use super::super::keyval::QemuOpts;
+use super::super::qdict::{
+    hex_suffix_warning, parse_bool, parse_size, parse_u64, size_error_message,
+};
+use super::MIB;
+
+/// The allow/deny parameters of `-sandbox`.
+pub(super) fn check_sandbox_choices(opts: &QemuOpts) -> Result<(), String> {
+    let choices: [(&str, &[&str]); 4] = [
+        ("obsolete", &["allow", "deny"]),
+        ("elevateprivileges", &["allow", "deny", "children"]),
+        ("spawn", &["allow", "deny"]),
+        ("resourcecontrol", &["allow", "deny"]),
+    ];
+    for (key, allowed) in choices {
+        if opts.get(key).is_some_and(|v| !allowed.contains(&v)) {
+            return Err(format!("invalid argument for {key}"));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// `2006-06-17T16:01:21` or `2006-06-17`.
+pub(super) fn is_datetime(text: &str) -> bool {
+    let numbers = |s: &str, sep: char, count: usize| {
+        let parts: Vec<&str> = s.split(sep).collect();
+        parts.len() == count
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    match text.split_once('T') {
+        Some((date, time)) => numbers(date, '-', 3) && numbers(time, ':', 3),
+        None => numbers(text, '-', 3),
+    }
+}
+
+pub(super) fn memory_options(
+    opts: &QemuOpts,
+    location: &str,
+    warnings: &mut Vec<String>,
+) -> Result<MemoryOptions, CliError> {
+    let mut size = DEFAULT_RAM_SIZE;
+    if let Some(text) = opts.get("size").filter(|t| !t.is_empty()) {
+        let parsed = parse_size(text, 1)
+            .map_err(|e| CliError::at(location, size_error_message("size", text, e)))?;
+        if parsed.hex_with_suffix {
+            warnings.push(warning(None, hex_suffix_warning(text)));
+        }
+        size = parsed.bytes;
+        // A number without suffix counts MiB.
+        if text.ends_with(|c: char| c.is_ascii_digit()) {
+            size = size
+                .checked_mul(MIB)
+                .ok_or_else(|| CliError::plain("Parameter 'memory.size' expects size"))?;
+        }
+        if size == 0 {
+            size = DEFAULT_RAM_SIZE;
+        }
+    }
+    let slots = opts.get("slots").and_then(parse_u64).unwrap_or(0);
+    let max_size = match opts.get("maxmem") {
+        Some(text) => {
+            let max = parse_size(text, 1)
+                .map_err(|e| CliError::at(location, size_error_message("maxmem", text, e)))?
+                .bytes;
+            if max < size {
+                return Err(CliError::plain(format!(
+                    "invalid value of maxmem: maximum memory size (0x{max:x}) must be at least the initial memory size (0x{size:x})"
+                )));
+            }
+            if slots > 0 && max == size {
+                return Err(CliError::plain(format!(
+                    "invalid value of maxmem: memory slots were specified but maximum memory size (0x{max:x}) is equal to the initial memory size (0x{size:x})"
+                )));
+            }
+            Some(max)
+        }
+        None if slots > 0 => return Err(CliError::plain("slots specified but no max-size")),
+        None => None,
+    };
+    Ok(MemoryOptions {
+        size,
+        slots,
+        max_size,
+    })
+}
+
+/// `model,+feat,-feat,feat=on`. Features are not checked here; the CPU
+/// code knows them.
+pub(super) fn cpu_options(text: &str) -> CpuOptions {
+    let mut parts = text.split(',');
+    let model = parts.next().unwrap_or_default().to_owned();
+    let features = parts
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            if let Some(name) = part.strip_prefix('+') {
+                (name.to_owned(), true)
+            } else if let Some(name) = part.strip_prefix('-') {
+                (name.to_owned(), false)
+            } else if let Some((name, value)) = part.split_once('=') {
+                (name.to_owned(), parse_bool(value).unwrap_or(true))
+            } else {
+                (part.to_owned(), true)
+            }
+        })
+        .collect();
+    CpuOptions { model, features }
+}
+
+/// Devices are created last; one whose id is taken is refused then.
+pub(super) fn check_device_ids(desc: &MachineDescription) -> Result<(), CliError> {
+    for (index, device) in desc.devices.iter().enumerate() {
+        let Some(id) = &device.id else { continue };
+        if desc.devices[..index]
+            .iter()
+            .any(|d| d.id.as_ref() == Some(id))
+        {
+            return Err(CliError::at(
+                &device.location,
+                format!("Duplicate device ID '{id}'"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `-add-fd fd=N,set=N[,opaque=TEXT]`; the descriptor must be open and
+/// inheritable (not close-on-exec), as QEMU requires.
+pub(super) fn add_fd(opts: &QemuOpts) -> Result<AddFdOptions, String> {
+    // Values were checked to be numbers; a negative one wraps and is refused
+    // like a missing one.
+    let number = |key: &str| {
+        opts.get(key)
+            .and_then(parse_u64)
+            .and_then(|n| i64::try_from(n).ok())
+    };
+    let fd = number("fd")
+        .and_then(|fd| i32::try_from(fd).ok())
+        .ok_or("fd option is required and must be non-negative")?;
+    if fd <= libc::STDERR_FILENO {
+        return Err("fd cannot be a standard I/O stream".to_owned());
+    }
+    // SAFETY: F_GETFD only reads the descriptor flags of `fd`.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags == -1 || flags & libc::FD_CLOEXEC != 0 {
+        return Err("fd is not valid or already in use".to_owned());
+    }
+    let set = number("set").ok_or("set option is required and must be non-negative")?;
+    Ok(AddFdOptions {
+        fd,
+        set,
+        opaque: opts.get("opaque").map(str::to_owned),
+    })
+}
+
+/// `-boot` as QEMU reads it into the machine's boot configuration.
+pub(super) fn check_boot_options(boot: &Dict) -> Result<(), CliError> {
+    const KNOWN: &[&str] = &[
+        "order",
+        "once",
+        "menu",
+        "splash",
+        "splash-time",
+        "reboot-timeout",
+        "strict",
+    ];
+    if let Some(key) = boot.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(CliError::plain(format!(
+            "Parameter 'boot.{key}' is unexpected"
+        )));
+    }
+    let text = |key: &str| boot.get(key).and_then(Value::as_str);
+    for key in ["menu", "strict"] {
+        if text(key).is_some_and(|v| parse_bool(v).is_none()) {
+            return Err(CliError::plain(format!(
+                "Parameter 'boot.{key}' expects 'on' or 'off'"
+            )));
+        }
+    }
+    for key in ["splash-time", "reboot-timeout"] {
+        if text(key).is_some_and(|v| parse_u64(v).is_none()) {
+            return Err(CliError::plain(format!(
+                "Parameter 'boot.{key}' expects integer"
+            )));
+        }
+    }
+    for key in ["order", "once"] {
+        if let Some(order) = text(key) {
+            check_boot_devices(order)?;
+        }
+    }
+    Ok(())
+}
+
+/// Boot devices: drives `a` to `p`, each at most once.
+fn check_boot_devices(order: &str) -> Result<(), CliError> {
+    let mut seen = Vec::new();
+    for device in order.chars() {
+        if !('a'..='p').contains(&device) {
+            return Err(CliError::plain(format!("Invalid boot device '{device}'")));
+        }
+        if seen.contains(&device) {
+            return Err(CliError::plain(format!(
+                "Boot device '{device}' was given twice"
+            )));
+        }
+        seen.push(device);
+    }
+    Ok(())
+}
+
+/// `-audiodev`: an id and one of QEMU's audio drivers.
+pub(super) fn check_audiodev(properties: &Dict) -> Result<(), String> {
+    const DRIVERS: &[&str] = &[
+        "none",
+        "alsa",
+        "coreaudio",
+        "dbus",
+        "dsound",
+        "jack",
+        "oss",
+        "pa",
+        "sdl",
+        "sndio",
+        "spice",
+        "wav",
+    ];
+    if !properties.contains_key("id") {
+        return Err("Parameter 'id' is missing".to_owned());
+    }
+    match properties.get("driver") {
+        Some(Value::String(driver)) if DRIVERS.contains(&driver.as_str()) => Ok(()),
+        Some(Value::String(driver)) => Err(format!(
+            "Parameter 'driver' does not accept value '{driver}'"
+        )),
+        Some(_) => Err("Invalid parameter type for 'driver', expected: string".to_owned()),
+        None => Err("Parameter 'driver' is missing".to_owned()),
+    }
+}
+
+pub(super) fn check_drive(drive: &LocatedDict) -> Result<(), CliError> {
+    let get = |key: &str| drive.properties.get(key).and_then(Value::as_str);
+    let at = |message: String| CliError::at(&drive.location, message);
+    if let Some(interface) = get("if") {
+        const INTERFACES: &[&str] = &[
+            "none", "ide", "scsi", "floppy", "pflash", "mtd", "sd", "virtio", "xen",
+        ];
+        if !INTERFACES.contains(&interface) {
+            return Err(at(format!("unsupported bus type '{interface}'")));
+        }
+    }
+    if let Some(media) = get("media").filter(|m| !matches!(*m, "disk" | "cdrom")) {
+        return Err(at(format!("'{media}' invalid media")));
+    }
+    if get("aio").is_some_and(|aio| !matches!(aio, "threads" | "native" | "io_uring")) {
+        return Err(at("invalid aio option".to_owned()));
+    }
+    if get("readonly").is_some_and(|v| parse_bool(v).is_none()) {
+        return Err(at("Parameter 'read-only' expects 'on' or 'off'".to_owned()));
+    }
+    if let Some(cache) = get("cache") {
+        if !matches!(
+            cache,
+            "none" | "writeback" | "unsafe" | "directsync" | "writethrough"
+        ) {
+            return Err(at("invalid cache option".to_owned()));
+        }
+    }
+    Ok(())
+}
+
+/// The network backend types of QEMU 7.2.
+pub(super) const NETDEV_TYPES: &[&str] = &[
+    "socket",
+    "stream",
+    "dgram",
+    "hubport",
+    "tap",
+    "user",
+    "l2tpv3",
+    "vde",
+    "bridge",
+    "vhost-user",
+    "vhost-vdpa",
+];
+
+pub(super) fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
+    let at = |message: String| CliError::at(&netdev.location, message);
+    match netdev.properties.get("id") {
+        Some(Value::String(_)) => {}
+        Some(_) => {
+            return Err(at(
+                "Invalid parameter type for 'id', expected: string".into()
+            ))
+        }
+        None => return Err(at("Parameter 'id' is missing".into())),
+    }
+    match netdev.properties.get("type") {
+        Some(Value::String(t)) if NETDEV_TYPES.contains(&t.as_str()) => Ok(()),
+        Some(Value::String(t)) => Err(at(format!("Parameter 'type' does not accept value '{t}'"))),
+        Some(_) => Err(at(
+            "Invalid parameter type for 'type', expected: string".into()
+        )),
+        None => Err(at("Parameter 'type' is missing".into())),
+    }
+}
