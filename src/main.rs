@@ -25,6 +25,17 @@ fn print_lines(lines: &[String]) {
     }
 }
 
+/// `-overcommit mem-lock=on`: keep all guest and emulator memory resident.
+fn mem_lock_requested(desc: &MachineDescription) -> bool {
+    desc.other.iter().any(|(option, dict)| {
+        option == "overcommit"
+            && matches!(
+                dict.get("mem-lock"),
+                Some(serde_json::Value::String(v)) if vl::qdict::parse_bool(v) == Some(true)
+            )
+    })
+}
+
 /// Build the machine `desc` describes and run it; returns the exit status.
 fn run(desc: &MachineDescription) -> Result<i32, String> {
     let daemon = if desc.lifecycle.daemonize {
@@ -35,6 +46,16 @@ fn run(desc: &MachineDescription) -> Result<i32, String> {
     } else {
         None
     };
+    if mem_lock_requested(desc) {
+        // SAFETY: mlockall takes flags only.
+        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } != 0 {
+            let err = std::io::Error::last_os_error();
+            return Err(format!(
+                "qemu-system-x86_64: mlockall: {}\nqemu-system-x86_64: locking memory failed",
+                os::strerror(&err)
+            ));
+        }
+    }
     let mut signals = os::signals::install()
         .map_err(|e| format!("qemu-system-x86_64: cannot install signal handlers: {e}"))?;
     let _pidfile = match &desc.lifecycle.pidfile {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::core::bus::BusDevice;
-use crate::core::chardev::CharBackend;
+use crate::core::chardev::{CharBackend, CharFrontend};
 
 /// Default `iobase` of `isa-debugcon`.
 pub const DEBUGCON_DEFAULT_IOBASE: u16 = 0xe9;
@@ -37,6 +37,16 @@ impl BusDevice for DebugCon {
             self.backend.write(&[byte]);
         }
     }
+}
+
+/// The console takes no input: what arrives on its chardev stays unread,
+/// as QEMU's debugcon has no read handler.
+impl CharFrontend for DebugCon {
+    fn can_receive(&self) -> usize {
+        0
+    }
+
+    fn receive(&mut self, _data: &[u8]) {}
 }
 
 #[cfg(test)]

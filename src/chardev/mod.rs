@@ -90,7 +90,10 @@ pub fn open(
 ) -> Result<Box<dyn Chardev>, ChardevError> {
     let props = props::Props::new(&opts.properties);
     match opts.backend.as_str() {
-        "null" => Ok(Box::new(file::Null)),
+        // No graphical console exists to show a text console (`vc`, QEMU's
+        // default for its ports when it has a display): its output goes
+        // nowhere, as QEMU's does with `-display none`.
+        "null" | "vc" => Ok(Box::new(file::Null)),
         "file" => file::open(&props),
         "pipe" => pipe::open(&props),
         "stdio" => stdio::open(&props),
@@ -99,12 +102,9 @@ pub fn open(
         "socket" => socket::open(&props, location),
         // QEMU's other backends: real names, not provided here.
         "udp" | "serial" | "tty" | "parallel" | "parport" | "msmouse" | "wctablet" | "braille"
-        | "testdev" | "vc" | "spicevmc" | "spiceport" | "qemu-vdagent" | "dbus" => {
-            Err(ChardevError::new(format!(
-                "chardev backend '{}' is not supported",
-                opts.backend
-            )))
-        }
+        | "testdev" | "spicevmc" | "spiceport" | "qemu-vdagent" | "dbus" => Err(ChardevError::new(
+            format!("chardev backend '{}' is not supported", opts.backend),
+        )),
         other => Err(ChardevError::new(format!(
             "'{other}' is not a valid char driver name"
         ))),

@@ -8,7 +8,7 @@ use hw::char::debugcon::{
 };
 use hw::char::serial::{isa_serial_placement, Serial, ISA_SERIAL_BAUDBASE, SERIAL_IO_SIZE};
 use hw::core::bus::Bus;
-use hw::core::chardev::CharFrontend;
+use hw::core::chardev::{CharBackend, CharFrontend};
 use hw::core::clock::MonotonicClock;
 use hw::core::irq::{GsiLine, InterruptController};
 use hw::core::qdev::PropertyValue;
@@ -18,7 +18,9 @@ use hw::misc::debug_exit::{DebugExit, DEBUG_EXIT_DEFAULT_IOBASE, DEBUG_EXIT_DEFA
 
 use super::MachineError;
 use crate::chardev::ChardevSet;
-use crate::vl::description::MachineDescription;
+use crate::vl::description::{DeviceOptions, Dict, GlobalProperty, MachineDescription};
+use crate::vl::validate_device;
+use serde_json::Value;
 
 /// What user-created ISA devices are connected to.
 pub struct DeviceWiring<'a> {
@@ -47,15 +49,67 @@ impl Properties {
     }
 }
 
-/// A frontend for devices that only write (isa-debugcon): it takes no
-/// input, so the chardev's input stays unread, as QEMU leaves it.
-struct OutputOnly;
+/// The devices `-serial` and `-debugcon` stand for, as `-device` options.
+fn shorthand_devices(desc: &MachineDescription) -> Vec<DeviceOptions> {
+    let device = |driver: &str, props: &[(&str, String)], location: String| DeviceOptions {
+        driver: driver.to_string(),
+        id: None,
+        properties: props
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+            .collect(),
+        location,
+        json: false,
+    };
+    let serials = desc
+        .serials
+        .iter()
+        .enumerate()
+        .filter_map(|(index, chardev)| {
+            let chardev = chardev.as_ref()?;
+            Some(device(
+                "isa-serial",
+                &[("index", index.to_string()), ("chardev", chardev.clone())],
+                format!("-serial {chardev}"),
+            ))
+        });
+    let debugcons = desc.debugcons.iter().map(|chardev| {
+        device(
+            "isa-debugcon",
+            &[("chardev", chardev.clone())],
+            format!("-debugcon {chardev}"),
+        )
+    });
+    serials.chain(debugcons).collect()
+}
 
-impl CharFrontend for OutputOnly {
-    fn can_receive(&self) -> usize {
-        0
-    }
-    fn receive(&mut self, _data: &[u8]) {}
+/// A device's typed properties: `-global` values for its driver first, then
+/// its own, so that its own win.
+fn properties(
+    device: &DeviceOptions,
+    globals: &[GlobalProperty],
+) -> Result<Properties, MachineError> {
+    let global_props: Dict = globals
+        .iter()
+        .filter(|g| g.driver == device.driver)
+        .map(|g| (g.property.clone(), Value::String(g.value.clone())))
+        .collect();
+    let defaults = DeviceOptions {
+        properties: global_props,
+        json: false,
+        ..device.clone()
+    };
+    let mut values = validate_device(&defaults).map_err(|e| MachineError(e.to_string()))?;
+    values.extend(validate_device(device).map_err(|e| MachineError(e.to_string()))?);
+    Ok(Properties(values))
+}
+
+/// The backend of a serial port with no chardev.
+struct NoBackend;
+
+impl CharBackend for NoBackend {
+    fn write(&self, _data: &[u8]) {}
+    fn accept_input(&self) {}
 }
 
 /// Create the `-serial`, `-debugcon` and `-device` devices, in QEMU's order:
@@ -67,37 +121,8 @@ pub fn create_user_devices(
     timers: &mut TimerList,
 ) -> Result<(), MachineError> {
     let mut serial_count = 0;
-    for (index, chardev) in desc.serials.iter().enumerate() {
-        let Some(chardev) = chardev else { continue };
-        let location = format!("-serial {chardev}");
-        add_serial(
-            wiring,
-            chardevs,
-            timers,
-            Some(index),
-            None,
-            None,
-            Some(chardev),
-            &location,
-            serial_count,
-        )?;
-        serial_count += 1;
-    }
-    for chardev in &desc.debugcons {
-        let location = format!("-debugcon {chardev}");
-        add_debugcon(
-            wiring,
-            chardevs,
-            u64::from(DEBUGCON_DEFAULT_IOBASE),
-            DEBUGCON_DEFAULT_READBACK,
-            Some(chardev),
-            &location,
-        )?;
-    }
-    for device in &desc.devices {
-        let props = Properties(
-            crate::vl::validate_device(device).map_err(|e| MachineError(e.to_string()))?,
-        );
+    for device in shorthand_devices(desc).iter().chain(&desc.devices) {
+        let props = properties(device, &desc.globals)?;
         let location = &device.location;
         match device.driver.as_str() {
             "isa-serial" => {
@@ -105,9 +130,11 @@ pub fn create_user_devices(
                     wiring,
                     chardevs,
                     timers,
-                    props.uint("index").map(|i| i as usize),
-                    props.uint("iobase").and_then(|b| u16::try_from(b).ok()),
-                    props.uint("irq").and_then(|i| u8::try_from(i).ok()),
+                    SerialPlacement {
+                        index: props.uint("index").map(|i| i as usize),
+                        iobase: props.uint("iobase").and_then(|b| u16::try_from(b).ok()),
+                        irq: props.uint("irq").and_then(|i| u8::try_from(i).ok()),
+                    },
                     props.chardev(),
                     location,
                     serial_count,
@@ -147,6 +174,13 @@ pub fn create_user_devices(
     Ok(())
 }
 
+/// The `isa-serial` properties that place it, unset ones defaulted by index.
+struct SerialPlacement {
+    index: Option<usize>,
+    iobase: Option<u16>,
+    irq: Option<u8>,
+}
+
 fn insert(
     bus: &Bus,
     base: u64,
@@ -162,28 +196,28 @@ fn insert(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn add_serial(
     wiring: &DeviceWiring,
     chardevs: &mut ChardevSet,
     timers: &mut TimerList,
-    index: Option<usize>,
-    iobase: Option<u16>,
-    irq: Option<u8>,
+    place: SerialPlacement,
     chardev: Option<&str>,
     location: &str,
     serial_count: usize,
 ) -> Result<(), MachineError> {
-    let placement = isa_serial_placement(index, iobase, irq, serial_count)
+    let placement = isa_serial_placement(place.index, place.iobase, place.irq, serial_count)
         .map_err(|e| MachineError::at(location, e))?;
     let irq = Arc::new(GsiLine::new(
         wiring.interrupts.clone(),
         u32::from(placement.irq),
     ));
     let clock = Arc::new(MonotonicClock::new());
-    let serial = connect(chardevs, chardev, location, |backend| {
-        Serial::new(irq, backend, clock.clone(), ISA_SERIAL_BAUDBASE)
-    })?;
+    let make = |backend| Serial::new(irq, backend, clock.clone(), ISA_SERIAL_BAUDBASE);
+    let serial = match chardev {
+        Some(id) => connect(chardevs, id, location, make)?,
+        // A port with no chardev is still there; what it sends goes nowhere.
+        None => Arc::new(Mutex::new(make(Arc::new(NoBackend)))),
+    };
     timers.add(serial.clone(), clock);
     let on_bus = NotifyingDevice::new(serial, wiring.timer_notifier.clone());
     insert(
@@ -203,24 +237,22 @@ fn add_debugcon(
     chardev: Option<&str>,
     location: &str,
 ) -> Result<(), MachineError> {
-    let mut backend = None;
-    connect(chardevs, chardev, location, |b| {
-        backend = Some(b);
-        OutputOnly
+    let id = chardev.ok_or_else(|| {
+        MachineError::at(location, "Can't create debugcon device, empty char device")
     })?;
-    let backend = backend.ok_or_else(|| MachineError::at(location, "Can't create debugcon"))?;
-    let device = Arc::new(Mutex::new(DebugCon::new(backend, readback)));
+    let device = connect(chardevs, id, location, |backend| {
+        DebugCon::new(backend, readback)
+    })?;
     insert(wiring.pio, iobase, DEBUGCON_IO_SIZE, device, location)
 }
 
 /// Connect a new device to chardev `id`, building it around its backend.
 fn connect<F: CharFrontend + 'static>(
     chardevs: &mut ChardevSet,
-    id: Option<&str>,
+    id: &str,
     location: &str,
-    make: impl FnOnce(Arc<dyn hw::core::chardev::CharBackend>) -> F,
+    make: impl FnOnce(Arc<dyn CharBackend>) -> F,
 ) -> Result<Arc<Mutex<F>>, MachineError> {
-    let id = id.ok_or_else(|| MachineError::at(location, "Property 'chardev' is missing"))?;
     chardevs
         .connect_new_frontend(id, make)
         .map_err(|e| MachineError::at(location, e))

@@ -5,6 +5,7 @@
 
 mod devices;
 mod memory;
+mod unsupported;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use hw::i386::loader::{load_kernel, CpuEntryState, KernelBootConfig};
 use hw::i386::memmap::{CpuAddressing, PcMachineKind, PcMemoryLayout};
 use hw::i386::pc::{create_isa_devices, PcIsaWiring};
 use hw::i386::pc_cmos::{FloppyDriveType, PcCmosConfig};
+use hw::rtc::mc146818::DateTime;
 
 use crate::accel::kvm::chipset::KvmChipset;
 use crate::accel::kvm::vcpu::{IoBuses, Vcpu, VcpuThreads};
@@ -128,6 +130,7 @@ impl Machine {
     /// Build the machine `desc` describes, started or paused as `-S` says.
     pub fn build(desc: &MachineDescription, ctx: MachineContext) -> Result<Self, MachineError> {
         check_accelerators(desc)?;
+        unsupported::check(desc)?;
         let policy = LifecyclePolicy {
             no_reboot: desc.lifecycle.no_reboot,
             no_shutdown: desc.lifecycle.no_shutdown,
@@ -302,7 +305,7 @@ impl PcBoard {
             mmio: hw::core::bus::Bus::new(),
         });
         let notifier: Arc<dyn TimerNotifier> = Arc::new(WakeMainLoop(ctx.waker.clone()));
-        let rtc_clock = Arc::new(HostClock::utc());
+        let rtc_clock = Arc::new(rtc_clock(&desc.rtc));
         let cmos = PcCmosConfig {
             below_4g_mem_size: layout.below_4g_mem_size,
             above_4g_mem_size: layout.above_4g_mem_size,
@@ -381,6 +384,42 @@ impl PcBoard {
     }
 }
 
+/// The RTC's clock for `-rtc base=utc|localtime|DATE` (a DATE is UTC, and
+/// the clock runs on from it).
+fn rtc_clock(rtc: &crate::vl::description::Dict) -> HostClock {
+    match rtc.get("base") {
+        Some(serde_json::Value::String(base)) if base == "localtime" => HostClock::localtime(),
+        Some(serde_json::Value::String(base)) => match parse_rtc_date(base) {
+            Some(start) => HostClock::starting_at(start),
+            None => HostClock::utc(),
+        },
+        _ => HostClock::utc(),
+    }
+}
+
+/// `2006-06-17T16:01:21` or `2006-06-17` as seconds since the epoch.
+fn parse_rtc_date(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('T').unwrap_or((text, "00:00:00"));
+    let numbers =
+        |s: &str, sep: char| -> Option<Vec<i64>> { s.split(sep).map(|n| n.parse().ok()).collect() };
+    let (d, t) = (numbers(date, '-')?, numbers(time, ':')?);
+    let (&[year, month, day], &[hour, minute, second]) = (d.as_slice(), t.as_slice()) else {
+        return None;
+    };
+    Some(
+        DateTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday: 0,
+        }
+        .to_unix(),
+    )
+}
+
 /// The vendor and physical address width the guest's CPUID reports, which
 /// decide the AMD HyperTransport reservation in the memory map.
 fn addressing(cpuid: &[CpuidEntry]) -> CpuAddressing {
@@ -417,4 +456,33 @@ fn apic_id(index: u32, smp: crate::vl::description::SmpTopology) -> u32 {
         | core << thread_bits
         | die << (thread_bits + core_bits)
         | socket << (thread_bits + core_bits + die_bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtc_base_dates_are_utc() {
+        // The example of QEMU's documentation, and its date-only form.
+        assert_eq!(parse_rtc_date("2006-06-17T16:01:21"), Some(1_150_560_081));
+        assert_eq!(parse_rtc_date("2006-06-17"), Some(1_150_502_400));
+        assert_eq!(parse_rtc_date("2006-06"), None);
+    }
+
+    #[test]
+    fn apic_ids_pack_threads_cores_and_sockets() {
+        let smp = crate::vl::description::SmpTopology {
+            cpus: 12,
+            max_cpus: 12,
+            sockets: 2,
+            dies: 1,
+            clusters: 1,
+            cores: 3,
+            threads: 2,
+        };
+        // thread bit 0, core bits 1-2, socket from bit 3 up.
+        let ids: Vec<u32> = (0..12).map(|i| apic_id(i, smp)).collect();
+        assert_eq!(ids, [0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13]);
+    }
 }
