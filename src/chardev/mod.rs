@@ -24,7 +24,7 @@ use crate::vl::description::ChardevOptions;
 
 #[cfg(test)]
 pub use ringbuf::Ringbuf;
-pub use set::ChardevSet;
+pub use set::{ChardevSet, ConnectError};
 
 /// What one `read_input` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

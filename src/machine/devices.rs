@@ -17,7 +17,7 @@ use hw::core::timer::{NotifyingDevice, TimerList, TimerNotifier};
 use hw::misc::debug_exit::{DebugExit, DEBUG_EXIT_DEFAULT_IOBASE, DEBUG_EXIT_DEFAULT_IOSIZE};
 
 use super::MachineError;
-use crate::chardev::ChardevSet;
+use crate::chardev::{ChardevSet, ConnectError};
 use crate::vl::description::{DeviceOptions, Dict, GlobalProperty, MachineDescription};
 use crate::vl::validate_device;
 use serde_json::Value;
@@ -214,7 +214,7 @@ fn add_serial(
     let clock = Arc::new(MonotonicClock::new());
     let make = |backend| Serial::new(irq, backend, clock.clone(), ISA_SERIAL_BAUDBASE);
     let serial = match chardev {
-        Some(id) => connect(chardevs, id, location, make)?,
+        Some(id) => connect(chardevs, id, "serial", location, make)?,
         // A port with no chardev is still there; what it sends goes nowhere.
         None => Arc::new(Mutex::new(make(Arc::new(NoBackend)))),
     };
@@ -240,20 +240,30 @@ fn add_debugcon(
     let id = chardev.ok_or_else(|| {
         MachineError::at(location, "Can't create debugcon device, empty char device")
     })?;
-    let device = connect(chardevs, id, location, |backend| {
+    let device = connect(chardevs, id, "isa-debugcon", location, |backend| {
         DebugCon::new(backend, readback)
     })?;
     insert(wiring.pio, iobase, DEBUGCON_IO_SIZE, device, location)
 }
 
 /// Connect a new device to chardev `id`, building it around its backend.
+/// `owner` is the QOM type whose `chardev` property QEMU's errors name.
 fn connect<F: CharFrontend + 'static>(
     chardevs: &mut ChardevSet,
     id: &str,
+    owner: &str,
     location: &str,
     make: impl FnOnce(Arc<dyn CharBackend>) -> F,
 ) -> Result<Arc<Mutex<F>>, MachineError> {
-    chardevs
-        .connect_new_frontend(id, make)
-        .map_err(|e| MachineError::at(location, e))
+    chardevs.connect_new_frontend(id, make).map_err(|e| {
+        let message = match e {
+            ConnectError::NotFound(_) => {
+                format!("Property '{owner}.chardev' can't find value '{id}'")
+            }
+            ConnectError::InUse(_) => {
+                format!("Property '{owner}.chardev' can't take value '{id}': {e}")
+            }
+        };
+        MachineError::at(location, message)
+    })
 }

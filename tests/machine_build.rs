@@ -1,0 +1,112 @@
+//! Errors found while building the machine, compared with QEMU 7.2 where
+//! QEMU has the same error, and the refusals of what is not built yet.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{boot_args, guest, run, Guest, GUEST_SUCCESS, QEMU, RQEMU};
+
+fn with(mut args: Vec<String>, extra: &[&str]) -> Vec<String> {
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// stderr without the warnings QEMU and we print about the host's CPU.
+fn errors(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.contains("host doesn't support requested feature"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn machine_errors_match_qemu() {
+    let cases: &[&[&str]] = &[
+        &["-cpu", "nosuchcpu"],
+        &["-cpu", "qemu64,+nosuchfeat"],
+        &["-machine", "pc,memory-backend=nosuch"],
+        &[
+            "-machine",
+            "pc,memory-backend=m0",
+            "-object",
+            "memory-backend-ram,id=m0,size=64M",
+        ],
+        &["-device", "isa-debugcon"],
+        &["-device", "isa-serial,index=4"],
+        &["-device", "isa-serial,chardev=nosuch"],
+        &["-device", "isa-debugcon,chardev=nosuch"],
+        &[
+            "-chardev",
+            "null,id=c",
+            "-device",
+            "isa-serial,chardev=c",
+            "-device",
+            "isa-serial,chardev=c",
+        ],
+        &[
+            "-chardev",
+            "null,id=c",
+            "-device",
+            "isa-debugcon,chardev=c",
+            "-device",
+            "isa-debugcon,chardev=c,iobase=0x400",
+        ],
+    ];
+    for extra in cases {
+        let args = with(boot_args("pc", "128", &guest(Guest::Pvh32)), extra);
+        let ours = run(RQEMU, &args, Duration::from_secs(60));
+        let qemu = run(QEMU, &args, Duration::from_secs(60));
+        assert_eq!(qemu.code(), Some(1), "QEMU {extra:?}: {}", qemu.stderr);
+        assert_eq!(ours.code(), Some(1), "ours {extra:?}: {}", ours.stderr);
+        assert_eq!(errors(&ours.stderr), errors(&qemu.stderr), "{extra:?}");
+    }
+}
+
+/// Backends and devices that do not exist here yet are refused with an
+/// error naming them, never ignored.
+#[test]
+fn what_is_not_built_yet_is_refused() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["-netdev", "user,id=n0"], "qemu-system-x86_64: -netdev user,id=n0: Parameter 'type' does not accept value 'user'"),
+        (&["-drive", "file=/dev/null,format=raw"], "qemu-system-x86_64: -drive file=/dev/null,format=raw: 'ide-hd' is not a valid device model name"),
+        (&["-drive", "if=virtio,file=/dev/null"], "qemu-system-x86_64: -drive if=virtio,file=/dev/null: 'virtio-blk-pci' is not a valid device model name"),
+        (&["-blockdev", "driver=file,filename=/dev/null,node-name=f"], "qemu-system-x86_64: -blockdev driver=file,filename=/dev/null,node-name=f: Parameter 'driver' does not accept value 'file'"),
+        (&["-device", "virtio-blk-pci"], "qemu-system-x86_64: -device virtio-blk-pci: 'virtio-blk-pci' is not a valid device model name"),
+        (&["-sandbox", "on"], "qemu-system-x86_64: -sandbox: seccomp support is disabled"),
+    ];
+    for (extra, expected) in cases {
+        let args = with(boot_args("pc", "128", &guest(Guest::Pvh32)), extra);
+        let ours = run(RQEMU, &args, Duration::from_secs(60));
+        assert_eq!(ours.code(), Some(1), "{extra:?}: {}", ours.stderr);
+        assert_eq!(errors(&ours.stderr), *expected);
+        assert!(ours.stdout.is_empty(), "the guest ran: {}", ours.stdout);
+    }
+}
+
+/// Without -nodefaults QEMU adds ports and a NIC of its own; the guest
+/// still boots, with COM1 where -serial puts it.
+#[test]
+fn default_devices_do_not_stop_a_boot() {
+    for extra in [&["-nographic"][..], &["-display", "none"]] {
+        let mut args: Vec<String> = boot_args("pc", "128", &guest(Guest::Pvh32))
+            .into_iter()
+            .filter(|a| a != "-nodefaults")
+            .collect();
+        if extra[0] == "-nographic" {
+            // -nographic puts COM1 on stdio itself.
+            let at = args.iter().position(|a| a == "-serial").expect("-serial");
+            args.drain(at..at + 2);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let ours = run(RQEMU, &args, Duration::from_secs(60));
+        assert_eq!(
+            ours.code(),
+            Some(GUEST_SUCCESS),
+            "{extra:?}: {}",
+            ours.stderr
+        );
+        assert!(ours.stdout.contains("Hello from a PVH guest!"), "{extra:?}");
+    }
+}
