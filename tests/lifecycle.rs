@@ -251,3 +251,30 @@ fn serial_on_a_pty() {
     kill(child.id(), libc::SIGTERM);
     assert_eq!(child.wait().expect("wait").code(), Some(0));
 }
+
+/// A start that fails after the pidfile and a listening socket were made
+/// leaves neither behind.
+#[test]
+fn failed_start_leaves_no_pidfile_or_socket() {
+    let dir = scratch("failed");
+    let pidfile = dir.join("vm.pid");
+    let socket = dir.join("s.sock");
+    let mut args = boot_args("pc", "128", &guest(Guest::Pvh32));
+    args.extend([
+        "-pidfile".to_string(),
+        pidfile.display().to_string(),
+        "-chardev".to_string(),
+        format!("socket,id=s,path={},server=on,wait=off", socket.display()),
+        "-cpu".to_string(),
+        "nosuchcpu".to_string(),
+    ]);
+    let out = run(RQEMU, &args, BOOT_TIMEOUT);
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr.contains("unable to find CPU model 'nosuchcpu'"),
+        "{}",
+        out.stderr
+    );
+    assert!(!pidfile.exists(), "stale pidfile");
+    assert!(!socket.exists(), "stale socket");
+}
