@@ -8,6 +8,7 @@ use super::super::description::{
 };
 use super::super::error::{warning, CliError};
 use super::super::keyval::QemuOpts;
+use super::super::netdev::check_netdev_members;
 use super::super::qdict::{
     hex_suffix_warning, parse_bool, parse_size, parse_u64, size_error_message,
 };
@@ -315,7 +316,9 @@ pub(super) fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
         None => return Err(at("Parameter 'id' is missing".into())),
     }
     match netdev.properties.get("type") {
-        Some(Value::String(t)) if NETDEV_TYPES.contains(&t.as_str()) => Ok(()),
+        Some(Value::String(t)) if NETDEV_TYPES.contains(&t.as_str()) => {
+            check_netdev_members(t, &netdev.properties, netdev.json).map_err(at)
+        }
         Some(Value::String(t)) => Err(at(format!("Parameter 'type' does not accept value '{t}'"))),
         Some(_) => Err(at(
             "Invalid parameter type for 'type', expected: string".into()
