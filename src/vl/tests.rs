@@ -537,6 +537,10 @@ fn probed_errors_match_qemu() {
         (&["-netdev", "tap,id=n,poll-us=-1"], "qemu-system-x86_64: -netdev tap,id=n,poll-us=-1: Parameter 'poll-us' expects a uint64 value"),
         (&["-netdev", "user,id=n,ipv6-prefixlen=x"], "qemu-system-x86_64: -netdev user,id=n,ipv6-prefixlen=x: Parameter 'ipv6-prefixlen' expects an int64 value"),
         (&["-object", "memory-backend-ram,id=m,size=1M,prealloc-threads=x"], "qemu-system-x86_64: -object memory-backend-ram,id=m,size=1M,prealloc-threads=x: Parameter 'prealloc-threads' expects a uint64 value"),
+        (&["-audiodev", "none,id=a,bogus=1"], "qemu-system-x86_64: -audiodev none,id=a,bogus=1: Parameter 'bogus' is unexpected"),
+        (&["-audiodev", "none,id=a,timer-period=x"], "qemu-system-x86_64: -audiodev none,id=a,timer-period=x: Parameter 'timer-period' expects integer"),
+        (&["-audiodev", "none,id=a,out.frequency=x"], "qemu-system-x86_64: -audiodev none,id=a,out.frequency=x: Parameter 'out.frequency' expects integer"),
+        (&["-audiodev", "none,id=a,out.bogus=1"], "qemu-system-x86_64: -audiodev none,id=a,out.bogus=1: Parameter 'out.bogus' is unexpected"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),

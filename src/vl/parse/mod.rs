@@ -359,7 +359,7 @@ impl State {
             }
             "audiodev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
-                check_audiodev(&properties).map_err(|m| CliError::at(location, m))?;
+                check_audiodev(&properties, json).map_err(|m| CliError::at(location, m))?;
                 self.desc
                     .audiodevs
                     .push(located(location, json, properties));
