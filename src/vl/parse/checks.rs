@@ -274,9 +274,7 @@ fn check_audiodev_none(properties: &Dict, json: bool) -> Result<(), String> {
         Value::Number(n) if n.is_u64() => Ok(()),
         Value::String(text) if !json && parse_u64(text).is_some() => Ok(()),
         Value::String(_) if !json => Err(format!("Parameter '{name}' expects integer")),
-        _ => Err(format!(
-            "Invalid parameter type for '{name}', expected: integer"
-        )),
+        _ => Err(format!("Parameter '{name}' expects uint64")),
     };
     let boolean = |name: &str, value: &Value| match value {
         Value::Bool(_) => Ok(()),
