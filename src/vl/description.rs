@@ -46,7 +46,9 @@ pub struct MachineDescription {
     /// `-drive`, and `-hda`..`-hdd`, `-cdrom` and disk images given as
     /// plain arguments, converted to `-drive` form as QEMU does.
     pub drives: Vec<LocatedDict>,
-    /// `-netdev` (`type` and `id` included).
+    /// `-netdev` (`type` and `id` included). In the `key=value` form the
+    /// repeatable members of `user` (`hostfwd`, `guestfwd`, `dnssearch`)
+    /// are lists of strings.
     pub netdevs: Vec<LocatedDict>,
     /// `-nic`, and the default `user` NIC QEMU adds (with an empty
     /// location) when no network option and no `-nodefaults` is given.

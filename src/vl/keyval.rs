@@ -177,6 +177,25 @@ impl QemuOpts {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Like `to_dict`, but the keys in `lists` keep every value given, in
+    /// order, as a list.
+    pub fn to_dict_with_lists(&self, lists: &[&str]) -> Dict {
+        let mut dict = self.to_dict(lists);
+        for (key, value) in self
+            .entries
+            .iter()
+            .filter(|(k, _)| lists.contains(&k.as_str()))
+        {
+            let entry = dict
+                .entry(key.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(values) = entry {
+                values.push(Value::String(value.clone()));
+            }
+        }
+        dict
+    }
+
     /// The parameters as a flat dictionary of strings, last repeat winning,
     /// without `skip` (keys the caller stores elsewhere).
     pub fn to_dict(&self, skip: &[&str]) -> Dict {

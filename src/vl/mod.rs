@@ -8,10 +8,12 @@ mod help;
 pub mod json;
 pub mod keyval;
 pub mod machine;
+pub mod netdev;
 pub mod objects;
 pub mod options;
 pub mod opts_list;
 mod parse;
+pub mod qapi_members;
 pub mod qdict;
 pub mod smp;
 

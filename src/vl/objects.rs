@@ -1,42 +1,7 @@
-//! `-object` types implemented, with their QAPI members, checked the way
-//! QEMU's visitor checks them (members in schema order, then unknown ones).
-
-use serde_json::Value;
+//! `-object` types implemented, with their QAPI members.
 
 use super::description::Dict;
-use super::qdict::{expects_on_off, parse_bool, parse_size, parse_u64};
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Bool,
-    Size,
-    Integer,
-    Text,
-    /// A list or an enum the visitor checks later; taken as given.
-    Other,
-}
-
-struct Member {
-    name: &'static str,
-    kind: Kind,
-    required: bool,
-}
-
-const fn member(name: &'static str, kind: Kind) -> Member {
-    Member {
-        name,
-        kind,
-        required: false,
-    }
-}
-
-const fn required(name: &'static str, kind: Kind) -> Member {
-    Member {
-        name,
-        kind,
-        required: true,
-    }
-}
+use super::qapi_members::{check_members, member, required, Form, Kind, Member};
 
 const MEMORY_BACKEND: &[Member] = &[
     member("dump", Kind::Bool),
@@ -44,7 +9,7 @@ const MEMORY_BACKEND: &[Member] = &[
     member("merge", Kind::Bool),
     member("policy", Kind::Other),
     member("prealloc", Kind::Bool),
-    member("prealloc-threads", Kind::Integer),
+    member("prealloc-threads", Kind::Unsigned),
     member("prealloc-context", Kind::Text),
     member("share", Kind::Bool),
     member("reserve", Kind::Bool),
@@ -95,55 +60,15 @@ fn members(qom_type: &str) -> Vec<&'static Member> {
 
 /// Checks the properties of an object of a type in `OBJECT_TYPES`;
 /// `json` tells typed JSON values from keyval strings.
+/// Checks the properties of an object of a type in `OBJECT_TYPES`;
+/// `json` tells typed JSON values from keyval strings.
 pub fn check_object_properties(
     qom_type: &str,
     properties: &Dict,
     json: bool,
 ) -> Result<(), String> {
-    let members = members(qom_type);
-    for member in &members {
-        let name = member.name;
-        let Some(value) = properties.get(name) else {
-            if member.required {
-                return Err(format!("Parameter '{name}' is missing"));
-            }
-            continue;
-        };
-        let wrong_type =
-            |expected: &str| format!("Invalid parameter type for '{name}', expected: {expected}");
-        match (member.kind, value) {
-            (Kind::Bool, Value::Bool(_)) => {}
-            (Kind::Bool, Value::String(text)) if !json => {
-                parse_bool(text).ok_or_else(|| expects_on_off(name))?;
-            }
-            (Kind::Bool, _) => return Err(wrong_type("boolean")),
-            (Kind::Size, Value::Number(n)) if n.is_u64() => {}
-            (Kind::Size, Value::String(text)) if !json => {
-                parse_size(text, 1)
-                    .map_err(|_| format!("Parameter '{name}' expects a size value"))?;
-            }
-            (Kind::Size, _) => return Err(format!("Parameter '{name}' expects uint64")),
-            (Kind::Integer, Value::Number(n)) if n.is_i64() => {}
-            (Kind::Integer, Value::String(text)) if !json => {
-                parse_u64(text).ok_or_else(|| format!("Parameter '{name}' expects integer"))?;
-            }
-            (Kind::Integer, _) => return Err(wrong_type("integer")),
-            (Kind::Text, Value::String(_)) => {}
-            (Kind::Text, _) => return Err(wrong_type("string")),
-            (Kind::Other, _) => {}
-        }
-    }
-    if let Some(unknown) = properties
-        .keys()
-        .find(|key| members.iter().all(|m| m.name != key.as_str()))
-    {
-        return Err(if json {
-            format!("Parameter '{unknown}' is unexpected")
-        } else {
-            format!("Invalid parameter '{unknown}'")
-        });
-    }
-    Ok(())
+    let form = if json { Form::Json } else { Form::Strings };
+    check_members(&members(qom_type), properties, form, &[])
 }
 
 /// Checks QEMU makes when it creates the object.

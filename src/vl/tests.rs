@@ -334,6 +334,15 @@ fn recorded_results_match_qemu() {
         (Some("n"), Some("on"))
     );
     assert!(!b.machine.properties.contains_key("boot"));
+    // Repeated list members of -netdev user are all kept.
+    let n = run(&[
+        "-netdev",
+        "user,id=n0,hostfwd=tcp::5555-:22,hostfwd=tcp::5556-:23",
+    ]);
+    assert_eq!(
+        n.netdevs[0].properties["hostfwd"],
+        serde_json::json!(["tcp::5555-:22", "tcp::5556-:23"])
+    );
     let d = run(&["-cpu", "qemu64,+ssse3,-svm,vmx=off"]);
     assert_eq!(d.cpu.model, "qemu64");
     assert_eq!(
@@ -520,6 +529,18 @@ fn probed_errors_match_qemu() {
         (&["-chardev", "socket,id=s,path=/tmp/zz,host=x,port=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz,host=x,port=1: None or one of 'path', 'fd' or 'host' option required."),
         (&["-chardev", "ringbuf,id=r,size=3"], "qemu-system-x86_64: -chardev ringbuf,id=r,size=3: size of ringbuf chardev must be power of two"),
         (&["-chardev", "socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1: 'reconnect' option is incompatible with socket in server listen mode"),
+        (&["-netdev", "user,id=n,bogus=1"], "qemu-system-x86_64: -netdev user,id=n,bogus=1: Invalid parameter 'bogus'"),
+        (&["-netdev", "tap,id=n,bogus=1"], "qemu-system-x86_64: -netdev tap,id=n,bogus=1: Invalid parameter 'bogus'"),
+        (&["-netdev", "user,id=n,ipv4=x"], "qemu-system-x86_64: -netdev user,id=n,ipv4=x: Parameter 'ipv4' expects 'on' or 'off'"),
+        (&["-netdev", r#"{"type":"user","id":"n","bogus":1}"#], r#"qemu-system-x86_64: -netdev {"type":"user","id":"n","bogus":1}: Parameter 'bogus' is unexpected"#),
+        (&["-netdev", "tap,id=n,queues=x"], "qemu-system-x86_64: -netdev tap,id=n,queues=x: Parameter 'queues' expects a uint64 value"),
+        (&["-netdev", "tap,id=n,poll-us=-1"], "qemu-system-x86_64: -netdev tap,id=n,poll-us=-1: Parameter 'poll-us' expects a uint64 value"),
+        (&["-netdev", "user,id=n,ipv6-prefixlen=x"], "qemu-system-x86_64: -netdev user,id=n,ipv6-prefixlen=x: Parameter 'ipv6-prefixlen' expects an int64 value"),
+        (&["-object", "memory-backend-ram,id=m,size=1M,prealloc-threads=x"], "qemu-system-x86_64: -object memory-backend-ram,id=m,size=1M,prealloc-threads=x: Parameter 'prealloc-threads' expects a uint64 value"),
+        (&["-audiodev", "none,id=a,bogus=1"], "qemu-system-x86_64: -audiodev none,id=a,bogus=1: Parameter 'bogus' is unexpected"),
+        (&["-audiodev", "none,id=a,timer-period=x"], "qemu-system-x86_64: -audiodev none,id=a,timer-period=x: Parameter 'timer-period' expects integer"),
+        (&["-audiodev", "none,id=a,out.frequency=x"], "qemu-system-x86_64: -audiodev none,id=a,out.frequency=x: Parameter 'out.frequency' expects integer"),
+        (&["-audiodev", "none,id=a,out.bogus=1"], "qemu-system-x86_64: -audiodev none,id=a,out.bogus=1: Parameter 'out.bogus' is unexpected"),
         // Which error QEMU reports first when there are several.
         (&["-chardev", "bogus,id=c", "-M", "q35,nosuch=1"], "qemu-system-x86_64: -chardev bogus,id=c: 'bogus' is not a valid char driver name"),
         (&["-M", "nosuch", "-chardev", "bogus,id=c"], "qemu-system-x86_64: unsupported machine type\nUse -machine help to list supported machines"),

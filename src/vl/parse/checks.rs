@@ -8,6 +8,7 @@ use super::super::description::{
 };
 use super::super::error::{warning, CliError};
 use super::super::keyval::QemuOpts;
+use super::super::netdev::check_netdev_members;
 use super::super::qdict::{
     hex_suffix_warning, parse_bool, parse_size, parse_u64, size_error_message,
 };
@@ -229,7 +230,7 @@ fn check_boot_devices(order: &str) -> Result<(), CliError> {
 }
 
 /// `-audiodev`: an id and one of QEMU's audio drivers.
-pub(super) fn check_audiodev(properties: &Dict) -> Result<(), String> {
+pub(super) fn check_audiodev(properties: &Dict, json: bool) -> Result<(), String> {
     const DRIVERS: &[&str] = &[
         "none",
         "alsa",
@@ -248,12 +249,67 @@ pub(super) fn check_audiodev(properties: &Dict) -> Result<(), String> {
         return Err("Parameter 'id' is missing".to_owned());
     }
     match properties.get("driver") {
+        Some(Value::String(driver)) if driver == "none" => check_audiodev_none(properties, json),
         Some(Value::String(driver)) if DRIVERS.contains(&driver.as_str()) => Ok(()),
         Some(Value::String(driver)) => Err(format!(
             "Parameter 'driver' does not accept value '{driver}'"
         )),
         Some(_) => Err("Invalid parameter type for 'driver', expected: string".to_owned()),
         None => Err("Parameter 'driver' is missing".to_owned()),
+    }
+}
+
+/// The members of `-audiodev none`, as QEMU's keyval visitor reads them.
+fn check_audiodev_none(properties: &Dict, json: bool) -> Result<(), String> {
+    const DIRECTION: &[&str] = &[
+        "mixing-engine",
+        "fixed-settings",
+        "frequency",
+        "channels",
+        "voices",
+        "format",
+        "buffer-length",
+    ];
+    let integer = |name: &str, value: &Value| match value {
+        Value::Number(n) if n.is_u64() => Ok(()),
+        Value::String(text) if !json && parse_u64(text).is_some() => Ok(()),
+        Value::String(_) if !json => Err(format!("Parameter '{name}' expects integer")),
+        _ => Err(format!("Parameter '{name}' expects uint64")),
+    };
+    let boolean = |name: &str, value: &Value| match value {
+        Value::Bool(_) => Ok(()),
+        Value::String(text) if !json && parse_bool(text).is_some() => Ok(()),
+        Value::String(_) if !json => Err(format!("Parameter '{name}' expects 'on' or 'off'")),
+        _ => Err(format!(
+            "Invalid parameter type for '{name}', expected: boolean"
+        )),
+    };
+    if let Some(value) = properties.get("timer-period") {
+        integer("timer-period", value)?;
+    }
+    for direction in ["in", "out"] {
+        let Some(value) = properties.get(direction) else {
+            continue;
+        };
+        let Value::Object(members) = value else {
+            return Err(format!(
+                "Invalid parameter type for '{direction}', expected: object"
+            ));
+        };
+        for (key, value) in members {
+            let name = format!("{direction}.{key}");
+            match key.as_str() {
+                "mixing-engine" | "fixed-settings" => boolean(&name, value)?,
+                "format" => {}
+                _ if DIRECTION.contains(&key.as_str()) => integer(&name, value)?,
+                _ => return Err(format!("Parameter '{name}' is unexpected")),
+            }
+        }
+    }
+    const MEMBERS: &[&str] = &["id", "driver", "timer-period", "in", "out"];
+    match properties.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+        Some(key) => Err(format!("Parameter '{key}' is unexpected")),
+        None => Ok(()),
     }
 }
 
@@ -315,7 +371,9 @@ pub(super) fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
         None => return Err(at("Parameter 'id' is missing".into())),
     }
     match netdev.properties.get("type") {
-        Some(Value::String(t)) if NETDEV_TYPES.contains(&t.as_str()) => Ok(()),
+        Some(Value::String(t)) if NETDEV_TYPES.contains(&t.as_str()) => {
+            check_netdev_members(t, &netdev.properties, netdev.json).map_err(at)
+        }
         Some(Value::String(t)) => Err(at(format!("Parameter 'type' does not accept value '{t}'"))),
         Some(_) => Err(at(
             "Invalid parameter type for 'type', expected: string".into()

@@ -14,6 +14,7 @@ use super::error::{warning, CliError};
 use super::json::parse_object;
 use super::keyval::{is_help, parse_keyval, parse_qemu_opts, ImpliedValue, QemuOpts};
 use super::machine;
+use super::netdev::LIST_MEMBERS;
 use super::objects::{check_object_properties, OBJECT_TYPES};
 use super::options::Token;
 use super::opts_list::{
@@ -347,7 +348,7 @@ impl State {
                 } else {
                     let opts = self.qemu_opts(arg, Some("type"), location);
                     self.check_new_id(&opts, "netdev", location)?;
-                    (opts.to_dict(&[]), false)
+                    (opts.to_dict_with_lists(LIST_MEMBERS), false)
                 };
                 self.desc.netdevs.push(located(location, json, properties));
             }
@@ -358,7 +359,7 @@ impl State {
             }
             "audiodev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
-                check_audiodev(&properties).map_err(|m| CliError::at(location, m))?;
+                check_audiodev(&properties, json).map_err(|m| CliError::at(location, m))?;
                 self.desc
                     .audiodevs
                     .push(located(location, json, properties));
