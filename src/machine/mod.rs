@@ -248,20 +248,6 @@ impl PcBoard {
         let model = find_model(&desc.cpu.model).ok_or_else(|| {
             MachineError::plain(format!("unable to find CPU model '{}'", desc.cpu.model))
         })?;
-        let boot = match &desc.boot.kernel {
-            Some(kernel) => DirectBoot {
-                kernel: kernel.clone(),
-                initrd: desc.boot.initrd.clone(),
-                cmdline: desc.boot.append.clone(),
-            },
-            // Firmware boot is not there yet: say so as QEMU does when it
-            // cannot find its BIOS.
-            None => {
-                return Err(MachineError::plain(
-                    "could not load PC BIOS 'bios-256k.bin'",
-                ))
-            }
-        };
         let smp = desc.smp;
         let (vm, warnings) =
             KvmVm::new(smp.cpus, smp.max_cpus).map_err(|e| MachineError::plain(e.to_string()))?;
@@ -360,6 +346,21 @@ impl PcBoard {
                     .map_err(|e| MachineError::plain(e.to_string()))?,
             );
         }
+        let boot = match &desc.boot.kernel {
+            Some(kernel) => DirectBoot {
+                kernel: kernel.clone(),
+                initrd: desc.boot.initrd.clone(),
+                cmdline: desc.boot.append.clone(),
+            },
+            // Firmware boot is not there yet: say so as QEMU does when it
+            // cannot find its BIOS (after the devices, whose errors QEMU
+            // reports first as it has a BIOS).
+            None => {
+                return Err(MachineError::plain(
+                    "could not load PC BIOS 'bios-256k.bin'",
+                ))
+            }
+        };
         let thread_names = desc.name.as_ref().is_some_and(|n| n.debug_threads);
         let vcpus = VcpuThreads::spawn(vcpus, buses.clone(), ctx.requests.clone(), thread_names)
             .map_err(|e| MachineError::plain(format!("failed to start vCPU threads: {e}")))?;
