@@ -110,3 +110,50 @@ fn default_devices_do_not_stop_a_boot() {
         assert!(ours.stdout.contains("Hello from a PVH guest!"), "{extra:?}");
     }
 }
+
+/// isa-debugcon passes what the guest writes to its port on to its
+/// chardev: placed at COM1's data port (with no UART there, the status
+/// port reads all ones, "ready"), it carries the guest's serial output
+/// to a file, under QEMU and here alike.
+#[test]
+fn debugcon_writes_reach_its_chardev() {
+    let dir = std::env::temp_dir().join(format!("rqemu-debugcon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let mut outputs = Vec::new();
+    for (name, program) in [("ours", RQEMU), ("qemu", QEMU)] {
+        let file = dir.join(name);
+        let args: Vec<String> = [
+            "-accel",
+            "kvm",
+            "-M",
+            "pc",
+            "-m",
+            "128",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-chardev",
+            &format!("file,id=out,path={}", file.display()),
+            "-device",
+            "isa-debugcon,iobase=0x3f8,chardev=out",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=4",
+            "-kernel",
+            guest(Guest::Pvh32).to_str().expect("utf-8"),
+        ]
+        .map(String::from)
+        .to_vec();
+        let out = run(program, &args, common::BOOT_TIMEOUT);
+        assert_eq!(out.code(), Some(GUEST_SUCCESS), "{name}: {}", out.stderr);
+        outputs.push(std::fs::read_to_string(&file).expect("debugcon output"));
+    }
+    assert!(
+        outputs[0].starts_with("Hello from a PVH guest!"),
+        "{}",
+        outputs[0]
+    );
+    // The same text, but for the RSDP QEMU's firmware provides.
+    let strip = |s: &str| -> String { s.lines().filter(|l| !l.starts_with("rsdp")).collect() };
+    assert_eq!(strip(&outputs[0]), strip(&outputs[1]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
