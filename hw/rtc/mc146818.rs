@@ -557,24 +557,14 @@ impl Mc146818Rtc {
     }
 
     fn read_data(&mut self) -> u8 {
-        match self.index {
-            RTC_IBM_PS2_CENTURY_BYTE
-            | RTC_CENTURY
-            | RTC_SECONDS
-            | RTC_MINUTES
-            | RTC_HOURS
-            | RTC_DAY_OF_WEEK
-            | RTC_DAY_OF_MONTH
-            | RTC_MONTH
-            | RTC_YEAR => {
-                if self.index == RTC_IBM_PS2_CENTURY_BYTE {
-                    self.index = RTC_CENTURY;
-                }
-                if self.running() {
-                    self.update_time();
-                }
-                self.reg(self.index)
+        if let Some(register) = clock_register(self.index) {
+            self.index = register;
+            if self.running() {
+                self.update_time();
             }
+            return self.reg(register);
+        }
+        match self.index {
             RTC_REG_A => {
                 let value = self.reg(RTC_REG_A);
                 if self.update_in_progress() {
@@ -598,29 +588,20 @@ impl Mc146818Rtc {
     }
 
     fn write_data(&mut self, value: u8) {
+        if let Some(register) = clock_register(self.index) {
+            self.index = register;
+            self.cmos[usize::from(register)] = value;
+            // In set mode the time is taken when SET is cleared.
+            if self.running() {
+                self.set_time();
+                self.check_update_timer();
+            }
+            return;
+        }
         match self.index {
             RTC_SECONDS_ALARM | RTC_MINUTES_ALARM | RTC_HOURS_ALARM => {
                 self.cmos[usize::from(self.index)] = value;
                 self.check_update_timer();
-            }
-            RTC_IBM_PS2_CENTURY_BYTE
-            | RTC_CENTURY
-            | RTC_SECONDS
-            | RTC_MINUTES
-            | RTC_HOURS
-            | RTC_DAY_OF_WEEK
-            | RTC_DAY_OF_MONTH
-            | RTC_MONTH
-            | RTC_YEAR => {
-                if self.index == RTC_IBM_PS2_CENTURY_BYTE {
-                    self.index = RTC_CENTURY;
-                }
-                self.cmos[usize::from(self.index)] = value;
-                // In set mode the time is taken when SET is cleared.
-                if self.running() {
-                    self.set_time();
-                    self.check_update_timer();
-                }
             }
             RTC_REG_A => self.write_reg_a(value),
             RTC_REG_B => self.write_reg_b(value),
@@ -707,6 +688,18 @@ impl Mc146818Rtc {
         } else {
             self.write_data(value);
         }
+    }
+}
+
+/// The register a clock register index reads and writes: the time and date
+/// registers themselves, and 0x37, the IBM PS/2 century byte, which QEMU
+/// aliases to the century register.
+fn clock_register(index: u8) -> Option<u8> {
+    match index {
+        RTC_IBM_PS2_CENTURY_BYTE => Some(RTC_CENTURY),
+        RTC_CENTURY | RTC_SECONDS | RTC_MINUTES | RTC_HOURS | RTC_DAY_OF_WEEK
+        | RTC_DAY_OF_MONTH | RTC_MONTH | RTC_YEAR => Some(index),
+        _ => None,
     }
 }
 
