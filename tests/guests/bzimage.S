@@ -262,10 +262,7 @@ report:
     dec %ecx
     jmp 3b
 4:
-    mov $str_bye, %esi
-    call puts
-    mov $EXIT_SUCCESS_VALUE, %eax
-    jmp exit_with
+    jmp succeed
 
     .section .rodata
     .balign 8
@@ -291,7 +288,6 @@ str_setup_data:      .asciz "setup_data: "
 str_cmd_line_ptr:    .asciz "cmd_line_ptr: "
 str_cmdline:         .asciz "cmdline: "
 str_e820_entries:    .asciz "e820 entries: "
-str_bye:             .asciz "bye\n"
 
     .bss
     .balign 4096

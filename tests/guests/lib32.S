@@ -131,6 +131,19 @@ print_field:
     call puthex32
     jmp newline
 
+/* succeed: say "bye" and leave with the success value. */
+succeed:
+    mov $str_bye, %esi
+    call puts
+    mov $EXIT_SUCCESS_VALUE, %eax
+    jmp exit_with
+
+/* fail_with: print the string at %esi and leave with the failure value. */
+fail_with:
+    call puts
+    mov $EXIT_FAILURE_VALUE, %eax
+    jmp exit_with
+
 /* exit_with: leave through isa-debug-exit with the value in %eax. */
 exit_with:
     mov $DEBUG_EXIT_PORT, %dx
@@ -143,4 +156,5 @@ exit_with:
     .section .rodata
 hexdigits: .ascii "0123456789abcdef"
 str_e820:  .asciz "e820: "
+str_bye:   .asciz "bye\n"
     .text

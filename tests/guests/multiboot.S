@@ -126,16 +126,11 @@ _start:
     add $4, %ebx
     jmp 3b
 4:
-    mov $str_bye, %esi
-    call puts
-    mov $EXIT_SUCCESS_VALUE, %eax
-    jmp exit_with
+    jmp succeed
 
 fail:
     mov $str_fail, %esi
-    call puts
-    mov $EXIT_FAILURE_VALUE, %eax
-    jmp exit_with
+    jmp fail_with
 
     .section .rodata
 str_hello:          .asciz "Hello from a multiboot guest!\n"
@@ -153,7 +148,6 @@ str_starts:         .asciz " starts "
 str_module_cmdline: .asciz " cmdline "
 str_mmap_length:    .asciz "mmap_length: "
 str_mmap_addr:      .asciz "mmap_addr: "
-str_bye:            .asciz "bye\n"
 str_fail:           .asciz "bad multiboot magic\n"
 
     .data

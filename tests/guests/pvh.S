@@ -96,16 +96,11 @@ _start:
     dec %ecx
     jmp 4b
 5:
-    mov $str_bye, %esi
-    call puts
-    mov $EXIT_SUCCESS_VALUE, %eax
-    jmp exit_with
+    jmp succeed
 
 fail:
     mov $str_fail, %esi
-    call puts
-    mov $EXIT_FAILURE_VALUE, %eax
-    jmp exit_with
+    jmp fail_with
 
     .section .rodata
 str_hello:          .asciz "Hello from a PVH guest!\n"
@@ -123,7 +118,6 @@ str_first_bytes:    .asciz " starts "
 str_memmap_entries: .asciz "memmap entries: "
 str_memmap_at:      .asciz "memmap at: "
 str_modlist_at:     .asciz "modlist at: "
-str_bye:            .asciz "bye\n"
 str_fail:           .asciz "bad start_info magic\n"
 
     .bss

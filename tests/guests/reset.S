@@ -46,10 +46,9 @@ _start:
     jmp 2b
 
 second_boot:
-    mov $str_bye, %esi
+    mov $str_second_boot, %esi
     call puts
-    mov $EXIT_SUCCESS_VALUE, %eax
-    jmp exit_with
+    jmp succeed
 
     .section .rodata
     .balign 8
@@ -59,7 +58,7 @@ empty_idt:
 str_boot:         .asciz "reset guest: boot "
 str_i8042:        .asciz "resetting through the i8042\n"
 str_triple_fault: .asciz "resetting with a triple fault\n"
-str_bye:          .asciz "second boot, bye\n"
+str_second_boot:  .asciz "second boot, "
 
     .bss
     .balign 16
