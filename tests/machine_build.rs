@@ -25,6 +25,8 @@ fn errors(stderr: &str) -> String {
 fn machine_errors_match_qemu() {
     let cases: &[&[&str]] = &[
         &["-cpu", "nosuchcpu"],
+        // More RAM than the host can provide.
+        &["-m", "1T"],
         &["-cpu", "qemu64,+nosuchfeat"],
         &["-machine", "pc,memory-backend=nosuch"],
         &[

@@ -31,6 +31,22 @@ enum Backing {
     File { file: File, shared: bool },
 }
 
+/// mmap flags for the backend's sharing and `reserve` property. With
+/// `reserve=on` (the default) the kernel accounts for the whole size up
+/// front, so RAM the host cannot provide fails at start, as in QEMU.
+fn mmap_flags(shared: bool, reserve: bool) -> i32 {
+    let share = if shared {
+        libc::MAP_SHARED
+    } else {
+        libc::MAP_PRIVATE
+    };
+    if reserve {
+        share
+    } else {
+        share | libc::MAP_NORESERVE
+    }
+}
+
 /// A property of a backend object as a size (JSON number or size text).
 fn size_property(obj: &ObjectOptions, name: &str) -> Option<u64> {
     match obj.properties.get(name)? {
@@ -119,7 +135,7 @@ pub fn allocate(
     backend_id: Option<&str>,
     objects: &[ObjectOptions],
 ) -> Result<GuestMemoryMmap, MemoryError> {
-    let (name, backing) = match backend_id {
+    let (name, backing, reserve) = match backend_id {
         Some(id) => {
             let obj = objects
                 .iter()
@@ -132,9 +148,13 @@ pub fn allocate(
                 name: id.to_string(),
                 reason: strerror(&e),
             })?;
-            (id.to_string(), backing)
+            (id.to_string(), backing, bool_property(obj, "reserve", true))
         }
-        None => ("pc.ram".to_string(), Backing::Anonymous { shared: false }),
+        None => (
+            "pc.ram".to_string(),
+            Backing::Anonymous { shared: false },
+            true,
+        ),
     };
     let alloc_error = |reason: String| MemoryError::Allocation {
         name: name.clone(),
@@ -147,22 +167,12 @@ pub fn allocate(
             .map_err(|_| alloc_error(strerror(&io::Error::from_raw_os_error(libc::ENOMEM))))?;
         let (flags, file_offset) = match &backing {
             Backing::Anonymous { shared } => {
-                let share = if *shared {
-                    libc::MAP_SHARED
-                } else {
-                    libc::MAP_PRIVATE
-                };
-                (libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | share, None)
+                (libc::MAP_ANONYMOUS | mmap_flags(*shared, reserve), None)
             }
             Backing::File { file, shared } => {
-                let share = if *shared {
-                    libc::MAP_SHARED
-                } else {
-                    libc::MAP_PRIVATE
-                };
                 let clone = file.try_clone().map_err(|e| alloc_error(strerror(&e)))?;
                 (
-                    libc::MAP_NORESERVE | share,
+                    mmap_flags(*shared, reserve),
                     Some(FileOffset::new(clone, offset)),
                 )
             }
