@@ -40,7 +40,7 @@ pub(super) fn is_uuid(text: &str) -> bool {
 }
 
 /// `2006-06-17T16:01:21` or `2006-06-17`.
-pub(super) fn is_datetime(text: &str) -> bool {
+fn is_datetime(text: &str) -> bool {
     let numbers = |s: &str, sep: char, count: usize| {
         let parts: Vec<&str> = s.split(sep).collect();
         parts.len() == count
@@ -127,9 +127,16 @@ pub(super) fn cpu_options(text: &str) -> CpuOptions {
     CpuOptions { model, features }
 }
 
-/// Devices are created last; one whose id is taken is refused then.
-pub(super) fn check_device_ids(desc: &MachineDescription) -> Result<(), CliError> {
+/// Devices are created last: one without a driver or whose id is taken
+/// is refused then.
+pub(super) fn check_devices(desc: &MachineDescription) -> Result<(), CliError> {
     for (index, device) in desc.devices.iter().enumerate() {
+        if device.driver.is_empty() {
+            return Err(CliError::at(
+                &device.location,
+                "Parameter 'driver' is missing",
+            ));
+        }
         let Some(id) = &device.id else { continue };
         if desc.devices[..index]
             .iter()
@@ -380,4 +387,27 @@ pub(super) fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
         )),
         None => Err(at("Parameter 'type' is missing".into())),
     }
+}
+
+/// `-rtc`: the clock base, the clock and the drift fix.
+pub(super) fn check_rtc(rtc: &Dict) -> Result<(), CliError> {
+    let get = |key: &str| rtc.get(key).and_then(Value::as_str);
+    if let Some(base) = get("base") {
+        if !matches!(base, "utc" | "localtime") && !is_datetime(base) {
+            return Err(CliError::plain(
+                "invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'",
+            ));
+        }
+    }
+    let valid = |key: &str, allowed: &[&str]| get(key).is_none_or(|v| allowed.contains(&v));
+    for (key, allowed) in [
+        ("clock", &["host", "rt", "vm"][..]),
+        ("driftfix", &["none", "slew"][..]),
+    ] {
+        if !valid(key, allowed) {
+            let value = get(key).unwrap_or_default();
+            return Err(CliError::plain(format!("invalid option value '{value}'")));
+        }
+    }
+    Ok(())
 }

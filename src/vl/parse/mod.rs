@@ -22,7 +22,7 @@ use super::opts_list::{
 };
 use super::qdict::{hex_suffix_warning, parse_bool, parse_size};
 use super::{help, Command};
-use checks::{check_audiodev, check_sandbox_choices, is_datetime, is_uuid};
+use checks::{check_audiodev, check_sandbox_choices, is_uuid};
 
 const MIB: u64 = 1 << 20;
 
@@ -57,6 +57,8 @@ struct State {
     default_monitor: bool,
     default_vga: bool,
     default_net: bool,
+    /// `-display ...,gl=on`: refused after the loop.
+    display_gl: bool,
     /// What is known so far; complete after the steps.
     desc: MachineDescription,
 }
@@ -285,25 +287,6 @@ impl State {
                 let Some(opts) = self.checked_opts(arg, None, &RTC, location)? else {
                     return self.list_help(&RTC);
                 };
-                if let Some(base) = opts.get("base") {
-                    if !matches!(base, "utc" | "localtime") && !is_datetime(base) {
-                        return Err(CliError::plain(
-                            "invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'",
-                        ));
-                    }
-                }
-                if let Some(clock) = opts
-                    .get("clock")
-                    .filter(|c| !matches!(*c, "host" | "rt" | "vm"))
-                {
-                    return Err(CliError::plain(format!("invalid option value '{clock}'")));
-                }
-                if let Some(drift) = opts
-                    .get("driftfix")
-                    .filter(|d| !matches!(*d, "none" | "slew"))
-                {
-                    return Err(CliError::plain(format!("invalid option value '{drift}'")));
-                }
                 self.desc.rtc.extend(opts.to_dict(&[]));
             }
             // QEMU 7.2 reads -boot as keyval into the machine's `boot`.
@@ -459,7 +442,8 @@ impl State {
     }
 
     /// `-display TYPE[,OPTION=VALUE...]` or its JSON form. Only `none`
-    /// is implemented; QEMU's other displays are refused by name.
+    /// is implemented; QEMU's other displays are refused by name after
+    /// the loop.
     fn display_option(&mut self, arg: &str, location: &str) -> Step {
         let at = |message: String| CliError::at(location, message);
         let mut options = if arg.starts_with('{') {
@@ -514,23 +498,15 @@ impl State {
                 return Err(at(format!("Parameter '{key}' is unexpected")));
             }
         }
-        // No display here does OpenGL.
-        if options
-            .get("gl")
-            .and_then(Value::as_str)
-            .is_some_and(|gl| gl != "off")
-        {
-            return Err(CliError::plain("OpenGL is not supported by the display"));
-        }
-        if display_type != "none" {
-            return Err(CliError::plain(format!(
-                "Display '{display_type}' is not available."
-            )));
-        }
-        if options.contains_key("window-close") {
+        if display_type == "none" && options.contains_key("window-close") {
             let message = "window-close is only valid for GTK and SDL, ignoring option";
             self.warnings.push(CliError::plain(message).to_string());
         }
+        // No display here does OpenGL; QEMU says so once the machine type is known.
+        self.display_gl = options
+            .get("gl")
+            .and_then(Value::as_str)
+            .is_some_and(|gl| gl != "off");
         self.desc.display.display_type = Some(display_type);
         Ok(None)
     }
@@ -634,8 +610,10 @@ impl State {
             }
             (dict, false)
         };
-        let Some(Value::String(driver)) = properties.remove("driver") else {
-            return Err(CliError::at(location, "Parameter 'driver' is missing"));
+        // A missing driver is reported when devices are created.
+        let driver = match properties.remove("driver") {
+            Some(Value::String(driver)) => driver,
+            _ => String::new(),
         };
         // QEMU 7.2 takes an `id` that is not a string as no id at all.
         let id = match properties.remove("id") {

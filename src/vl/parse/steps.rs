@@ -11,7 +11,7 @@ use super::super::objects::check_object_creation;
 use super::super::smp::{self, SmpConfig, SmpLimits};
 use super::super::{help, Command};
 use super::checks::{
-    add_fd, check_boot_options, check_device_ids, check_drive, check_netdev, cpu_options,
+    add_fd, check_boot_options, check_devices, check_drive, check_netdev, check_rtc, cpu_options,
     memory_options, NETDEV_TYPES,
 };
 use super::{located, ChardevSource, State};
@@ -36,10 +36,8 @@ impl State {
         if let Some(command) = self.help_requests(&desc)? {
             return Ok(command);
         }
+        check_rtc(&desc.rtc)?;
         let machine_type = self.select_machine()?;
-        if self.cpu.as_deref() == Some("") {
-            return Err(CliError::plain("-cpu option cannot be empty"));
-        }
         self.default_devices(&mut desc, machine_type)?;
         if let Some(vga) = &desc.display.vga {
             const VGA_TYPES: &[&str] = &[
@@ -48,6 +46,19 @@ impl State {
             if !VGA_TYPES.contains(&vga.as_str()) {
                 return Err(CliError::plain(format!("unknown vga type: {vga}")));
             }
+        }
+        if self.display_gl {
+            return Err(CliError::plain("OpenGL is not supported by the display"));
+        }
+        if let Some(display) = desc
+            .display
+            .display_type
+            .as_deref()
+            .filter(|d| *d != "none")
+        {
+            return Err(CliError::plain(format!(
+                "Display '{display}' is not available."
+            )));
         }
         if let Some(command) = self.chardevs(&mut desc)? {
             return Ok(command);
@@ -103,7 +114,10 @@ impl State {
             }
         }
         self.monitors_and_ports(&mut desc)?;
-        check_device_ids(&desc)?;
+        if self.cpu.as_deref() == Some("") {
+            return Err(CliError::plain("-cpu option cannot be empty"));
+        }
+        check_devices(&desc)?;
         desc.warnings = std::mem::take(&mut self.warnings);
         Ok(Command::Run(Box::new(desc)))
     }
