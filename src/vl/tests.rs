@@ -562,6 +562,13 @@ fn probed_errors_match_qemu() {
         (&["-serial", "bogus", "-mon", "nosuch"], "qemu-system-x86_64: -mon nosuch: chardev \"nosuch\" not found"),
         (&["-nographic", "-daemonize", "-vga", "bogus"], "qemu-system-x86_64: -nographic cannot be used with -daemonize"),
         (&["-object", "memory-backend-ram,id=m", "-chardev", "bogus,id=c"], "qemu-system-x86_64: -object memory-backend-ram,id=m: Parameter 'size' is missing"),
+        (&["-rtc", "base=bogus", "-add-fd", "fd=1,set=1"], "qemu-system-x86_64: -add-fd fd=1,set=1: fd cannot be a standard I/O stream"),
+        (&["-rtc", "base=bogus", "-M", "nosuch"], "qemu-system-x86_64: invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'"),
+        (&["-display", "none,gl=on", "-chardev", "bogus,id=c"], "qemu-system-x86_64: OpenGL is not supported by the display"),
+        (&["-display", "none,gl=on", "-vga", "bogus"], "qemu-system-x86_64: unknown vga type: bogus"),
+        (&["-cpu", "", "-serial", "bogus"], "qemu-system-x86_64: -serial bogus: 'bogus' is not a valid char driver\nqemu-system-x86_64: -serial bogus: could not connect serial device to character backend 'bogus'"),
+        (&["-cpu", "", "-device", r#"{"driver":1}"#], "qemu-system-x86_64: -cpu option cannot be empty"),
+        (&["-device", r#"{"driver":1}"#, "-vga", "bogus"], "qemu-system-x86_64: unknown vga type: bogus"),
         // Accelerators.
         (&["-accel", "kvm", "-machine", "accel=kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),
         (&["-enable-kvm", "-accel", "kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),
