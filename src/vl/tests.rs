@@ -569,6 +569,11 @@ fn probed_errors_match_qemu() {
         (&["-cpu", "", "-serial", "bogus"], "qemu-system-x86_64: -serial bogus: 'bogus' is not a valid char driver\nqemu-system-x86_64: -serial bogus: could not connect serial device to character backend 'bogus'"),
         (&["-cpu", "", "-device", r#"{"driver":1}"#], "qemu-system-x86_64: -cpu option cannot be empty"),
         (&["-device", r#"{"driver":1}"#, "-vga", "bogus"], "qemu-system-x86_64: unknown vga type: bogus"),
+        (&["-smp", "cpus=-1", "-mon", "chardev=x,mode=bogus"], "qemu-system-x86_64: Invalid SMP CPUs -1. The max CPUs supported by machine 'pc-i440fx-7.2' is 255"),
+        (&["-netdev", "bogus,id=n", "-mon", "chardev=x,mode=bogus"], "qemu-system-x86_64: -netdev bogus,id=n: Parameter 'type' does not accept value 'bogus'"),
+        (&["-blockdev", "node-name=x", "-m", "1Z"], "qemu-system-x86_64: -blockdev node-name=x: Parameter 'driver' is missing"),
+        (&["-chardev", "null,id=x", "-monitor", "stdio", "-daemonize"], "qemu-system-x86_64: -monitor stdio: cannot use stdio with -daemonize"),
+        (&["-display", "gtk", "-drive", "file=x,if=bogus"], "qemu-system-x86_64: -drive file=x,if=bogus: unsupported bus type 'bogus'"),
         // Accelerators.
         (&["-accel", "kvm", "-machine", "accel=kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),
         (&["-enable-kvm", "-accel", "kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),

@@ -34,6 +34,14 @@ enum ChardevSource {
     Legacy(ChardevOptions),
 }
 
+/// A monitor as given; QEMU checks it when monitors are created.
+struct PendingMonitor {
+    location: String,
+    monitor: MonitorOptions,
+    /// A `-mon mode=` that is neither `readline` nor `control`.
+    bad_mode: Option<String>,
+}
+
 /// What the loop collects before the steps after it.
 #[derive(Default)]
 struct State {
@@ -47,7 +55,7 @@ struct State {
     serials: Vec<(String, String)>,
     parallels: Vec<(String, String)>,
     debugcons: Vec<(String, String)>,
-    monitors: Vec<(String, MonitorOptions)>,
+    monitors: Vec<PendingMonitor>,
     monitor_index: usize,
     add_fds: Vec<(String, QemuOpts)>,
     /// `-machine kernel-irqchip=`/`kvm-shadow-mem=`: kvm-accel defaults.
@@ -252,22 +260,17 @@ impl State {
                 let Some(opts) = self.checked_opts(arg, Some("chardev"), &MON, location)? else {
                     return self.list_help(&MON);
                 };
-                let mode = match opts.get("mode") {
-                    None | Some("readline") => MonitorMode::Readline,
-                    Some("control") => MonitorMode::Control,
-                    Some(other) => {
-                        return Err(CliError::at(
-                            location,
-                            format!("Parameter 'mode' does not accept value '{other}'"),
-                        ))
-                    }
+                let (mode, bad_mode) = match opts.get("mode") {
+                    None | Some("readline") => (MonitorMode::Readline, None),
+                    Some("control") => (MonitorMode::Control, None),
+                    Some(other) => (MonitorMode::Readline, Some(other.to_owned())),
                 };
                 let pretty = opts.get("pretty").and_then(parse_bool).unwrap_or(false);
                 if let Some(id) = opts.get("id") {
                     if self
                         .monitors
                         .iter()
-                        .any(|(_, m)| m.id.as_deref() == Some(id))
+                        .any(|pending| pending.monitor.id.as_deref() == Some(id))
                     {
                         return Err(CliError::at(
                             location,
@@ -281,7 +284,11 @@ impl State {
                     mode,
                     pretty,
                 };
-                self.monitors.push((location.to_owned(), monitor));
+                self.monitors.push(PendingMonitor {
+                    location: location.to_owned(),
+                    monitor,
+                    bad_mode,
+                });
             }
             "rtc" => {
                 let Some(opts) = self.checked_opts(arg, None, &RTC, location)? else {
@@ -302,6 +309,9 @@ impl State {
             "object" => return self.object_option(arg, location),
             "blockdev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
+                if !properties.contains_key("driver") {
+                    return Err(CliError::at(location, "Parameter 'driver' is missing"));
+                }
                 self.desc
                     .blockdevs
                     .push(located(location, json, properties));
@@ -583,15 +593,16 @@ impl State {
             }
         };
         self.monitor_index += 1;
-        self.monitors.push((
-            location.to_owned(),
-            MonitorOptions {
+        self.monitors.push(PendingMonitor {
+            location: location.to_owned(),
+            monitor: MonitorOptions {
                 id: None,
                 chardev,
                 mode,
                 pretty,
             },
-        ));
+            bad_mode: None,
+        });
         Ok(())
     }
 

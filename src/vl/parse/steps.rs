@@ -14,7 +14,7 @@ use super::checks::{
     add_fd, check_boot_options, check_devices, check_drive, check_netdev, check_rtc, cpu_options,
     memory_options, NETDEV_TYPES,
 };
-use super::{located, ChardevSource, State};
+use super::{located, ChardevSource, PendingMonitor, State};
 
 impl State {
     /// The steps QEMU takes once every option is read, in its order (which
@@ -50,26 +50,10 @@ impl State {
         if self.display_gl {
             return Err(CliError::plain("OpenGL is not supported by the display"));
         }
-        if let Some(display) = desc
-            .display
-            .display_type
-            .as_deref()
-            .filter(|d| *d != "none")
-        {
-            return Err(CliError::plain(format!(
-                "Display '{display}' is not available."
-            )));
-        }
         if let Some(command) = self.chardevs(&mut desc)? {
             return Ok(command);
         }
         for blockdev in &desc.blockdevs {
-            if !blockdev.properties.contains_key("driver") {
-                return Err(CliError::at(
-                    &blockdev.location,
-                    "Parameter 'driver' is missing",
-                ));
-            }
             if !blockdev.properties.contains_key("node-name") {
                 return Err(CliError::at(
                     &blockdev.location,
@@ -118,6 +102,14 @@ impl State {
             return Err(CliError::plain("-cpu option cannot be empty"));
         }
         check_devices(&desc)?;
+        // The display starts last.
+        if let Some(display) = desc.display.display_type.as_deref() {
+            if display != "none" {
+                return Err(CliError::plain(format!(
+                    "Display '{display}' is not available."
+                )));
+            }
+        }
         desc.warnings = std::mem::take(&mut self.warnings);
         Ok(Command::Run(Box::new(desc)))
     }
@@ -333,7 +325,16 @@ impl State {
     /// `-mon` and the legacy monitors, then serial ports, parallel ports
     /// and the debug console.
     fn monitors_and_ports(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
-        for (location, monitor) in &self.monitors {
+        for PendingMonitor {
+            location,
+            monitor,
+            bad_mode,
+        } in &self.monitors
+        {
+            if let Some(mode) = bad_mode {
+                let message = format!("Parameter 'mode' does not accept value '{mode}'");
+                return Err(CliError::at(location, message));
+            }
             if monitor.chardev.is_empty() {
                 return Err(CliError::at(location, "Parameter 'chardev' is missing"));
             }
@@ -345,7 +346,7 @@ impl State {
             }
         }
         desc.monitors
-            .extend(self.monitors.drain(..).map(|(_, monitor)| monitor));
+            .extend(self.monitors.drain(..).map(|pending| pending.monitor));
         let serials = std::mem::take(&mut self.serials);
         for (index, (location, spec)) in serials.iter().filter(|(_, s)| s != "none").enumerate() {
             let id = format!("serial{index}");
@@ -401,22 +402,29 @@ impl State {
             .map_err(|CompatError(m)| CliError::plain(m.unwrap_or_default()))?;
         desc.chardevs.push(chardev);
         self.monitor_index += 1;
-        self.monitors.push((
-            String::new(),
-            MonitorOptions {
+        self.monitors.push(PendingMonitor {
+            location: String::new(),
+            monitor: MonitorOptions {
                 id: None,
                 chardev: id,
                 mode: MonitorMode::Readline,
                 pretty: false,
             },
-        ));
+            bad_mode: None,
+        });
         Ok(())
     }
 }
 
-/// Only one chardev may use stdio.
+/// Only one chardev may use stdio, and none when running as a daemon.
 fn check_stdio_unused(desc: &MachineDescription, chardev: &ChardevOptions) -> Result<(), String> {
-    if chardev.backend == "stdio" && desc.chardevs.iter().any(|c| c.backend == "stdio") {
+    if chardev.backend != "stdio" {
+        return Ok(());
+    }
+    if desc.lifecycle.daemonize {
+        return Err("cannot use stdio with -daemonize".to_owned());
+    }
+    if desc.chardevs.iter().any(|c| c.backend == "stdio") {
         return Err("cannot use stdio by multiple character devices".to_owned());
     }
     Ok(())
