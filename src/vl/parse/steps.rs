@@ -65,12 +65,17 @@ impl State {
             check_drive(drive)?;
         }
         // `-machine boot.*` and `-boot` are one boot configuration.
-        if let Some(Value::Object(boot)) = self.machine.get("boot") {
-            let boot = boot.clone();
-            self.machine.remove("boot");
-            for (key, value) in boot {
-                desc.boot.boot_order.entry(key).or_insert(value);
+        match self.machine.remove("boot") {
+            Some(Value::Object(boot)) => {
+                for (key, value) in boot {
+                    desc.boot.boot_order.entry(key).or_insert(value);
+                }
             }
+            // Not a configuration: refused with the machine's properties.
+            Some(other) => {
+                self.machine.insert("boot".to_owned(), other);
+            }
+            None => {}
         }
         check_boot_options(&desc.boot.boot_order)?;
         self.machine_properties(&mut desc, machine_type)?;
