@@ -218,6 +218,11 @@ pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Res
                     return Err(expects("integer"));
                 }
             }
+            // QEMU merges -m into the machine's `memory`, so a string
+            // there clashes with it.
+            "MemorySizeConfiguration" if !value.is_object() => {
+                return Err(format!("Parameter '{name}' used inconsistently"));
+            }
             "BootConfiguration" | "MemorySizeConfiguration" | "SMPConfiguration" | "SgxEPC" => {
                 if !value.is_object() {
                     return Err(format!(

@@ -295,6 +295,17 @@ fn recorded_results_match_qemu() {
         (268435456, 2, Some(1073741824))
     );
     assert_eq!(run(&["-m", "256k"]).memory.size, 262144);
+    // -m replaces `-machine memory.*`, which is used without it.
+    assert_eq!(
+        run(&["-m", "1G", "-machine", "memory.size=x"]).memory.size,
+        1 << 30
+    );
+    let m = run(&[
+        "-machine",
+        "memory.size=256M,memory.max-size=1G,memory.slots=2",
+    ])
+    .memory;
+    assert_eq!((m.size, m.slots, m.max_size), (256 << 20, 2, Some(1 << 30)));
     let d = run(&[
         "-machine",
         "pc,accel=kvm",
@@ -574,6 +585,12 @@ fn probed_errors_match_qemu() {
         (&["-blockdev", "node-name=x", "-m", "1Z"], "qemu-system-x86_64: -blockdev node-name=x: Parameter 'driver' is missing"),
         (&["-chardev", "null,id=x", "-monitor", "stdio", "-daemonize"], "qemu-system-x86_64: -monitor stdio: cannot use stdio with -daemonize"),
         (&["-display", "gtk", "-drive", "file=x,if=bogus"], "qemu-system-x86_64: -drive file=x,if=bogus: unsupported bus type 'bogus'"),
+        (&["-machine", "memory.size=x"], "qemu-system-x86_64: Parameter 'memory.size' expects size"),
+        (&["-machine", "memory.bogus=1"], "qemu-system-x86_64: Parameter 'memory.bogus' is unexpected"),
+        (&["-machine", "memory.slots=2"], "qemu-system-x86_64: slots specified but no max-size"),
+        (&["-machine", "memory=x"], "qemu-system-x86_64: Parameter 'memory' used inconsistently"),
+        (&["-machine", "smp=x"], "qemu-system-x86_64: Invalid parameter type for 'smp', expected: object"),
+        (&["-machine", "memory.size=2G,memory.max-size=1G"], "qemu-system-x86_64: invalid value of maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)"),
         // Accelerators.
         (&["-accel", "kvm", "-machine", "accel=kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),
         (&["-enable-kvm", "-accel", "kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),

@@ -12,7 +12,7 @@ use super::super::smp::{self, SmpConfig, SmpLimits};
 use super::super::{help, Command};
 use super::checks::{
     add_fd, check_boot_options, check_devices, check_drive, check_netdev, check_rtc, cpu_options,
-    memory_options, NETDEV_TYPES,
+    machine_memory_options, memory_options, NETDEV_TYPES,
 };
 use super::{located, ChardevSource, PendingMonitor, State};
 
@@ -79,8 +79,12 @@ impl State {
         }
         check_boot_options(&desc.boot.boot_order)?;
         self.machine_properties(&mut desc, machine_type)?;
+        // -m replaces `-machine memory.*`.
+        let machine_memory = desc.machine.properties.remove("memory");
         if let Some((location, opts)) = &self.memory {
             desc.memory = memory_options(opts, location, &mut self.warnings)?;
+        } else if let Some(Value::Object(memory)) = machine_memory {
+            desc.memory = machine_memory_options(&memory)?;
         }
         if let Some(cpu) = &self.cpu {
             desc.cpu = cpu_options(cpu);
@@ -242,7 +246,11 @@ impl State {
     ) -> Result<(), CliError> {
         let smp = match self.machine.remove("smp") {
             Some(Value::Object(smp)) => smp,
-            Some(_) => return Err(CliError::plain("Parameters 'smp.*' used inconsistently")),
+            Some(_) => {
+                return Err(CliError::plain(
+                    "Invalid parameter type for 'smp', expected: object",
+                ))
+            }
             None => Dict::new(),
         };
         let config = SmpConfig::from_dict(&smp).map_err(CliError::plain)?;
