@@ -53,6 +53,19 @@ const MISTAKES: &[&[&str]] = &[
     &["-overcommit", "mem-lock=x"],
     &["-parallel", "bogus"],
     &["-smp", "cpus=-1"],
+    &["-machine", "memory.size=x"],
+    &["-machine", "smp=x"],
+    &["-machine", "memory=x"],
+    &["-display", "none,bogus=1"],
+    &["-chardev", "ringbuf,id=r,size=3"],
+    &["-audiodev", "none,id=a,bogus=1"],
+    &["-netdev", "tap,id=n,queues=x"],
+    &["-object", "secret,id=s,data=x,bogus=1"],
+    &["-chardev", "socket,id=s,host=localhost"],
+    &["-M", "pc,smbios-entry-point-type=x"],
+    &["-device", "id=x"],
+    &["-sandbox", "on,obsolete=x"],
+    &["-msg", "timestamp=x"],
 ];
 
 struct Outcome {
@@ -81,7 +94,7 @@ fn combinations() -> Vec<Vec<&'static [&'static str]>> {
         state ^= state << 17;
         (state % bound as u64) as usize
     };
-    (0..300)
+    (0..400)
         .map(|_| {
             let count = 2 + next(2);
             (0..count).map(|_| MISTAKES[next(MISTAKES.len())]).collect()

@@ -22,7 +22,7 @@ use super::opts_list::{
 };
 use super::qdict::{hex_suffix_warning, parse_bool, parse_size};
 use super::{help, Command};
-use checks::{check_audiodev, check_sandbox_choices, is_uuid};
+use checks::{check_audiodev, is_uuid};
 
 const MIB: u64 = 1 << 20;
 
@@ -58,6 +58,8 @@ struct State {
     monitors: Vec<PendingMonitor>,
     monitor_index: usize,
     add_fds: Vec<(String, QemuOpts)>,
+    /// `-sandbox`, whose choices QEMU checks after the loop.
+    sandboxes: Vec<(String, QemuOpts)>,
     /// `-machine kernel-irqchip=`/`kvm-shadow-mem=`: kvm-accel defaults.
     kvm_defaults: Dict,
     default_serial: bool,
@@ -192,7 +194,8 @@ impl State {
                 }
                 let mut smp = Dict::new();
                 smp.insert("smp".to_owned(), Value::Object(parsed.dict));
-                merge_dict(&mut self.machine, smp);
+                merge_dict(&mut self.machine, smp, Clash::Merge, "")
+                    .map_err(|m| CliError::at(location, m))?;
             }
             "name" => return self.name_option(arg, location),
             "S" => self.desc.lifecycle.start_paused = true,
@@ -303,7 +306,13 @@ impl State {
                 if parsed.help {
                     return self.exit(help::boot_help());
                 }
-                merge_dict(&mut self.desc.boot.boot_order, parsed.dict);
+                merge_dict(
+                    &mut self.desc.boot.boot_order,
+                    parsed.dict,
+                    Clash::Merge,
+                    "",
+                )
+                .map_err(|m| CliError::at(location, m))?;
             }
             "device" => self.device_option(arg, location)?,
             "object" => return self.object_option(arg, location),
@@ -382,8 +391,10 @@ impl State {
                 let Some(opts) = self.checked_opts(arg, implied, list, location)? else {
                     return self.list_help(list);
                 };
-                check_sandbox_choices(&opts).map_err(|m| CliError::at(location, m))?;
                 self.desc.other.push((name.to_owned(), opts.to_dict(&[])));
+                if name == "sandbox" {
+                    self.sandboxes.push((location.to_owned(), opts));
+                }
             }
             _ => return Err(refuse(location)),
         }
@@ -410,7 +421,8 @@ impl State {
                 None => self.exit(machine::machine_help()),
             };
         }
-        merge_dict(&mut self.machine, parsed.dict);
+        merge_dict(&mut self.machine, parsed.dict, Clash::Parse, "")
+            .map_err(|m| CliError::at(location, m))?;
         Ok(None)
     }
 
@@ -687,6 +699,9 @@ impl State {
             }
             None => return Err(at("Parameter 'id' is missing".into())),
         };
+        if self.desc.objects.iter().any(|object| object.id == id) {
+            return Err(at(format!("Duplicate ID '{id}' for object")));
+        }
         check_object_properties(&qom_type, &properties, json).map_err(at)?;
         self.desc.objects.push(ObjectOptions {
             qom_type,
@@ -782,14 +797,39 @@ fn keyval_or_json(
     Ok((parsed.dict, false))
 }
 
-/// Merges a later `-machine` into the earlier ones, key by key.
-fn merge_dict(into: &mut Dict, from: Dict) {
+/// How a clash between an earlier and a later value is reported: QEMU
+/// parses `-machine` into the earlier dictionary (`Parameters 'a.*' used
+/// inconsistently`) and merges `-smp` into it (`Parameter 'a' used
+/// inconsistently`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clash {
+    Parse,
+    Merge,
+}
+
+/// Merges a later dictionary into the earlier one, key by key, the later
+/// value winning; `prefix` is the dotted path so far, for messages.
+fn merge_dict(into: &mut Dict, from: Dict, clash: Clash, prefix: &str) -> Result<(), String> {
     for (key, value) in from {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match (into.get_mut(&key), value) {
-            (Some(Value::Object(existing)), Value::Object(nested)) => merge_dict(existing, nested),
+            (Some(Value::Object(existing)), Value::Object(nested)) => {
+                merge_dict(existing, nested, clash, &path)?
+            }
+            (Some(existing), value) if existing.is_object() != value.is_object() => {
+                return Err(match clash {
+                    Clash::Parse => format!("Parameters '{path}.*' used inconsistently"),
+                    Clash::Merge => format!("Parameter '{path}' used inconsistently"),
+                });
+            }
             (_, value) => {
                 into.insert(key, value);
             }
         }
     }
+    Ok(())
 }

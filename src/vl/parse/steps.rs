@@ -11,8 +11,8 @@ use super::super::objects::check_object_creation;
 use super::super::smp::{self, SmpConfig, SmpLimits};
 use super::super::{help, Command};
 use super::checks::{
-    add_fd, check_boot_options, check_devices, check_drive, check_netdev, check_rtc, cpu_options,
-    machine_memory_options, memory_options, NETDEV_TYPES,
+    add_fd, check_boot_options, check_devices, check_drive, check_netdev, check_rtc,
+    check_sandbox_choices, cpu_options, machine_memory_options, memory_options, NETDEV_TYPES,
 };
 use super::{located, ChardevSource, PendingMonitor, State};
 
@@ -29,6 +29,9 @@ impl State {
                 return Err(CliError::plain("-initrd only allowed with -kernel option"));
             }
         }
+        for (location, opts) in &self.sandboxes {
+            check_sandbox_choices(opts).map_err(|m| CliError::at(location, m))?;
+        }
         for (location, opts) in &self.add_fds {
             desc.add_fds
                 .push(add_fd(opts).map_err(|m| CliError::at(location, m))?);
@@ -37,6 +40,14 @@ impl State {
             return Ok(command);
         }
         check_rtc(&desc.rtc)?;
+        // QEMU merges the RAM size into the machine's `memory` first.
+        if self
+            .machine
+            .get("memory")
+            .is_some_and(|memory| !memory.is_object())
+        {
+            return Err(CliError::plain("Parameter 'memory' used inconsistently"));
+        }
         let machine_type = self.select_machine()?;
         self.default_devices(&mut desc, machine_type)?;
         if let Some(vga) = &desc.display.vga {
@@ -86,6 +97,7 @@ impl State {
         } else if let Some(Value::Object(memory)) = machine_memory {
             desc.memory = machine_memory_options(&memory)?;
         }
+        machine::check_smbios_entry_point(&desc.machine.properties).map_err(CliError::plain)?;
         if let Some(cpu) = &self.cpu {
             desc.cpu = cpu_options(cpu);
         }
