@@ -199,15 +199,8 @@ pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Res
                     ));
                 }
             }
-            "str" => {
-                // The SMBIOS entry point type: an enumeration.
-                if !matches!(text, Some("32" | "64")) {
-                    return Err(format!(
-                        "Parameter '{name}' does not accept value '{}'",
-                        text.unwrap_or_default()
-                    ));
-                }
-            }
+            // Checked once the RAM is set up: `check_smbios_entry_point`.
+            "str" => {}
             "size" => {
                 if text.map(|t| parse_size(t, 1)).is_none_or(|r| r.is_err()) {
                     return Err(expects("size"));
@@ -233,6 +226,21 @@ pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Res
         }
     }
     Ok(())
+}
+
+/// `smbios-entry-point-type`, an enumeration the PC machine checks when
+/// it sets up the firmware tables.
+pub fn check_smbios_entry_point(properties: &Dict) -> Result<(), String> {
+    match properties
+        .get("smbios-entry-point-type")
+        .map(|v| v.as_str())
+    {
+        None | Some(Some("32" | "64")) => Ok(()),
+        Some(value) => Err(format!(
+            "Parameter 'smbios-entry-point-type' does not accept value '{}'",
+            value.unwrap_or_default()
+        )),
+    }
 }
 
 /// The accelerators implemented, for `-accel help` and `-accel NAME`.

@@ -1,5 +1,16 @@
-//! The command line, parsed the way QEMU parses it, into a
-//! `MachineDescription`.
+//! The command line, parsed the way QEMU 7.2 parses it, into a
+//! `MachineDescription`: same options, same syntax, same errors in the same
+//! order.
+//!
+//! - `options`: which options exist; argv split into options in order (clap).
+//! - `keyval`, `json`, `opts_list`: the three body syntaxes (QemuOpts,
+//!   keyval, JSON) and the parameter lists of QemuOpts options.
+//! - `parse`: the option loop, then the steps QEMU takes after it
+//!   (`parse::steps`), with single-option checks in `parse::checks`.
+//! - `machine`, `smp`, `chardev`, `objects`, `netdev`, `qapi_members`:
+//!   what each kind of option accepts.
+//! - `description`: the result; `error`: QEMU's message format;
+//!   `help`: help and version texts; `qdict`: reading values.
 
 pub mod chardev;
 pub mod description;

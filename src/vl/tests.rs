@@ -295,6 +295,17 @@ fn recorded_results_match_qemu() {
         (268435456, 2, Some(1073741824))
     );
     assert_eq!(run(&["-m", "256k"]).memory.size, 262144);
+    // -m replaces `-machine memory.*`, which is used without it.
+    assert_eq!(
+        run(&["-m", "1G", "-machine", "memory.size=x"]).memory.size,
+        1 << 30
+    );
+    let m = run(&[
+        "-machine",
+        "memory.size=256M,memory.max-size=1G,memory.slots=2",
+    ])
+    .memory;
+    assert_eq!((m.size, m.slots, m.max_size), (256 << 20, 2, Some(1 << 30)));
     let d = run(&[
         "-machine",
         "pc,accel=kvm",
@@ -562,6 +573,24 @@ fn probed_errors_match_qemu() {
         (&["-serial", "bogus", "-mon", "nosuch"], "qemu-system-x86_64: -mon nosuch: chardev \"nosuch\" not found"),
         (&["-nographic", "-daemonize", "-vga", "bogus"], "qemu-system-x86_64: -nographic cannot be used with -daemonize"),
         (&["-object", "memory-backend-ram,id=m", "-chardev", "bogus,id=c"], "qemu-system-x86_64: -object memory-backend-ram,id=m: Parameter 'size' is missing"),
+        (&["-rtc", "base=bogus", "-add-fd", "fd=1,set=1"], "qemu-system-x86_64: -add-fd fd=1,set=1: fd cannot be a standard I/O stream"),
+        (&["-rtc", "base=bogus", "-M", "nosuch"], "qemu-system-x86_64: invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'"),
+        (&["-display", "none,gl=on", "-chardev", "bogus,id=c"], "qemu-system-x86_64: OpenGL is not supported by the display"),
+        (&["-display", "none,gl=on", "-vga", "bogus"], "qemu-system-x86_64: unknown vga type: bogus"),
+        (&["-cpu", "", "-serial", "bogus"], "qemu-system-x86_64: -serial bogus: 'bogus' is not a valid char driver\nqemu-system-x86_64: -serial bogus: could not connect serial device to character backend 'bogus'"),
+        (&["-cpu", "", "-device", r#"{"driver":1}"#], "qemu-system-x86_64: -cpu option cannot be empty"),
+        (&["-device", r#"{"driver":1}"#, "-vga", "bogus"], "qemu-system-x86_64: unknown vga type: bogus"),
+        (&["-smp", "cpus=-1", "-mon", "chardev=x,mode=bogus"], "qemu-system-x86_64: Invalid SMP CPUs -1. The max CPUs supported by machine 'pc-i440fx-7.2' is 255"),
+        (&["-netdev", "bogus,id=n", "-mon", "chardev=x,mode=bogus"], "qemu-system-x86_64: -netdev bogus,id=n: Parameter 'type' does not accept value 'bogus'"),
+        (&["-blockdev", "node-name=x", "-m", "1Z"], "qemu-system-x86_64: -blockdev node-name=x: Parameter 'driver' is missing"),
+        (&["-chardev", "null,id=x", "-monitor", "stdio", "-daemonize"], "qemu-system-x86_64: -monitor stdio: cannot use stdio with -daemonize"),
+        (&["-display", "gtk", "-drive", "file=x,if=bogus"], "qemu-system-x86_64: -drive file=x,if=bogus: unsupported bus type 'bogus'"),
+        (&["-machine", "memory.size=x"], "qemu-system-x86_64: Parameter 'memory.size' expects size"),
+        (&["-machine", "memory.bogus=1"], "qemu-system-x86_64: Parameter 'memory.bogus' is unexpected"),
+        (&["-machine", "memory.slots=2"], "qemu-system-x86_64: slots specified but no max-size"),
+        (&["-machine", "memory=x"], "qemu-system-x86_64: Parameter 'memory' used inconsistently"),
+        (&["-machine", "smp=x"], "qemu-system-x86_64: Invalid parameter type for 'smp', expected: object"),
+        (&["-machine", "memory.size=2G,memory.max-size=1G"], "qemu-system-x86_64: invalid value of maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)"),
         // Accelerators.
         (&["-accel", "kvm", "-machine", "accel=kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),
         (&["-enable-kvm", "-accel", "kvm"], "qemu-system-x86_64: The -accel and \"-machine accel=\" options are incompatible"),

@@ -40,7 +40,7 @@ pub(super) fn is_uuid(text: &str) -> bool {
 }
 
 /// `2006-06-17T16:01:21` or `2006-06-17`.
-pub(super) fn is_datetime(text: &str) -> bool {
+fn is_datetime(text: &str) -> bool {
     let numbers = |s: &str, sep: char, count: usize| {
         let parts: Vec<&str> = s.split(sep).collect();
         parts.len() == count
@@ -59,45 +59,89 @@ pub(super) fn memory_options(
     location: &str,
     warnings: &mut Vec<String>,
 ) -> Result<MemoryOptions, CliError> {
-    let mut size = DEFAULT_RAM_SIZE;
+    let mut size = None;
     if let Some(text) = opts.get("size").filter(|t| !t.is_empty()) {
         let parsed = parse_size(text, 1)
             .map_err(|e| CliError::at(location, size_error_message("size", text, e)))?;
         if parsed.hex_with_suffix {
             warnings.push(warning(None, hex_suffix_warning(text)));
         }
-        size = parsed.bytes;
         // A number without suffix counts MiB.
-        if text.ends_with(|c: char| c.is_ascii_digit()) {
-            size = size
+        let bytes = if text.ends_with(|c: char| c.is_ascii_digit()) {
+            parsed
+                .bytes
                 .checked_mul(MIB)
-                .ok_or_else(|| CliError::plain("Parameter 'memory.size' expects size"))?;
-        }
-        if size == 0 {
-            size = DEFAULT_RAM_SIZE;
-        }
+                .ok_or_else(|| CliError::plain("Parameter 'memory.size' expects size"))?
+        } else {
+            parsed.bytes
+        };
+        size = Some(bytes);
     }
     let slots = opts.get("slots").and_then(parse_u64).unwrap_or(0);
     let max_size = match opts.get("maxmem") {
-        Some(text) => {
-            let max = parse_size(text, 1)
+        Some(text) => Some(
+            parse_size(text, 1)
                 .map_err(|e| CliError::at(location, size_error_message("maxmem", text, e)))?
-                .bytes;
-            if max < size {
-                return Err(CliError::plain(format!(
-                    "invalid value of maxmem: maximum memory size (0x{max:x}) must be at least the initial memory size (0x{size:x})"
-                )));
-            }
-            if slots > 0 && max == size {
-                return Err(CliError::plain(format!(
-                    "invalid value of maxmem: memory slots were specified but maximum memory size (0x{max:x}) is equal to the initial memory size (0x{size:x})"
-                )));
-            }
-            Some(max)
-        }
-        None if slots > 0 => return Err(CliError::plain("slots specified but no max-size")),
+                .bytes,
+        ),
         None => None,
     };
+    memory_limits(size, slots, max_size)
+}
+
+/// `-machine memory.size=,memory.max-size=,memory.slots=` (without `-m`).
+pub(super) fn machine_memory_options(memory: &Dict) -> Result<MemoryOptions, CliError> {
+    let bad = |message: String| CliError::plain(message);
+    let size_of = |key: &str| -> Result<Option<u64>, CliError> {
+        match memory.get(key) {
+            None => Ok(None),
+            Some(value) => value
+                .as_str()
+                .and_then(|text| parse_size(text, 1).ok())
+                .map(|size| Some(size.bytes))
+                .ok_or_else(|| bad(format!("Parameter 'memory.{key}' expects size"))),
+        }
+    };
+    let size = size_of("size")?;
+    let max_size = size_of("max-size")?;
+    let slots = match memory.get("slots") {
+        None => 0,
+        Some(value) => value
+            .as_str()
+            .and_then(parse_u64)
+            .ok_or_else(|| bad("Parameter 'memory.slots' expects integer".to_owned()))?,
+    };
+    if let Some(key) = memory
+        .keys()
+        .find(|k| !["size", "max-size", "slots"].contains(&k.as_str()))
+    {
+        return Err(bad(format!("Parameter 'memory.{key}' is unexpected")));
+    }
+    memory_limits(size, slots, max_size)
+}
+
+/// QEMU's rules for the RAM size, hotplug slots and the maximum size.
+fn memory_limits(
+    size: Option<u64>,
+    slots: u64,
+    max_size: Option<u64>,
+) -> Result<MemoryOptions, CliError> {
+    // `-m 0` means the default.
+    let size = size.filter(|size| *size != 0).unwrap_or(DEFAULT_RAM_SIZE);
+    match max_size {
+        Some(max) if max < size => {
+            return Err(CliError::plain(format!(
+                "invalid value of maxmem: maximum memory size (0x{max:x}) must be at least the initial memory size (0x{size:x})"
+            )))
+        }
+        Some(max) if slots > 0 && max == size => {
+            return Err(CliError::plain(format!(
+                "invalid value of maxmem: memory slots were specified but maximum memory size (0x{max:x}) is equal to the initial memory size (0x{size:x})"
+            )))
+        }
+        None if slots > 0 => return Err(CliError::plain("slots specified but no max-size")),
+        _ => {}
+    }
     Ok(MemoryOptions {
         size,
         slots,
@@ -127,9 +171,16 @@ pub(super) fn cpu_options(text: &str) -> CpuOptions {
     CpuOptions { model, features }
 }
 
-/// Devices are created last; one whose id is taken is refused then.
-pub(super) fn check_device_ids(desc: &MachineDescription) -> Result<(), CliError> {
+/// Devices are created last: one without a driver or whose id is taken
+/// is refused then.
+pub(super) fn check_devices(desc: &MachineDescription) -> Result<(), CliError> {
     for (index, device) in desc.devices.iter().enumerate() {
+        if device.driver.is_empty() {
+            return Err(CliError::at(
+                &device.location,
+                "Parameter 'driver' is missing",
+            ));
+        }
         let Some(id) = &device.id else { continue };
         if desc.devices[..index]
             .iter()
@@ -380,4 +431,27 @@ pub(super) fn check_netdev(netdev: &LocatedDict) -> Result<(), CliError> {
         )),
         None => Err(at("Parameter 'type' is missing".into())),
     }
+}
+
+/// `-rtc`: the clock base, the clock and the drift fix.
+pub(super) fn check_rtc(rtc: &Dict) -> Result<(), CliError> {
+    let get = |key: &str| rtc.get(key).and_then(Value::as_str);
+    if let Some(base) = get("base") {
+        if !matches!(base, "utc" | "localtime") && !is_datetime(base) {
+            return Err(CliError::plain(
+                "invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'",
+            ));
+        }
+    }
+    let valid = |key: &str, allowed: &[&str]| get(key).is_none_or(|v| allowed.contains(&v));
+    for (key, allowed) in [
+        ("clock", &["host", "rt", "vm"][..]),
+        ("driftfix", &["none", "slew"][..]),
+    ] {
+        if !valid(key, allowed) {
+            let value = get(key).unwrap_or_default();
+            return Err(CliError::plain(format!("invalid option value '{value}'")));
+        }
+    }
+    Ok(())
 }

@@ -22,7 +22,7 @@ use super::opts_list::{
 };
 use super::qdict::{hex_suffix_warning, parse_bool, parse_size};
 use super::{help, Command};
-use checks::{check_audiodev, check_sandbox_choices, is_datetime, is_uuid};
+use checks::{check_audiodev, is_uuid};
 
 const MIB: u64 = 1 << 20;
 
@@ -32,6 +32,14 @@ enum ChardevSource {
     Options { location: String, opts: QemuOpts },
     /// A legacy string of `-monitor`/`-qmp`, checked while parsing.
     Legacy(ChardevOptions),
+}
+
+/// A monitor as given; QEMU checks it when monitors are created.
+struct PendingMonitor {
+    location: String,
+    monitor: MonitorOptions,
+    /// A `-mon mode=` that is neither `readline` nor `control`.
+    bad_mode: Option<String>,
 }
 
 /// What the loop collects before the steps after it.
@@ -47,9 +55,11 @@ struct State {
     serials: Vec<(String, String)>,
     parallels: Vec<(String, String)>,
     debugcons: Vec<(String, String)>,
-    monitors: Vec<(String, MonitorOptions)>,
+    monitors: Vec<PendingMonitor>,
     monitor_index: usize,
     add_fds: Vec<(String, QemuOpts)>,
+    /// `-sandbox`, whose choices QEMU checks after the loop.
+    sandboxes: Vec<(String, QemuOpts)>,
     /// `-machine kernel-irqchip=`/`kvm-shadow-mem=`: kvm-accel defaults.
     kvm_defaults: Dict,
     default_serial: bool,
@@ -57,6 +67,8 @@ struct State {
     default_monitor: bool,
     default_vga: bool,
     default_net: bool,
+    /// `-display ...,gl=on`: refused after the loop.
+    display_gl: bool,
     /// What is known so far; complete after the steps.
     desc: MachineDescription,
 }
@@ -182,7 +194,8 @@ impl State {
                 }
                 let mut smp = Dict::new();
                 smp.insert("smp".to_owned(), Value::Object(parsed.dict));
-                merge_dict(&mut self.machine, smp);
+                merge_dict(&mut self.machine, smp, Clash::Merge, "")
+                    .map_err(|m| CliError::at(location, m))?;
             }
             "name" => return self.name_option(arg, location),
             "S" => self.desc.lifecycle.start_paused = true,
@@ -250,22 +263,17 @@ impl State {
                 let Some(opts) = self.checked_opts(arg, Some("chardev"), &MON, location)? else {
                     return self.list_help(&MON);
                 };
-                let mode = match opts.get("mode") {
-                    None | Some("readline") => MonitorMode::Readline,
-                    Some("control") => MonitorMode::Control,
-                    Some(other) => {
-                        return Err(CliError::at(
-                            location,
-                            format!("Parameter 'mode' does not accept value '{other}'"),
-                        ))
-                    }
+                let (mode, bad_mode) = match opts.get("mode") {
+                    None | Some("readline") => (MonitorMode::Readline, None),
+                    Some("control") => (MonitorMode::Control, None),
+                    Some(other) => (MonitorMode::Readline, Some(other.to_owned())),
                 };
                 let pretty = opts.get("pretty").and_then(parse_bool).unwrap_or(false);
                 if let Some(id) = opts.get("id") {
                     if self
                         .monitors
                         .iter()
-                        .any(|(_, m)| m.id.as_deref() == Some(id))
+                        .any(|pending| pending.monitor.id.as_deref() == Some(id))
                     {
                         return Err(CliError::at(
                             location,
@@ -279,31 +287,16 @@ impl State {
                     mode,
                     pretty,
                 };
-                self.monitors.push((location.to_owned(), monitor));
+                self.monitors.push(PendingMonitor {
+                    location: location.to_owned(),
+                    monitor,
+                    bad_mode,
+                });
             }
             "rtc" => {
                 let Some(opts) = self.checked_opts(arg, None, &RTC, location)? else {
                     return self.list_help(&RTC);
                 };
-                if let Some(base) = opts.get("base") {
-                    if !matches!(base, "utc" | "localtime") && !is_datetime(base) {
-                        return Err(CliError::plain(
-                            "invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'",
-                        ));
-                    }
-                }
-                if let Some(clock) = opts
-                    .get("clock")
-                    .filter(|c| !matches!(*c, "host" | "rt" | "vm"))
-                {
-                    return Err(CliError::plain(format!("invalid option value '{clock}'")));
-                }
-                if let Some(drift) = opts
-                    .get("driftfix")
-                    .filter(|d| !matches!(*d, "none" | "slew"))
-                {
-                    return Err(CliError::plain(format!("invalid option value '{drift}'")));
-                }
                 self.desc.rtc.extend(opts.to_dict(&[]));
             }
             // QEMU 7.2 reads -boot as keyval into the machine's `boot`.
@@ -313,12 +306,21 @@ impl State {
                 if parsed.help {
                     return self.exit(help::boot_help());
                 }
-                merge_dict(&mut self.desc.boot.boot_order, parsed.dict);
+                merge_dict(
+                    &mut self.desc.boot.boot_order,
+                    parsed.dict,
+                    Clash::Merge,
+                    "",
+                )
+                .map_err(|m| CliError::at(location, m))?;
             }
             "device" => self.device_option(arg, location)?,
             "object" => return self.object_option(arg, location),
             "blockdev" => {
                 let (properties, json) = keyval_or_json(arg, Some("driver"), location)?;
+                if !properties.contains_key("driver") {
+                    return Err(CliError::at(location, "Parameter 'driver' is missing"));
+                }
                 self.desc
                     .blockdevs
                     .push(located(location, json, properties));
@@ -389,8 +391,10 @@ impl State {
                 let Some(opts) = self.checked_opts(arg, implied, list, location)? else {
                     return self.list_help(list);
                 };
-                check_sandbox_choices(&opts).map_err(|m| CliError::at(location, m))?;
                 self.desc.other.push((name.to_owned(), opts.to_dict(&[])));
+                if name == "sandbox" {
+                    self.sandboxes.push((location.to_owned(), opts));
+                }
             }
             _ => return Err(refuse(location)),
         }
@@ -417,7 +421,8 @@ impl State {
                 None => self.exit(machine::machine_help()),
             };
         }
-        merge_dict(&mut self.machine, parsed.dict);
+        merge_dict(&mut self.machine, parsed.dict, Clash::Parse, "")
+            .map_err(|m| CliError::at(location, m))?;
         Ok(None)
     }
 
@@ -459,7 +464,8 @@ impl State {
     }
 
     /// `-display TYPE[,OPTION=VALUE...]` or its JSON form. Only `none`
-    /// is implemented; QEMU's other displays are refused by name.
+    /// is implemented; QEMU's other displays are refused by name after
+    /// the loop.
     fn display_option(&mut self, arg: &str, location: &str) -> Step {
         let at = |message: String| CliError::at(location, message);
         let mut options = if arg.starts_with('{') {
@@ -514,23 +520,15 @@ impl State {
                 return Err(at(format!("Parameter '{key}' is unexpected")));
             }
         }
-        // No display here does OpenGL.
-        if options
-            .get("gl")
-            .and_then(Value::as_str)
-            .is_some_and(|gl| gl != "off")
-        {
-            return Err(CliError::plain("OpenGL is not supported by the display"));
-        }
-        if display_type != "none" {
-            return Err(CliError::plain(format!(
-                "Display '{display_type}' is not available."
-            )));
-        }
-        if options.contains_key("window-close") {
+        if display_type == "none" && options.contains_key("window-close") {
             let message = "window-close is only valid for GTK and SDL, ignoring option";
             self.warnings.push(CliError::plain(message).to_string());
         }
+        // No display here does OpenGL; QEMU says so once the machine type is known.
+        self.display_gl = options
+            .get("gl")
+            .and_then(Value::as_str)
+            .is_some_and(|gl| gl != "off");
         self.desc.display.display_type = Some(display_type);
         Ok(None)
     }
@@ -607,15 +605,16 @@ impl State {
             }
         };
         self.monitor_index += 1;
-        self.monitors.push((
-            location.to_owned(),
-            MonitorOptions {
+        self.monitors.push(PendingMonitor {
+            location: location.to_owned(),
+            monitor: MonitorOptions {
                 id: None,
                 chardev,
                 mode,
                 pretty,
             },
-        ));
+            bad_mode: None,
+        });
         Ok(())
     }
 
@@ -634,8 +633,10 @@ impl State {
             }
             (dict, false)
         };
-        let Some(Value::String(driver)) = properties.remove("driver") else {
-            return Err(CliError::at(location, "Parameter 'driver' is missing"));
+        // A missing driver is reported when devices are created.
+        let driver = match properties.remove("driver") {
+            Some(Value::String(driver)) => driver,
+            _ => String::new(),
         };
         // QEMU 7.2 takes an `id` that is not a string as no id at all.
         let id = match properties.remove("id") {
@@ -698,6 +699,9 @@ impl State {
             }
             None => return Err(at("Parameter 'id' is missing".into())),
         };
+        if self.desc.objects.iter().any(|object| object.id == id) {
+            return Err(at(format!("Duplicate ID '{id}' for object")));
+        }
         check_object_properties(&qom_type, &properties, json).map_err(at)?;
         self.desc.objects.push(ObjectOptions {
             qom_type,
@@ -793,14 +797,39 @@ fn keyval_or_json(
     Ok((parsed.dict, false))
 }
 
-/// Merges a later `-machine` into the earlier ones, key by key.
-fn merge_dict(into: &mut Dict, from: Dict) {
+/// How a clash between an earlier and a later value is reported: QEMU
+/// parses `-machine` into the earlier dictionary (`Parameters 'a.*' used
+/// inconsistently`) and merges `-smp` into it (`Parameter 'a' used
+/// inconsistently`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clash {
+    Parse,
+    Merge,
+}
+
+/// Merges a later dictionary into the earlier one, key by key, the later
+/// value winning; `prefix` is the dotted path so far, for messages.
+fn merge_dict(into: &mut Dict, from: Dict, clash: Clash, prefix: &str) -> Result<(), String> {
     for (key, value) in from {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match (into.get_mut(&key), value) {
-            (Some(Value::Object(existing)), Value::Object(nested)) => merge_dict(existing, nested),
+            (Some(Value::Object(existing)), Value::Object(nested)) => {
+                merge_dict(existing, nested, clash, &path)?
+            }
+            (Some(existing), value) if existing.is_object() != value.is_object() => {
+                return Err(match clash {
+                    Clash::Parse => format!("Parameters '{path}.*' used inconsistently"),
+                    Clash::Merge => format!("Parameter '{path}' used inconsistently"),
+                });
+            }
             (_, value) => {
                 into.insert(key, value);
             }
         }
     }
+    Ok(())
 }

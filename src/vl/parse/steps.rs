@@ -11,10 +11,10 @@ use super::super::objects::check_object_creation;
 use super::super::smp::{self, SmpConfig, SmpLimits};
 use super::super::{help, Command};
 use super::checks::{
-    add_fd, check_boot_options, check_device_ids, check_drive, check_netdev, cpu_options,
-    memory_options, NETDEV_TYPES,
+    add_fd, check_boot_options, check_devices, check_drive, check_netdev, check_rtc,
+    check_sandbox_choices, cpu_options, machine_memory_options, memory_options, NETDEV_TYPES,
 };
-use super::{located, ChardevSource, State};
+use super::{located, ChardevSource, PendingMonitor, State};
 
 impl State {
     /// The steps QEMU takes once every option is read, in its order (which
@@ -29,6 +29,9 @@ impl State {
                 return Err(CliError::plain("-initrd only allowed with -kernel option"));
             }
         }
+        for (location, opts) in &self.sandboxes {
+            check_sandbox_choices(opts).map_err(|m| CliError::at(location, m))?;
+        }
         for (location, opts) in &self.add_fds {
             desc.add_fds
                 .push(add_fd(opts).map_err(|m| CliError::at(location, m))?);
@@ -36,10 +39,16 @@ impl State {
         if let Some(command) = self.help_requests(&desc)? {
             return Ok(command);
         }
-        let machine_type = self.select_machine()?;
-        if self.cpu.as_deref() == Some("") {
-            return Err(CliError::plain("-cpu option cannot be empty"));
+        check_rtc(&desc.rtc)?;
+        // QEMU merges the RAM size into the machine's `memory` first.
+        if self
+            .machine
+            .get("memory")
+            .is_some_and(|memory| !memory.is_object())
+        {
+            return Err(CliError::plain("Parameter 'memory' used inconsistently"));
         }
+        let machine_type = self.select_machine()?;
         self.default_devices(&mut desc, machine_type)?;
         if let Some(vga) = &desc.display.vga {
             const VGA_TYPES: &[&str] = &[
@@ -49,16 +58,13 @@ impl State {
                 return Err(CliError::plain(format!("unknown vga type: {vga}")));
             }
         }
+        if self.display_gl {
+            return Err(CliError::plain("OpenGL is not supported by the display"));
+        }
         if let Some(command) = self.chardevs(&mut desc)? {
             return Ok(command);
         }
         for blockdev in &desc.blockdevs {
-            if !blockdev.properties.contains_key("driver") {
-                return Err(CliError::at(
-                    &blockdev.location,
-                    "Parameter 'driver' is missing",
-                ));
-            }
             if !blockdev.properties.contains_key("node-name") {
                 return Err(CliError::at(
                     &blockdev.location,
@@ -70,18 +76,28 @@ impl State {
             check_drive(drive)?;
         }
         // `-machine boot.*` and `-boot` are one boot configuration.
-        if let Some(Value::Object(boot)) = self.machine.get("boot") {
-            let boot = boot.clone();
-            self.machine.remove("boot");
-            for (key, value) in boot {
-                desc.boot.boot_order.entry(key).or_insert(value);
+        match self.machine.remove("boot") {
+            Some(Value::Object(boot)) => {
+                for (key, value) in boot {
+                    desc.boot.boot_order.entry(key).or_insert(value);
+                }
             }
+            // Not a configuration: refused with the machine's properties.
+            Some(other) => {
+                self.machine.insert("boot".to_owned(), other);
+            }
+            None => {}
         }
         check_boot_options(&desc.boot.boot_order)?;
         self.machine_properties(&mut desc, machine_type)?;
+        // -m replaces `-machine memory.*`.
+        let machine_memory = desc.machine.properties.remove("memory");
         if let Some((location, opts)) = &self.memory {
             desc.memory = memory_options(opts, location, &mut self.warnings)?;
+        } else if let Some(Value::Object(memory)) = machine_memory {
+            desc.memory = machine_memory_options(&memory)?;
         }
+        machine::check_smbios_entry_point(&desc.machine.properties).map_err(CliError::plain)?;
         if let Some(cpu) = &self.cpu {
             desc.cpu = cpu_options(cpu);
         }
@@ -103,7 +119,18 @@ impl State {
             }
         }
         self.monitors_and_ports(&mut desc)?;
-        check_device_ids(&desc)?;
+        if self.cpu.as_deref() == Some("") {
+            return Err(CliError::plain("-cpu option cannot be empty"));
+        }
+        check_devices(&desc)?;
+        // The display starts last.
+        if let Some(display) = desc.display.display_type.as_deref() {
+            if display != "none" {
+                return Err(CliError::plain(format!(
+                    "Display '{display}' is not available."
+                )));
+            }
+        }
         desc.warnings = std::mem::take(&mut self.warnings);
         Ok(Command::Run(Box::new(desc)))
     }
@@ -231,7 +258,11 @@ impl State {
     ) -> Result<(), CliError> {
         let smp = match self.machine.remove("smp") {
             Some(Value::Object(smp)) => smp,
-            Some(_) => return Err(CliError::plain("Parameters 'smp.*' used inconsistently")),
+            Some(_) => {
+                return Err(CliError::plain(
+                    "Invalid parameter type for 'smp', expected: object",
+                ))
+            }
             None => Dict::new(),
         };
         let config = SmpConfig::from_dict(&smp).map_err(CliError::plain)?;
@@ -319,7 +350,16 @@ impl State {
     /// `-mon` and the legacy monitors, then serial ports, parallel ports
     /// and the debug console.
     fn monitors_and_ports(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
-        for (location, monitor) in &self.monitors {
+        for PendingMonitor {
+            location,
+            monitor,
+            bad_mode,
+        } in &self.monitors
+        {
+            if let Some(mode) = bad_mode {
+                let message = format!("Parameter 'mode' does not accept value '{mode}'");
+                return Err(CliError::at(location, message));
+            }
             if monitor.chardev.is_empty() {
                 return Err(CliError::at(location, "Parameter 'chardev' is missing"));
             }
@@ -331,7 +371,7 @@ impl State {
             }
         }
         desc.monitors
-            .extend(self.monitors.drain(..).map(|(_, monitor)| monitor));
+            .extend(self.monitors.drain(..).map(|pending| pending.monitor));
         let serials = std::mem::take(&mut self.serials);
         for (index, (location, spec)) in serials.iter().filter(|(_, s)| s != "none").enumerate() {
             let id = format!("serial{index}");
@@ -387,22 +427,29 @@ impl State {
             .map_err(|CompatError(m)| CliError::plain(m.unwrap_or_default()))?;
         desc.chardevs.push(chardev);
         self.monitor_index += 1;
-        self.monitors.push((
-            String::new(),
-            MonitorOptions {
+        self.monitors.push(PendingMonitor {
+            location: String::new(),
+            monitor: MonitorOptions {
                 id: None,
                 chardev: id,
                 mode: MonitorMode::Readline,
                 pretty: false,
             },
-        ));
+            bad_mode: None,
+        });
         Ok(())
     }
 }
 
-/// Only one chardev may use stdio.
+/// Only one chardev may use stdio, and none when running as a daemon.
 fn check_stdio_unused(desc: &MachineDescription, chardev: &ChardevOptions) -> Result<(), String> {
-    if chardev.backend == "stdio" && desc.chardevs.iter().any(|c| c.backend == "stdio") {
+    if chardev.backend != "stdio" {
+        return Ok(());
+    }
+    if desc.lifecycle.daemonize {
+        return Err("cannot use stdio with -daemonize".to_owned());
+    }
+    if desc.chardevs.iter().any(|c| c.backend == "stdio") {
         return Err("cannot use stdio by multiple character devices".to_owned());
     }
     Ok(())
