@@ -1,6 +1,8 @@
 //! Machine types and accelerators the command line knows, with the
 //! properties QEMU 7.2 gives them.
 
+use serde_json::Value;
+
 use super::description::Dict;
 use super::qdict::{expects_on_off, parse_bool, parse_i64, parse_size};
 
@@ -173,73 +175,45 @@ pub fn machine_properties_help(machine: &MachineType) -> String {
     out
 }
 
-/// Checks `-machine` properties (everything but `type` and `accel`) the
-/// way QEMU applies them to the machine object.
-pub fn check_machine_properties(machine: &MachineType, properties: &Dict) -> Result<(), String> {
-    for (name, value) in properties {
-        let Some(property) = properties_of(machine).find(|p| p.name == name) else {
-            return Err(format!(
-                "Property '{}-machine.{name}' not found",
-                machine.name
-            ));
-        };
-        let text = value.as_str();
-        let expects = |what: &str| format!("Parameter '{name}' expects {what}");
-        match property.type_name {
-            "bool" => {
-                if text.and_then(parse_bool).is_none() {
-                    return Err(expects_on_off(name));
-                }
-            }
-            "OnOffAuto" => {
-                if !matches!(text, Some("on" | "off" | "auto")) {
-                    return Err(format!(
-                        "Parameter '{name}' does not accept value '{}'",
-                        text.unwrap_or_default()
-                    ));
-                }
-            }
-            // Checked once the RAM is set up: `check_smbios_entry_point`.
-            "str" => {}
-            "size" => {
-                if text.map(|t| parse_size(t, 1)).is_none_or(|r| r.is_err()) {
-                    return Err(expects("size"));
-                }
-            }
-            "uint64_t" | "int" => {
-                if text.and_then(parse_i64).is_none() {
-                    return Err(expects("integer"));
-                }
-            }
-            "BootConfiguration" | "MemorySizeConfiguration" | "SMPConfiguration" | "SgxEPC" => {
-                if !value.is_object() {
-                    return Err(format!(
-                        "Invalid parameter type for '{name}', expected: object"
-                    ));
-                }
-            }
-            _ => {
-                if !value.is_string() {
-                    return Err(format!("Parameters '{name}.*' used inconsistently"));
-                }
-            }
+/// Checks one `-machine` property the way QEMU sets it on the machine
+/// object.
+pub fn check_machine_property(
+    machine: &MachineType,
+    name: &str,
+    value: &Value,
+) -> Result<(), String> {
+    let Some(property) = properties_of(machine).find(|p| p.name == name) else {
+        return Err(format!(
+            "Property '{}-machine.{name}' not found",
+            machine.name
+        ));
+    };
+    let text = value.as_str();
+    let expects = |what: &str| format!("Parameter '{name}' expects {what}");
+    let not_accepted = || {
+        format!(
+            "Parameter '{name}' does not accept value '{}'",
+            text.unwrap_or_default()
+        )
+    };
+    match property.type_name {
+        "bool" if text.and_then(parse_bool).is_none() => Err(expects_on_off(name)),
+        "OnOffAuto" if !matches!(text, Some("on" | "off" | "auto")) => Err(not_accepted()),
+        // The SMBIOS entry point type: an enumeration.
+        "str" if !matches!(text, Some("32" | "64")) => Err(not_accepted()),
+        "size" if text.map(|t| parse_size(t, 1)).is_none_or(|r| r.is_err()) => Err(expects("size")),
+        "uint64_t" | "int" if text.and_then(parse_i64).is_none() => Err(expects("integer")),
+        "BootConfiguration" | "MemorySizeConfiguration" | "SMPConfiguration" | "SgxEPC"
+            if !value.is_object() =>
+        {
+            Err(format!(
+                "Invalid parameter type for '{name}', expected: object"
+            ))
         }
-    }
-    Ok(())
-}
-
-/// `smbios-entry-point-type`, an enumeration the PC machine checks when
-/// it sets up the firmware tables.
-pub fn check_smbios_entry_point(properties: &Dict) -> Result<(), String> {
-    match properties
-        .get("smbios-entry-point-type")
-        .map(|v| v.as_str())
-    {
-        None | Some(Some("32" | "64")) => Ok(()),
-        Some(value) => Err(format!(
-            "Parameter 'smbios-entry-point-type' does not accept value '{}'",
-            value.unwrap_or_default()
-        )),
+        t if (t == "string" || t.starts_with("link<")) && !value.is_string() => {
+            Err(format!("Parameters '{name}.*' used inconsistently"))
+        }
+        _ => Ok(()),
     }
 }
 

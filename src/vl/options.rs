@@ -524,6 +524,32 @@ mod tests {
         );
     }
 
+    /// Every option of QEMU 7.2's `-help` is known (`-h or -help` and
+    /// `-fda/-fdb` list two each).
+    #[test]
+    fn every_qemu_option_is_known() {
+        let help = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("shared/reference/qemu-7.2/help/help.txt"))
+            .find_map(|path| std::fs::read_to_string(path).ok())
+            .expect("QEMU 7.2 reference outputs");
+        let mut checked = 0;
+        for line in help.lines().filter(|l| l.starts_with('-')) {
+            let first = line.split_whitespace().next().unwrap_or_default();
+            let words = line.split_whitespace().collect::<Vec<_>>();
+            let mut names: Vec<&str> = first.split('/').collect();
+            if words.get(1) == Some(&"or") {
+                names.extend(words.get(2));
+            }
+            for name in names {
+                let name = name.trim_start_matches('-');
+                assert!(lookup(name).is_some(), "-{name} from QEMU's -help");
+                checked += 1;
+            }
+        }
+        assert!(checked > 100);
+    }
+
     /// Recorded from QEMU 7.2.
     #[test]
     fn errors_as_qemu() {

@@ -60,6 +60,8 @@ struct State {
     add_fds: Vec<(String, QemuOpts)>,
     /// `-sandbox`, whose choices QEMU checks after the loop.
     sandboxes: Vec<(String, QemuOpts)>,
+    /// `-machine accel=` (and `-enable-kvm`), used after the machine.
+    machine_accel: Option<Value>,
     /// `-machine kernel-irqchip=`/`kvm-shadow-mem=`: kvm-accel defaults.
     kvm_defaults: Dict,
     default_serial: bool,

@@ -75,29 +75,7 @@ impl State {
         for drive in &desc.drives {
             check_drive(drive)?;
         }
-        // `-machine boot.*` and `-boot` are one boot configuration.
-        match self.machine.remove("boot") {
-            Some(Value::Object(boot)) => {
-                for (key, value) in boot {
-                    desc.boot.boot_order.entry(key).or_insert(value);
-                }
-            }
-            // Not a configuration: refused with the machine's properties.
-            Some(other) => {
-                self.machine.insert("boot".to_owned(), other);
-            }
-            None => {}
-        }
-        check_boot_options(&desc.boot.boot_order)?;
         self.machine_properties(&mut desc, machine_type)?;
-        // -m replaces `-machine memory.*`.
-        let machine_memory = desc.machine.properties.remove("memory");
-        if let Some((location, opts)) = &self.memory {
-            desc.memory = memory_options(opts, location, &mut self.warnings)?;
-        } else if let Some(Value::Object(memory)) = machine_memory {
-            desc.memory = machine_memory_options(&memory)?;
-        }
-        machine::check_smbios_entry_point(&desc.machine.properties).map_err(CliError::plain)?;
         if let Some(cpu) = &self.cpu {
             desc.cpu = cpu_options(cpu);
         }
@@ -250,22 +228,98 @@ impl State {
         Ok(None)
     }
 
-    /// The CPU topology first, then the other `-machine` properties.
+    /// The machine's properties, `-boot`, `-smp` and `-m` included. QEMU
+    /// sets them one by one in the order of its dictionary's hash table, each
+    /// with its own checks, so that order decides which error comes first.
     fn machine_properties(
         &mut self,
         desc: &mut MachineDescription,
-        machine_type: &MachineType,
+        machine_type: &'static MachineType,
     ) -> Result<(), CliError> {
-        let smp = match self.machine.remove("smp") {
-            Some(Value::Object(smp)) => smp,
-            Some(_) => {
-                return Err(CliError::plain(
-                    "Invalid parameter type for 'smp', expected: object",
-                ))
+        self.machine_accel = self.machine.remove("accel");
+        // Old machine options that QEMU passes on as defaults for kvm-accel.
+        for key in ["kernel-irqchip", "kvm-shadow-mem"] {
+            if let Some(value) = self.machine.remove(key) {
+                self.kvm_defaults.insert(key.to_owned(), value);
             }
-            None => Dict::new(),
+        }
+        let mut names: Vec<String> = self.machine.keys().cloned().collect();
+        for (name, given) in [
+            ("boot", !desc.boot.boot_order.is_empty()),
+            ("memory", self.memory.is_some()),
+        ] {
+            if given && !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort_by_key(|name| (qdict_bucket(name), name.clone()));
+        let mut smp = Dict::new();
+        for name in names {
+            match name.as_str() {
+                "boot" => self.boot_property(desc)?,
+                "memory" => self.memory_property(desc)?,
+                "smp" => match self.machine.remove("smp") {
+                    Some(Value::Object(given)) => {
+                        smp = given;
+                        self.topology(desc, machine_type, &smp)?;
+                    }
+                    _ => {
+                        let message = "Invalid parameter type for 'smp', expected: object";
+                        return Err(CliError::plain(message));
+                    }
+                },
+                _ => {
+                    let value = self.machine.get(&name).cloned().unwrap_or_default();
+                    machine::check_machine_property(machine_type, &name, &value)
+                        .map_err(CliError::plain)?;
+                }
+            }
+        }
+        if smp.is_empty() {
+            self.topology(desc, machine_type, &smp)?;
+        }
+        desc.machine = MachineOptions {
+            type_name: machine_type.name.to_owned(),
+            properties: std::mem::take(&mut self.machine),
         };
-        let config = SmpConfig::from_dict(&smp).map_err(CliError::plain)?;
+        Ok(())
+    }
+
+    /// `-boot` and `-machine boot.*`: one boot configuration.
+    fn boot_property(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
+        match self.machine.remove("boot") {
+            Some(Value::Object(boot)) => {
+                for (key, value) in boot {
+                    desc.boot.boot_order.entry(key).or_insert(value);
+                }
+            }
+            Some(_) => {
+                let message = "Invalid parameter type for 'boot', expected: object";
+                return Err(CliError::plain(message));
+            }
+            None => {}
+        }
+        check_boot_options(&desc.boot.boot_order)
+    }
+
+    /// `-m`, or `-machine memory.*` which it replaces.
+    fn memory_property(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
+        let machine_memory = self.machine.remove("memory");
+        if let Some((location, opts)) = &self.memory {
+            desc.memory = memory_options(opts, location, &mut self.warnings)?;
+        } else if let Some(Value::Object(memory)) = machine_memory {
+            desc.memory = machine_memory_options(&memory)?;
+        }
+        Ok(())
+    }
+
+    fn topology(
+        &mut self,
+        desc: &mut MachineDescription,
+        machine_type: &MachineType,
+        smp: &Dict,
+    ) -> Result<(), CliError> {
+        let config = SmpConfig::from_dict(smp).map_err(CliError::plain)?;
         let limits = SmpLimits {
             machine: machine_type.name,
             max_cpus: machine_type.max_cpus,
@@ -274,19 +328,14 @@ impl State {
         let (topology, smp_warnings) = smp::compute(&config, &limits).map_err(CliError::plain)?;
         self.warnings.extend(smp_warnings);
         desc.smp = topology;
-        let accel = self.machine.remove("accel");
-        // Old machine options that QEMU passes on as defaults for kvm-accel.
-        for key in ["kernel-irqchip", "kvm-shadow-mem"] {
-            if let Some(value) = self.machine.remove(key) {
-                self.kvm_defaults.insert(key.to_owned(), value);
-            }
-        }
-        machine::check_machine_properties(machine_type, &self.machine).map_err(CliError::plain)?;
-        desc.machine = MachineOptions {
-            type_name: machine_type.name.to_owned(),
-            properties: std::mem::take(&mut self.machine),
-        };
-        if let Some(accel) = accel {
+        Ok(())
+    }
+
+    /// QEMU tries the accelerators in order and stops at the first that
+    /// exists; unknown ones before it are reported and skipped. The
+    /// description lists the usable ones in order.
+    fn accelerators(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
+        if let Some(accel) = self.machine_accel.take() {
             if !self.accels.is_empty() {
                 return Err(CliError::plain(
                     "The -accel and \"-machine accel=\" options are incompatible",
@@ -299,13 +348,6 @@ impl State {
                 self.accels.push((String::new(), opts));
             }
         }
-        Ok(())
-    }
-
-    /// QEMU tries the accelerators in order and stops at the first that
-    /// exists; unknown ones before it are reported and skipped. The
-    /// description lists the usable ones in order.
-    fn accelerators(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
         let mut skipped = Vec::new();
         for (location, opts) in &self.accels {
             let location = Some(location.as_str()).filter(|l| !l.is_empty());
@@ -319,8 +361,14 @@ impl State {
             }
             let mut properties = self.kvm_defaults.clone();
             properties.extend(opts.to_dict(&["accel"]));
-            machine::check_kvm_properties(&properties)
-                .map_err(|m| CliError::located(location, m))?;
+            if let Err(message) = machine::check_kvm_properties(&properties) {
+                // The accelerators skipped before were reported already.
+                let error = CliError::located(location, message);
+                return Err(skipped
+                    .into_iter()
+                    .rev()
+                    .fold(error, |later, earlier| CliError::after(earlier, later)));
+            }
             desc.accelerators.push(AccelOptions {
                 name: name.to_owned(),
                 properties,
@@ -534,4 +582,14 @@ fn default_chardev(spec: &str, id: &str) -> Result<ChardevOptions, CompatError> 
         });
     }
     parse_compat(spec, id, "", true)
+}
+
+/// The bucket of QEMU's QDict hash table a key falls in (`tdb_hash` modulo
+/// 512); QEMU walks a dictionary bucket by bucket.
+fn qdict_bucket(key: &str) -> u32 {
+    let mut value = 0x238F_13AFu32.wrapping_mul(key.len() as u32);
+    for (index, byte) in key.bytes().enumerate() {
+        value = value.wrapping_add(u32::from(byte) << (index * 5 % 24));
+    }
+    1_103_515_243u32.wrapping_mul(value).wrapping_add(12345) % 512
 }
