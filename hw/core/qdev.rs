@@ -211,8 +211,10 @@ pub enum PropertyValue {
     Chardev(String),
 }
 
-/// C's `strtoull(text, 0)` as QEMU's string visitor uses it.
-fn parse_c_integer(text: &str) -> Option<u64> {
+/// C's `strtoull(text, 0)` as QEMU's string visitors use it: leading
+/// blanks, an optional sign (a minus wraps around), `0x` hex and `0` octal.
+/// `None` if the text is not entirely a number or overflows.
+pub fn parse_c_integer(text: &str) -> Option<u64> {
     let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (negative, text) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),

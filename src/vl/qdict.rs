@@ -122,34 +122,9 @@ pub fn hex_suffix_warning(value: &str) -> String {
     format!("Using a multiplier suffix on hex numbers is deprecated: {value}")
 }
 
-/// C's `strtoull` with base 0 as QEMU's string visitors use it: leading
-/// blanks, an optional sign (a minus wraps around), `0x` hex and `0` octal.
-/// `None` if the text is not entirely a number or overflows.
-pub fn parse_u64(text: &str) -> Option<u64> {
-    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (negative, text) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let (radix, digits) =
-        if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-            (16, hex)
-        } else if text.len() > 1 && text.starts_with('0') {
-            (8, &text[1..])
-        } else {
-            (10, text)
-        };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let value = u64::from_str_radix(digits, radix).ok()?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
+/// C's `strtoull` with base 0 as QEMU's string visitors use it (shared with
+/// the device property parser).
+pub use hw::core::qdev::parse_c_integer as parse_u64;
 
 /// C's `strtoll` with base 0, as QEMU reads signed integers: `None` if the
 /// text is not entirely a number or does not fit.
