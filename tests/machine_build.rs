@@ -77,6 +77,7 @@ fn what_is_not_built_yet_is_refused() {
         (&["-blockdev", "driver=file,filename=/dev/null,node-name=f"], "qemu-system-x86_64: -blockdev driver=file,filename=/dev/null,node-name=f: Parameter 'driver' does not accept value 'file'"),
         (&["-device", "virtio-blk-pci"], "qemu-system-x86_64: -device virtio-blk-pci: 'virtio-blk-pci' is not a valid device model name"),
         (&["-sandbox", "on"], "qemu-system-x86_64: -sandbox: seccomp support is disabled"),
+        (&["-vga", "std"], "qemu-system-x86_64: standard VGA not available"),
     ];
     for (extra, expected) in cases {
         let args = with(boot_args("pc", "128", &guest(Guest::Pvh32)), extra);

@@ -37,8 +37,34 @@ fn is_on(dict: &Dict, key: &str) -> bool {
     }
 }
 
+/// QEMU's name of a `-vga` type, for its "X not available" error.
+fn vga_name(vga: &str) -> &str {
+    match vga {
+        "std" => "standard VGA",
+        "cirrus" => "Cirrus VGA",
+        "vmware" => "VMWare SVGA",
+        "qxl" => "QXL VGA",
+        "virtio" => "Virtio VGA",
+        "tcx" => "TCX framebuffer",
+        "cg3" => "CG3 framebuffer",
+        "xenfb" => "Xen paravirtualized framebuffer",
+        other => other,
+    }
+}
+
 /// Refuse the first thing in `desc` this machine cannot provide.
 pub fn check(desc: &MachineDescription) -> Result<(), MachineError> {
+    if let Some(vga) = desc
+        .display
+        .vga
+        .as_deref()
+        .filter(|_| !desc.display.default_vga)
+    {
+        return Err(MachineError::plain(format!(
+            "{} not available",
+            vga_name(vga)
+        )));
+    }
     if let Some(b) = desc.blockdevs.first() {
         return Err(refuse(b, "driver"));
     }

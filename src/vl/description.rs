@@ -281,6 +281,8 @@ pub struct DisplayOptions {
     /// `-vga` type, or `std` by default on PC machines; `None` without a
     /// VGA (`-nodefaults`, machine `none`).
     pub vga: Option<String>,
+    /// The VGA is QEMU's default one, not asked for with `-vga`.
+    pub default_vga: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

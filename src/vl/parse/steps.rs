@@ -197,6 +197,7 @@ impl State {
         }
         if self.default_vga && defaults && desc.display.vga.is_none() {
             desc.display.vga = Some("std".to_owned());
+            desc.display.default_vga = true;
         }
         if self.default_net && defaults {
             let mut properties = Dict::new();
