@@ -160,3 +160,26 @@ fn debugcon_writes_reach_its_chardev() {
     assert_eq!(strip(&outputs[0]), strip(&outputs[1]));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The `none` machine has no bus and no CPU to boot: QEMU's errors.
+#[test]
+fn none_machine_refuses_devices_and_kernels() {
+    let base = ["-M", "none", "-nodefaults", "-display", "none"];
+    let cases: &[&[&str]] = &[
+        &["-device", "isa-serial"],
+        &["-device", "nosuchdev"],
+        &["-kernel", "/dev/null"],
+    ];
+    for extra in cases {
+        let args: Vec<String> = base
+            .iter()
+            .chain(extra.iter())
+            .map(|s| s.to_string())
+            .collect();
+        let ours = run(RQEMU, &args, Duration::from_secs(30));
+        let qemu = run(QEMU, &args, Duration::from_secs(30));
+        assert_eq!(qemu.code(), Some(1), "QEMU {extra:?}: {}", qemu.stderr);
+        assert_eq!(ours.code(), Some(1), "ours {extra:?}: {}", ours.stderr);
+        assert_eq!(errors(&ours.stderr), errors(&qemu.stderr), "{extra:?}");
+    }
+}

@@ -5,6 +5,7 @@
 
 mod devices;
 mod memory;
+mod none;
 mod unsupported;
 
 use std::path::PathBuf;
@@ -138,7 +139,10 @@ impl Machine {
         let mut timers = TimerList::default();
         let board = match machine_kind(&desc.machine.type_name) {
             Some(kind) => Some(PcBoard::build(desc, kind, ctx, &mut timers)?),
-            None => None,
+            None => {
+                none::check(desc)?;
+                None
+            }
         };
         let mut machine = Machine {
             state: RunState::Prelaunch,
