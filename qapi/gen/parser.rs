@@ -1,0 +1,316 @@
+//! Reader for QAPI's schema language.
+//!
+//! A schema file is a sequence of top-level objects written in a JSON
+//! dialect: strings are single-quoted, `#` starts a comment that runs to the
+//! end of the line, and the only scalars are strings and `true`/`false`.
+//! This module turns the text into [`SchemaValue`] trees; giving them a
+//! meaning (commands, structs, ...) is `model.rs`'s job.
+
+use std::fmt;
+
+/// One value of the schema language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaValue {
+    Str(String),
+    Bool(bool),
+    List(Vec<SchemaValue>),
+    /// Keys in the order written; the schema language gives order meaning
+    /// (members are visited and introspected in that order).
+    Dict(Vec<(String, SchemaValue)>),
+}
+
+impl SchemaValue {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            SchemaValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` when this is a dictionary.
+    pub fn get(&self, key: &str) -> Option<&SchemaValue> {
+        match self {
+            SchemaValue::Dict(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// A top-level expression and the line it starts on, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaExpr {
+    pub line: usize,
+    pub value: SchemaValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Parses a whole schema file into its top-level expressions.
+pub fn parse_schema(text: &str) -> Result<Vec<SchemaExpr>, ParseError> {
+    let mut parser = Parser {
+        chars: text.chars().collect(),
+        pos: 0,
+        line: 1,
+        column: 1,
+    };
+    let mut exprs = Vec::new();
+    loop {
+        parser.skip_blanks();
+        if parser.peek().is_none() {
+            return Ok(exprs);
+        }
+        let line = parser.line;
+        if parser.peek() != Some('{') {
+            return Err(parser.error("expected '{' at the start of an expression"));
+        }
+        let value = parser.value()?;
+        exprs.push(SchemaExpr { line, value });
+    }
+}
+
+struct Parser {
+    chars: Vec<char>,
+    pos: usize,
+    line: usize,
+    column: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += 1;
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        Some(c)
+    }
+
+    fn error(&self, message: &str) -> ParseError {
+        ParseError {
+            line: self.line,
+            column: self.column,
+            message: message.to_string(),
+        }
+    }
+
+    /// Skips whitespace and `#` comments.
+    fn skip_blanks(&mut self) {
+        while let Some(c) = self.peek() {
+            if c == '#' {
+                while let Some(c) = self.bump() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            } else if c.is_whitespace() {
+                self.bump();
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn expect(&mut self, wanted: char) -> Result<(), ParseError> {
+        self.skip_blanks();
+        if self.peek() == Some(wanted) {
+            self.bump();
+            Ok(())
+        } else {
+            Err(self.error(&format!("expected '{wanted}'")))
+        }
+    }
+
+    fn value(&mut self) -> Result<SchemaValue, ParseError> {
+        self.skip_blanks();
+        match self.peek() {
+            Some('{') => self.dict(),
+            Some('[') => self.list(),
+            Some('\'') => Ok(SchemaValue::Str(self.string()?)),
+            Some(c) if c.is_ascii_alphabetic() => self.keyword(),
+            Some(_) => Err(self.error("expected a value")),
+            None => Err(self.error("unexpected end of input")),
+        }
+    }
+
+    fn keyword(&mut self) -> Result<SchemaValue, ParseError> {
+        let start = (self.line, self.column);
+        let mut word = String::new();
+        while let Some(c) = self.peek().filter(char::is_ascii_alphanumeric) {
+            word.push(c);
+            self.bump();
+        }
+        match word.as_str() {
+            "true" => Ok(SchemaValue::Bool(true)),
+            "false" => Ok(SchemaValue::Bool(false)),
+            _ => Err(ParseError {
+                line: start.0,
+                column: start.1,
+                message: format!("unknown keyword '{word}'"),
+            }),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, ParseError> {
+        self.bump(); // the opening quote
+        let mut s = String::new();
+        loop {
+            match self.bump() {
+                Some('\'') => return Ok(s),
+                Some('\\') => match self.bump() {
+                    Some(c @ ('\\' | '\'')) => s.push(c),
+                    _ => return Err(self.error("unknown escape in string")),
+                },
+                Some('\n') | None => return Err(self.error("unterminated string")),
+                Some(c) => s.push(c),
+            }
+        }
+    }
+
+    fn list(&mut self) -> Result<SchemaValue, ParseError> {
+        self.bump(); // '['
+        let mut items = Vec::new();
+        self.skip_blanks();
+        if self.peek() == Some(']') {
+            self.bump();
+            return Ok(SchemaValue::List(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.skip_blanks();
+            match self.bump() {
+                Some(',') => continue,
+                Some(']') => return Ok(SchemaValue::List(items)),
+                _ => return Err(self.error("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn dict(&mut self) -> Result<SchemaValue, ParseError> {
+        self.bump(); // '{'
+        let mut entries: Vec<(String, SchemaValue)> = Vec::new();
+        self.skip_blanks();
+        if self.peek() == Some('}') {
+            self.bump();
+            return Ok(SchemaValue::Dict(entries));
+        }
+        loop {
+            self.skip_blanks();
+            if self.peek() != Some('\'') {
+                return Err(self.error("expected a string key"));
+            }
+            let key = self.string()?;
+            if entries.iter().any(|(k, _)| *k == key) {
+                return Err(self.error(&format!("duplicate key '{key}'")));
+            }
+            self.expect(':')?;
+            let value = self.value()?;
+            entries.push((key, value));
+            self.skip_blanks();
+            match self.bump() {
+                Some(',') => continue,
+                Some('}') => return Ok(SchemaValue::Dict(entries)),
+                _ => return Err(self.error("expected ',' or '}'")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> SchemaValue {
+        SchemaValue::Str(text.to_string())
+    }
+
+    #[test]
+    fn comments_quotes_and_nesting() {
+        let text = "\
+##
+# @Foo:
+# A 'quoted' word and a brace { in a comment
+##
+{ 'struct': 'Foo', # trailing comment with 'quote'
+  'data': { 'a#b': 'str', '*opt': ['int'],
+            'esc': 'it\\'s' },
+  'features': [ { 'name': 'deprecated' } ],
+  'if': true }
+{'command':'c','allow-oob':false}";
+        let exprs = parse_schema(text).unwrap();
+        assert_eq!(exprs.len(), 2);
+        assert_eq!(exprs[0].line, 5);
+        assert_eq!(exprs[1].line, 10);
+        let foo = &exprs[0].value;
+        assert_eq!(foo.get("struct"), Some(&s("Foo")));
+        assert_eq!(
+            foo.get("data"),
+            Some(&SchemaValue::Dict(vec![
+                ("a#b".to_string(), s("str")),
+                ("*opt".to_string(), SchemaValue::List(vec![s("int")])),
+                ("esc".to_string(), s("it's")),
+            ]))
+        );
+        assert_eq!(
+            foo.get("features"),
+            Some(&SchemaValue::List(vec![SchemaValue::Dict(vec![(
+                "name".to_string(),
+                s("deprecated")
+            )])]))
+        );
+        assert_eq!(foo.get("if"), Some(&SchemaValue::Bool(true)));
+        assert_eq!(
+            exprs[1].value.get("allow-oob"),
+            Some(&SchemaValue::Bool(false))
+        );
+    }
+
+    #[test]
+    fn empty_containers() {
+        let exprs = parse_schema("{ 'struct': 'E', 'data': {} , 'x': [ ] }").unwrap();
+        assert_eq!(exprs[0].value.get("data"), Some(&SchemaValue::Dict(vec![])));
+        assert_eq!(exprs[0].value.get("x"), Some(&SchemaValue::List(vec![])));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let err = parse_schema("{ 'a': 'b',\n  'c': \"d\" }").unwrap_err();
+        assert_eq!((err.line, err.column), (2, 8));
+        assert_eq!(err.message, "expected a value");
+
+        let err = parse_schema("{ 'a': 'b', 'a': 'c' }").unwrap_err();
+        assert_eq!(err.message, "duplicate key 'a'");
+
+        let err = parse_schema("{ 'a': 'unterminated\n' }").unwrap_err();
+        assert_eq!(err.message, "unterminated string");
+
+        let err = parse_schema("{ 'a': null }").unwrap_err();
+        assert_eq!(err.message, "unknown keyword 'null'");
+
+        let err = parse_schema("['top-level list']").unwrap_err();
+        assert_eq!(err.line, 1);
+
+        let err = parse_schema("{ 'a': ['x' 'y'] }").unwrap_err();
+        assert_eq!(err.message, "expected ',' or ']'");
+
+        let err = parse_schema("{ 'a': 'b' ").unwrap_err();
+        assert_eq!(err.message, "expected ',' or '}'");
+    }
+}
