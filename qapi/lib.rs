@@ -15,7 +15,7 @@ pub mod types;
 pub mod version;
 pub mod visit;
 
-pub use commands::{dispatch, CommandEntry, QmpCommands, COMMANDS};
+pub use commands::{dispatch, CommandEntry, QmpCommand, QmpCommands, COMMANDS};
 pub use error::{ErrorClass, QmpError};
 pub use events::{QmpEvent, EVENT_NAMES};
 

@@ -231,7 +231,8 @@ impl FromQmp for u64 {
 }
 
 /// The narrower integers: read as 64 bits, then checked against the range
-/// under the member's own name, as QEMU does.
+/// under the member's own name and C type name, as QEMU does ("Parameter
+/// 'to' expects uint16_t").
 macro_rules! narrow_int {
     ($($ty:ty => $wide:ty, $qapi:literal;)*) => {$(
         impl FromQmp for $ty {
@@ -244,12 +245,12 @@ macro_rules! narrow_int {
 }
 
 narrow_int! {
-    i8 => i64, "int8";
-    i16 => i64, "int16";
-    i32 => i64, "int32";
-    u8 => u64, "uint8";
-    u16 => u64, "uint16";
-    u32 => u64, "uint32";
+    i8 => i64, "int8_t";
+    i16 => i64, "int16_t";
+    i32 => i64, "int32_t";
+    u8 => u64, "uint8_t";
+    u16 => u64, "uint16_t";
+    u32 => u64, "uint32_t";
 }
 
 impl<T: FromQmp> FromQmp for Vec<T> {
@@ -286,7 +287,7 @@ mod tests {
         }
     }
 
-    // Texts recorded from QEMU 7.2 (tests/data/qemu-7.2-argument-errors.log).
+    // Texts as QEMU 7.2 gives them (see tests/data/qemu-7.2-argument-errors.log).
     #[test]
     fn scalar_type_errors() {
         let e = i64::from_qmp(&json!("1"), root("value")).unwrap_err();
@@ -329,9 +330,12 @@ mod tests {
         let e = u64::from_qmp(&json!("1"), root("s")).unwrap_err();
         assert_eq!(e.desc, "Parameter 's' expects uint64");
         let e = u8::from_qmp(&json!(256), root("u")).unwrap_err();
-        assert_eq!(e.desc, "Parameter 'u' expects uint8");
+        assert_eq!(e.desc, "Parameter 'u' expects uint8_t");
         let e = i32::from_qmp(&json!(1i64 << 40), root("i")).unwrap_err();
-        assert_eq!(e.desc, "Parameter 'i' expects int32");
+        assert_eq!(e.desc, "Parameter 'i' expects int32_t");
+        // A negative number for an unsigned member wraps, then is too big.
+        let e = u16::from_qmp(&json!(-1), root("to")).unwrap_err();
+        assert_eq!(e.desc, "Parameter 'to' expects uint16_t");
     }
 
     #[test]

@@ -451,10 +451,14 @@ fn alternate_type(
 /// The command side: `QmpCommands`, `dispatch` and the `COMMANDS` table.
 pub fn commands(schema: &Schema, names: &Names) -> String {
     let mut trait_body = String::new();
-    let mut arms = String::new();
+    let mut variants = String::new();
+    let mut decode_arms = String::new();
+    let mut name_arms = String::new();
+    let mut execute_arms = String::new();
     let mut table = String::new();
     for c in schema.commands() {
         let method = snake(&c.name);
+        let variant = camel(&c.name);
         let ret = c
             .returns
             .as_ref()
@@ -491,38 +495,55 @@ pub fn commands(schema: &Schema, names: &Names) -> String {
             "    fn {method}({sig_params}) -> Result<{ret}, crate::error::QmpError>;\n"
         );
 
-        // Decoding the arguments, then the handler call.
-        let (decode, call) = match (&args_rust, c.boxed) {
-            (None, _) => (
-                "crate::visit::no_arguments(arguments)?;".to_string(),
-                format!("handler.{method}()"),
-            ),
-            (Some(a), true) => (
-                format!("let arguments: {a} = crate::visit::read_arguments(arguments)?;"),
-                format!("handler.{method}(arguments)"),
-            ),
-            (Some(a), false) => {
-                let fields = members
-                    .iter()
-                    .map(|m| snake(&m.name))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                (
-                    format!("let {a} {{ {fields} }} = crate::visit::read_arguments(arguments)?;"),
-                    format!("handler.{method}({fields})"),
-                )
+        let _ = writeln!(variants, "    /// `{}`", c.name);
+        let call = match (&args_rust, c.boxed) {
+            (None, _) => {
+                let _ = writeln!(variants, "    {variant},");
+                let _ = writeln!(
+                    decode_arms,
+                    "            {:?} => {{\n                crate::visit::no_arguments(arguments)?;\n                Ok(QmpCommand::{variant})\n            }}",
+                    c.name
+                );
+                let _ = writeln!(
+                    name_arms,
+                    "            QmpCommand::{variant} => {:?},",
+                    c.name
+                );
+                format!("QmpCommand::{variant} => handler.{method}()")
+            }
+            (Some(a), boxed) => {
+                let _ = writeln!(variants, "    {variant}({a}),");
+                let _ = writeln!(
+                    decode_arms,
+                    "            {:?} => crate::visit::read_arguments(arguments).map(QmpCommand::{variant}),",
+                    c.name
+                );
+                let _ = writeln!(
+                    name_arms,
+                    "            QmpCommand::{variant}(_) => {:?},",
+                    c.name
+                );
+                if boxed {
+                    format!("QmpCommand::{variant}(arguments) => handler.{method}(arguments)")
+                } else {
+                    let fields = members
+                        .iter()
+                        .map(|m| snake(&m.name))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!(
+                        "QmpCommand::{variant}({a} {{ {fields} }}) => handler.{method}({fields})"
+                    )
+                }
             }
         };
+        // A command without `returns` answers `{}`.
         let result = if c.returns.is_some() {
-            format!("{decode}\n            let ret = {call}?;\n            crate::visit::return_value(&ret)")
+            "and_then(|ret| crate::visit::return_value(&ret))"
         } else {
-            format!("{decode}\n            {call}?;\n            Ok(serde_json::Value::Object(serde_json::Map::new()))")
+            "map(|()| serde_json::Value::Object(serde_json::Map::new()))"
         };
-        let _ = writeln!(
-            arms,
-            "        {:?} => {{\n            {result}\n        }}",
-            c.name
-        );
+        let _ = writeln!(execute_arms, "            {call}.{result},");
         let _ = writeln!(
             table,
             "    CommandEntry {{ name: {:?}, allow_oob: {}, allow_preconfig: {}, features: &{:?} }},",
@@ -535,17 +556,46 @@ pub fn commands(schema: &Schema, names: &Names) -> String {
 pub trait QmpCommands {{
 {trait_body}}}
 
-/// Runs command `name` with its `arguments` object on `handler` and
-/// returns the command's `return` value. Argument errors carry QEMU's
-/// texts; an unknown name is CommandNotFound.
+/// A command of the schema with its decoded arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QmpCommand {{
+{variants}}}
+
+impl QmpCommand {{
+    /// Decodes command `name`'s `arguments` object. Argument errors carry
+    /// QEMU's texts; an unknown name is CommandNotFound.
+    pub fn decode(
+        name: &str,
+        arguments: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, crate::error::QmpError> {{
+        match name {{
+{decode_arms}            _ => Err(crate::error::QmpError::command_not_found(name)),
+        }}
+    }}
+
+    /// The command's name on the wire.
+    pub fn name(&self) -> &'static str {{
+        match self {{
+{name_arms}        }}
+    }}
+
+    /// Runs the command on `handler`; the result is the reply's `return`.
+    pub fn execute<H: QmpCommands + ?Sized>(
+        self,
+        handler: &mut H,
+    ) -> Result<serde_json::Value, crate::error::QmpError> {{
+        match self {{
+{execute_arms}        }}
+    }}
+}}
+
+/// Decodes and runs command `name` with its `arguments` on `handler`.
 pub fn dispatch<H: QmpCommands + ?Sized>(
     handler: &mut H,
     name: &str,
     arguments: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<serde_json::Value, crate::error::QmpError> {{
-    match name {{
-{arms}        _ => Err(crate::error::QmpError::command_not_found(name)),
-    }}
+    QmpCommand::decode(name, arguments)?.execute(handler)
 }}
 
 /// Every command of the schema, in definition order.
