@@ -5,8 +5,18 @@
 
 mod common;
 
+use std::path::Path;
+
 use qapi::{ErrorClass, QmpCommand, COMMANDS};
 use serde_json::{Map, Value};
+
+/// A file under this crate's `tests/data/`.
+fn data(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
 /// Whether QEMU's reply is an error of argument decoding (rather than one
 /// of running the command, which decoding cannot reproduce).
@@ -51,7 +61,7 @@ fn check(request: &Value, reply: &Value) -> bool {
 
 #[test]
 fn recorded_argument_errors() {
-    let log = common::data("qemu-7.2-argument-errors.log");
+    let log = data("qemu-7.2-argument-errors.log");
     let lines: Vec<&str> = log
         .lines()
         .filter(|l| l.starts_with("-> ") || l.starts_with("<- "))

@@ -12,11 +12,3 @@ pub fn reference(relative: &str) -> String {
         .find_map(|path| std::fs::read_to_string(path).ok())
         .unwrap_or_else(|| panic!("reference file {relative}"))
 }
-
-/// A file under this crate's `tests/data/`.
-pub fn data(relative: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(relative);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
