@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 pub mod events;
 pub mod introspection;
+mod leftover_order;
 pub mod types;
 pub mod version;
 pub mod visit;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::QmpError;
+use crate::leftover_order;
 
 /// How the value being read is named in error messages.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +56,8 @@ fn expects(subject: &str, what: &str) -> QmpError {
 pub struct ObjectInput<'a> {
     map: &'a Map<String, Value>,
     path: String,
-    unread: Vec<&'a str>,
+    /// The members read so far, in reading order.
+    read: Vec<&'a str>,
 }
 
 impl<'a> ObjectInput<'a> {
@@ -64,7 +66,7 @@ impl<'a> ObjectInput<'a> {
         ObjectInput {
             map,
             path: path.to_string(),
-            unread: map.keys().map(String::as_str).collect(),
+            read: Vec::new(),
         }
     }
 
@@ -77,8 +79,8 @@ impl<'a> ObjectInput<'a> {
     }
 
     fn take(&mut self, member: &str) -> Option<&'a Value> {
-        let value = self.map.get(member)?;
-        self.unread.retain(|k| *k != member);
+        let (key, value) = self.map.get_key_value(member)?;
+        self.read.push(key);
         Some(value)
     }
 
@@ -113,9 +115,11 @@ impl<'a> ObjectInput<'a> {
         }
     }
 
-    /// Fails on the first member nobody read: "Parameter 'x' is unexpected".
+    /// Fails when a member was not read: "Parameter 'x' is unexpected",
+    /// naming the one QEMU would name among several.
     pub fn finish(self) -> Result<(), QmpError> {
-        match self.unread.first() {
+        let keys: Vec<&str> = self.map.keys().map(String::as_str).collect();
+        match leftover_order::first_unexpected(&keys, &self.read) {
             Some(key) => Err(QmpError::generic(format!(
                 "Parameter '{}' is unexpected",
                 self.full_name(key)
