@@ -11,26 +11,10 @@ mod parser;
 #[path = "gen/rust.rs"]
 mod rust;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::{env, fs, process};
 
-use parser::{SchemaExpr, SchemaValue};
-
-/// Reads `file` and, in place of each `{ 'include': ... }`, the file it
-/// names (relative to the including file), as QEMU's generator does.
-fn read_with_includes(file: &Path, out: &mut Vec<(PathBuf, SchemaExpr)>) -> Result<(), String> {
-    let text = fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let exprs = parser::parse_schema(&text).map_err(|e| format!("{}:{e}", file.display()))?;
-    for expr in exprs {
-        if let Some(SchemaValue::Str(included)) = expr.value.get("include") {
-            let path = file.parent().unwrap_or(Path::new(".")).join(included);
-            read_with_includes(&path, out)?;
-        } else {
-            out.push((file.to_path_buf(), expr));
-        }
-    }
-    Ok(())
-}
+use parser::SchemaExpr;
 
 fn generate() -> Result<(), String> {
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
@@ -38,8 +22,7 @@ fn generate() -> Result<(), String> {
     println!("cargo:rerun-if-changed=schema");
     println!("cargo:rerun-if-changed=gen");
 
-    let mut exprs = Vec::new();
-    read_with_includes(&dir.join("schema/qapi-schema.json"), &mut exprs)?;
+    let exprs = parser::read_schema_file(&dir.join("schema/qapi-schema.json"))?;
     let files: Vec<PathBuf> = exprs.iter().map(|(f, _)| f.clone()).collect();
     let plain: Vec<SchemaExpr> = exprs.into_iter().map(|(_, e)| e).collect();
     let schema = model::build_schema(&plain).map_err(|e| {

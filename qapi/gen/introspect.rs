@@ -215,28 +215,36 @@ mod tests {
                  { 'struct': 'S', 'data': { 'e': 'E', '*sizes': ['size'], 'n': 'uint8' },
                    'features': ['unstable'] }
                  { 'command': 'second', 'data': { 'list': ['S'] }, 'returns': 'S', 'allow-oob': true }
-                 { 'event': 'EV', 'data': 'S' }",
+                 { 'event': 'EV', 'data': 'S' }
+                 { 'alternate': 'Alt', 'data': { 'a': 'str', 'b': 'E' } }
+                 { 'command': 'third', 'data': { 'alt': 'Alt' } }",
             )
             .unwrap(),
         )
         .unwrap();
         let info = schema_info(&schema);
+        // Names are numbered when first used: E only when S is described,
+        // after the argument type of `third` got its number.
         let expected = json!([
             { "name": "first", "arg-type": "0", "ret-type": "0", "meta-type": "command" },
             { "name": "second", "arg-type": "1", "ret-type": "2", "allow-oob": true, "meta-type": "command" },
             { "name": "EV", "arg-type": "2", "meta-type": "event" },
+            { "name": "third", "arg-type": "3", "ret-type": "0", "meta-type": "command" },
             { "name": "0", "members": [], "meta-type": "object" },
             { "name": "1", "members": [ { "name": "list", "type": "[2]" } ], "meta-type": "object" },
             { "name": "2", "meta-type": "object", "features": ["unstable"], "members": [
-                { "name": "e", "type": "3" },
+                { "name": "e", "type": "4" },
                 { "name": "sizes", "type": "[int]", "default": null },
                 { "name": "n", "type": "int" } ] },
+            { "name": "3", "members": [ { "name": "alt", "type": "5" } ], "meta-type": "object" },
             { "name": "[2]", "element-type": "2", "meta-type": "array" },
-            { "name": "3", "meta-type": "enum",
+            { "name": "4", "meta-type": "enum",
               "members": [ { "name": "a" }, { "name": "b", "features": ["deprecated"] } ],
               "values": ["a", "b"] },
             { "name": "[int]", "element-type": "int", "meta-type": "array" },
             { "name": "int", "json-type": "int", "meta-type": "builtin" },
+            { "name": "5", "members": [ { "type": "str" }, { "type": "4" } ], "meta-type": "alternate" },
+            { "name": "str", "json-type": "string", "meta-type": "builtin" },
         ]);
         assert_eq!(Value::Array(info), expected);
     }

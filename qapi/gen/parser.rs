@@ -7,6 +7,7 @@
 //! meaning (commands, structs, ...) is `model.rs`'s job.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// One value of the schema language.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +78,46 @@ pub fn parse_schema(text: &str) -> Result<Vec<SchemaExpr>, ParseError> {
         let value = parser.value()?;
         exprs.push(SchemaExpr { line, value });
     }
+}
+
+/// Reads schema file `file` with, in place of each `{ 'include': ... }`,
+/// the expressions of the file it names (relative to the including file),
+/// as QEMU's generator does. Each expression comes with its file.
+pub fn read_schema_file(file: &Path) -> Result<Vec<(PathBuf, SchemaExpr)>, String> {
+    let mut out = Vec::new();
+    read_into(file, &mut Vec::new(), &mut out)?;
+    Ok(out)
+}
+
+fn read_into(
+    file: &Path,
+    including: &mut Vec<PathBuf>,
+    out: &mut Vec<(PathBuf, SchemaExpr)>,
+) -> Result<(), String> {
+    if including.iter().any(|f| f == file) {
+        return Err(format!("{}: included recursively", file.display()));
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let exprs = parse_schema(&text).map_err(|e| format!("{}:{e}", file.display()))?;
+    including.push(file.to_path_buf());
+    for expr in exprs {
+        match expr.value.get("include") {
+            Some(SchemaValue::Str(name)) => {
+                let path = file.parent().unwrap_or(Path::new(".")).join(name);
+                read_into(&path, including, out)?;
+            }
+            Some(_) => {
+                return Err(format!(
+                    "{}:{}: 'include' must name a file",
+                    file.display(),
+                    expr.line
+                ))
+            }
+            None => out.push((file.to_path_buf(), expr)),
+        }
+    }
+    including.pop();
+    Ok(())
 }
 
 struct Parser {
@@ -280,6 +321,34 @@ mod tests {
             exprs[1].value.get("allow-oob"),
             Some(&SchemaValue::Bool(false))
         );
+    }
+
+    #[test]
+    fn includes_are_read_in_place_relative_to_the_includer() {
+        let dir = std::env::temp_dir().join(format!("qapi-include-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(
+            dir.join("main.json"),
+            "{ 'enum': 'A', 'data': [] }\n{ 'include': 'sub/b.json' }\n{ 'enum': 'C', 'data': [] }",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("sub/b.json"),
+            "# the included file\n{ 'enum': 'B', 'data': [] }",
+        )
+        .unwrap();
+        std::fs::write(dir.join("loop.json"), "{ 'include': 'loop.json' }").unwrap();
+        let exprs = read_schema_file(&dir.join("main.json")).unwrap();
+        let names: Vec<_> = exprs
+            .iter()
+            .map(|(_, e)| e.value.get("enum").cloned())
+            .collect();
+        assert_eq!(names, [Some(s("A")), Some(s("B")), Some(s("C"))]);
+        assert_eq!(exprs[1].0, dir.join("sub/b.json"));
+        assert_eq!(exprs[1].1.line, 2);
+        let err = read_schema_file(&dir.join("loop.json")).unwrap_err();
+        assert!(err.ends_with("included recursively"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -662,7 +662,35 @@ pub const EVENT_NAMES: &[&str] = &{list:?};
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::build_schema;
+    use super::super::parser::parse_schema;
     use super::*;
+
+    #[test]
+    fn alternates_choose_their_branch_by_json_type() {
+        let schema = build_schema(
+            &parse_schema(
+                "{ 'struct': 'S', 'data': { 'x': 'int' } }
+                 { 'alternate': 'StrOrS', 'data': { 's': 'str', 'obj': 'S', 'n': 'null' } }",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let code = types(&schema, &Names::new(&schema));
+        assert!(code.contains(
+            "#[serde(untagged)]\npub enum StrOrS {\n    S(String),\n    Obj(S),\n    N(()),\n}"
+        ));
+        assert!(code.contains(
+            "serde_json::Value::String(_) => crate::visit::FromQmp::from_qmp(value, name).map(StrOrS::S),"
+        ));
+        assert!(code.contains(
+            "serde_json::Value::Object(_) => crate::visit::FromQmp::from_qmp(value, name).map(StrOrS::Obj),"
+        ));
+        assert!(code.contains(
+            "serde_json::Value::Null => crate::visit::FromQmp::from_qmp(value, name).map(StrOrS::N),"
+        ));
+        assert!(code.contains("_ => Err(crate::visit::alternate_rejects(name, \"StrOrS\")),"));
+    }
 
     #[test]
     fn rust_names_of_qapi_names() {
