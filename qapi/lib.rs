@@ -6,6 +6,17 @@
 //! [`commands::QmpCommands`] trait with [`commands::dispatch`], the events
 //! ([`events::QmpEvent`]) and `query-qmp-schema`'s answer
 //! ([`introspection`]).
+//!
+//! Adding a command: write its entry (and any new types) in the right
+//! `schema/*.json` module, in QAPI's schema language, then implement the
+//! new [`commands::QmpCommands`] method the build generates. Argument
+//! decoding, `query-qmp-schema` and `query-commands` follow by themselves.
+//!
+//! The QMP server calls [`commands::dispatch`] (or
+//! [`commands::QmpCommand::decode`] then `execute`), turns a
+//! [`error::QmpError`] into the reply's `error` member with
+//! [`error::QmpError::to_json`], and sends [`events::QmpEvent`]s with
+//! their `name()` and `data()`.
 
 pub mod commands;
 pub mod error;
