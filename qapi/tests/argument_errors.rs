@@ -76,7 +76,7 @@ fn recorded_argument_errors() {
     }
     // Every recorded request is for a command of ours.
     assert_eq!(checked, lines.len() / 2);
-    assert!(checked >= 144);
+    assert!(checked >= 149);
 }
 
 /// The text of one `b'...'` Python bytes literal from a transcript.
