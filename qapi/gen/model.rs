@@ -32,6 +32,74 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("any", "value"),
 ];
 
+/// The documentation of a definition, from its `##` block: the
+/// definition's own text and one text per documented member (or enum
+/// value), as `@name: text` lines write them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Doc {
+    pub text: Vec<String>,
+    pub members: Vec<(String, String)>,
+}
+
+impl Doc {
+    /// Reads a block: an optional `@Name:` header, free text, `@member:
+    /// text` sections (continued by indented lines), and a `Features:`
+    /// section whose entries document features, not members.
+    pub fn parse(lines: &[String]) -> Doc {
+        let mut doc = Doc::default();
+        let mut lines = lines.iter().map(String::as_str).peekable();
+        if lines
+            .peek()
+            .is_some_and(|l| l.starts_with('@') && l.ends_with(':') && !l.contains(' '))
+        {
+            lines.next();
+        }
+        let mut in_features = false;
+        let mut current: Option<usize> = None;
+        for line in lines {
+            if line.trim().is_empty() {
+                // A blank line ends a member's text or separates paragraphs.
+                if current.is_none() && !in_features && !doc.text.is_empty() {
+                    doc.text.push(String::new());
+                }
+                current = None;
+            } else if line == "Features:" {
+                in_features = true;
+                current = None;
+            } else if let Some((name, text)) =
+                line.strip_prefix('@').and_then(|l| l.split_once(':'))
+            {
+                if in_features {
+                    current = None;
+                } else {
+                    doc.members
+                        .push((name.to_string(), text.trim().to_string()));
+                    current = Some(doc.members.len() - 1);
+                }
+            } else if let Some(i) = current.filter(|_| line.starts_with(' ')) {
+                let text = &mut doc.members[i].1;
+                text.push(' ');
+                text.push_str(line.trim());
+            } else if !in_features {
+                current = None;
+                doc.text.push(line.to_string());
+            }
+        }
+        // Trailing blank lines of the free text say nothing.
+        while doc.text.last().is_some_and(|l| l.trim().is_empty()) {
+            doc.text.pop();
+        }
+        doc
+    }
+
+    pub fn member(&self, name: &str) -> Option<&str> {
+        self.members
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.as_str())
+    }
+}
+
 /// A reference to a type from a member, a return or an array.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TypeRef {
@@ -88,6 +156,7 @@ pub struct TypeDef {
     pub features: Vec<String>,
     /// Made from inline `data` or `base`, not named in the schema.
     pub implicit: bool,
+    pub doc: Doc,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +170,7 @@ pub struct Command {
     pub allow_oob: bool,
     pub allow_preconfig: bool,
     pub features: Vec<String>,
+    pub doc: Doc,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +178,7 @@ pub struct Event {
     pub name: String,
     pub args: Option<String>,
     pub features: Vec<String>,
+    pub doc: Doc,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +238,7 @@ pub fn build_schema(exprs: &[SchemaExpr]) -> Result<Schema, SchemaError> {
                 kind: TypeKind::Builtin { json_type },
                 features: Vec::new(),
                 implicit: false,
+                doc: Doc::default(),
             },
         )?;
     }
@@ -180,6 +252,7 @@ pub fn build_schema(exprs: &[SchemaExpr]) -> Result<Schema, SchemaError> {
             },
             features: Vec::new(),
             implicit: true,
+            doc: Doc::default(),
         },
     )?;
     for expr in exprs {
@@ -336,6 +409,7 @@ impl Builder {
         &mut self,
         line: usize,
         owner: &str,
+        doc: &Doc,
         data: Option<&SchemaValue>,
     ) -> Result<Option<String>, SchemaError> {
         match data {
@@ -360,6 +434,7 @@ impl Builder {
                         },
                         features: Vec::new(),
                         implicit: true,
+                        doc: doc.clone(),
                     },
                 )?;
                 Ok(Some(name))
@@ -397,6 +472,7 @@ impl Builder {
         )?
         .to_string();
         let feats = features(line, value.get("features"))?;
+        let doc = Doc::parse(&expr.doc);
         match meta {
             "command" => {
                 check_keys(
@@ -416,7 +492,7 @@ impl Builder {
                         "if",
                     ],
                 )?;
-                let args = self.arguments(line, &name, value.get("data"))?;
+                let args = self.arguments(line, &name, &doc, value.get("data"))?;
                 let returns = match value.get("returns") {
                     Some(r) => Some(self.type_ref(line, r)?),
                     None => None,
@@ -429,16 +505,18 @@ impl Builder {
                     allow_oob: bool_key(line, value, "allow-oob")?,
                     allow_preconfig: bool_key(line, value, "allow-preconfig")?,
                     features: feats,
+                    doc,
                 };
                 self.schema.entities.push(Entity::Command(command));
             }
             "event" => {
                 check_keys(line, value, &["event", "data", "boxed", "features", "if"])?;
-                let args = self.arguments(line, &name, value.get("data"))?;
+                let args = self.arguments(line, &name, &doc, value.get("data"))?;
                 self.schema.entities.push(Entity::Event(Event {
                     name,
                     args,
                     features: feats,
+                    doc,
                 }));
             }
             "struct" => {
@@ -466,6 +544,7 @@ impl Builder {
                         },
                         features: feats,
                         implicit: false,
+                        doc: doc.clone(),
                     },
                 )?;
             }
@@ -496,6 +575,7 @@ impl Builder {
                         kind: TypeKind::Enum { values },
                         features: feats,
                         implicit: false,
+                        doc: doc.clone(),
                     },
                 )?;
             }
@@ -523,6 +603,7 @@ impl Builder {
                                 },
                                 features: Vec::new(),
                                 implicit: true,
+                                doc: doc.clone(),
                             },
                         )?;
                         base
@@ -567,6 +648,7 @@ impl Builder {
                         },
                         features: feats,
                         implicit: false,
+                        doc: doc.clone(),
                     },
                 )?;
             }
@@ -590,6 +672,7 @@ impl Builder {
                         kind: TypeKind::Alternate { variants },
                         features: feats,
                         implicit: false,
+                        doc: doc.clone(),
                     },
                 )?;
             }
@@ -620,7 +703,9 @@ impl Builder {
                     still.push(p);
                     continue;
                 }
-                let base_members = match self.schema.types.get(&p.base).map(|t| &t.kind) {
+                let base = self.schema.types.get(&p.base);
+                let base_docs = base.map(|t| t.doc.members.clone()).unwrap_or_default();
+                let base_members = match base.map(|t| &t.kind) {
                     Some(TypeKind::Object {
                         members,
                         union: None,
@@ -634,11 +719,15 @@ impl Builder {
                 };
                 if let Some(TypeDef {
                     kind: TypeKind::Object { members, .. },
+                    doc,
                     ..
                 }) = self.schema.types.get_mut(&p.name)
                 {
                     let own = std::mem::take(members);
                     *members = base_members.into_iter().chain(own).collect();
+                    // The base's member docs document the inherited members.
+                    let own_docs = std::mem::take(&mut doc.members);
+                    doc.members = base_docs.into_iter().chain(own_docs).collect();
                 }
                 flattened.insert(p.name.clone());
             }
@@ -761,6 +850,11 @@ mod tests {
         let s = schema(
             "{ 'struct': 'C', 'base': 'B', 'data': { 'c': 'int' } }
              { 'struct': 'B', 'base': 'A', 'data': { 'b': 'int' } }
+             ##
+             # @A:
+             #
+             # @a: the a
+             ##
              { 'struct': 'A', 'data': { '*a': ['str'] } }",
         )
         .unwrap();
@@ -789,6 +883,31 @@ mod tests {
         assert_eq!(commands[0].features, ["unstable", "deprecated"]);
         assert_eq!(commands[1].args, None);
         assert_eq!(s.events().next().map(|e| e.name.as_str()), Some("HAPPENED"));
+    }
+
+    #[test]
+    fn docs_split_into_text_and_members() {
+        let lines: Vec<String> = [
+            "@thing:",
+            "",
+            "What it is,",
+            "over two lines.",
+            "",
+            "@first: the first",
+            "    member",
+            "@second: the second",
+            "",
+            "Features:",
+            "@unstable: not stable",
+        ]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+        let doc = Doc::parse(&lines);
+        assert_eq!(doc.text, ["What it is,", "over two lines."]);
+        assert_eq!(doc.member("first"), Some("the first member"));
+        assert_eq!(doc.member("second"), Some("the second"));
+        assert_eq!(doc.member("unstable"), None);
     }
 
     #[test]

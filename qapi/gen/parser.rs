@@ -37,11 +37,14 @@ impl SchemaValue {
     }
 }
 
-/// A top-level expression and the line it starts on, for messages.
+/// A top-level expression, the line it starts on (for messages) and the
+/// documentation block before it: the lines between `##` markers, without
+/// their leading `# `.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaExpr {
     pub line: usize,
     pub value: SchemaValue,
+    pub doc: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +70,7 @@ pub fn parse_schema(text: &str) -> Result<Vec<SchemaExpr>, ParseError> {
     };
     let mut exprs = Vec::new();
     loop {
-        parser.skip_blanks();
+        let doc = parser.skip_top_level_comments();
         if parser.peek().is_none() {
             return Ok(exprs);
         }
@@ -76,7 +79,7 @@ pub fn parse_schema(text: &str) -> Result<Vec<SchemaExpr>, ParseError> {
             return Err(parser.error("expected '{' at the start of an expression"));
         }
         let value = parser.value()?;
-        exprs.push(SchemaExpr { line, value });
+        exprs.push(SchemaExpr { line, value, doc });
     }
 }
 
@@ -150,6 +153,49 @@ impl Parser {
             column: self.column,
             message: message.to_string(),
         }
+    }
+
+    /// The rest of the current line, consumed with its newline.
+    fn rest_of_line(&mut self) -> String {
+        let mut line = String::new();
+        while let Some(c) = self.bump() {
+            if c == '\n' {
+                break;
+            }
+            line.push(c);
+        }
+        line
+    }
+
+    /// Skips blanks and comments between expressions and returns the last
+    /// documentation block (`##` ... `##`) among them.
+    fn skip_top_level_comments(&mut self) -> Vec<String> {
+        let mut doc = Vec::new();
+        let mut in_doc = false;
+        while let Some(c) = self.peek() {
+            if c == '#' {
+                let line = self.rest_of_line();
+                if line.trim_end() == "##" {
+                    if !in_doc {
+                        doc.clear();
+                    }
+                    in_doc = !in_doc;
+                } else if in_doc {
+                    let text = line.strip_prefix('#').unwrap_or(&line);
+                    doc.push(
+                        text.strip_prefix(' ')
+                            .unwrap_or(text)
+                            .trim_end()
+                            .to_string(),
+                    );
+                }
+            } else if c.is_whitespace() {
+                self.bump();
+            } else {
+                break;
+            }
+        }
+        doc
     }
 
     /// Skips whitespace and `#` comments.

@@ -152,11 +152,42 @@ pub fn types(schema: &Schema, names: &Names) -> String {
     out
 }
 
+/// Writes `text` as doc comment lines with `indent`.
+fn doc_comment(out: &mut String, indent: &str, text: &[String]) {
+    for line in text {
+        if line.is_empty() {
+            let _ = writeln!(out, "{indent}///");
+        } else {
+            let _ = writeln!(out, "{indent}/// {line}");
+        }
+    }
+}
+
+/// The doc comment of a generated type: the schema's text for it, under a
+/// line naming what it is in the schema.
 fn doc_line(out: &mut String, def: &TypeDef) {
-    if def.implicit {
-        let _ = writeln!(out, "/// Arguments given inline in the schema.");
-    } else {
-        let _ = writeln!(out, "/// QAPI type `{}`.", def.name);
+    match def
+        .name
+        .strip_prefix("q_obj_")
+        .and_then(|n| n.strip_suffix("-arg"))
+    {
+        Some(owner) => {
+            let _ = writeln!(out, "/// The arguments of `{owner}`.");
+        }
+        None => {
+            let _ = writeln!(out, "/// QAPI type `{}`.", def.name);
+            if !def.doc.text.is_empty() {
+                let _ = writeln!(out, "///");
+                doc_comment(out, "", &def.doc.text);
+            }
+        }
+    }
+}
+
+/// The doc comment of a member or enum value, if the schema documents it.
+fn member_doc(out: &mut String, def: &TypeDef, name: &str) {
+    if let Some(text) = def.doc.member(name) {
+        let _ = writeln!(out, "    /// {text}");
     }
 }
 
@@ -168,6 +199,7 @@ fn enum_type(out: &mut String, def: &TypeDef, rust: &str, values: &[super::model
     );
     let _ = writeln!(out, "pub enum {rust} {{");
     for v in values {
+        member_doc(out, def, &v.name);
         let _ = writeln!(
             out,
             "    #[serde(rename = {:?})]\n    {},",
@@ -214,7 +246,8 @@ fn enum_type(out: &mut String, def: &TypeDef, rust: &str, values: &[super::model
     );
 }
 
-fn field(out: &mut String, m: &Member, names: &Names) {
+fn field(out: &mut String, def: &TypeDef, m: &Member, names: &Names) {
+    member_doc(out, def, &m.name);
     let ty = names.type_ref(&m.ty);
     if m.optional {
         let _ = writeln!(
@@ -264,7 +297,7 @@ fn struct_type(out: &mut String, def: &TypeDef, rust: &str, members: &[Member], 
     let _ = writeln!(out, "#[derive(Debug, Clone, PartialEq, serde::Serialize)]");
     let _ = writeln!(out, "pub struct {rust} {{");
     for m in members {
-        field(out, m, names);
+        field(out, def, m, names);
     }
     let _ = writeln!(out, "}}\n");
     let _ = writeln!(out, "impl crate::visit::ReadMembers for {rust} {{");
@@ -329,7 +362,7 @@ fn union_type(
         let _ = writeln!(out, "#[derive(Debug, Clone, PartialEq, serde::Serialize)]");
         let _ = writeln!(out, "pub struct {rust} {{");
         for m in &others {
-            field(out, m, names);
+            field(out, def, m, names);
         }
         let _ = writeln!(
             out,
@@ -485,6 +518,20 @@ pub fn commands(schema: &Schema, names: &Names) -> String {
                 .collect(),
         };
         let _ = writeln!(trait_body, "    /// `{}`", c.name);
+        if !c.doc.text.is_empty() {
+            let _ = writeln!(trait_body, "    ///");
+            doc_comment(&mut trait_body, "    ", &c.doc.text);
+        }
+        let documented: Vec<(&Member, &str)> = members
+            .iter()
+            .filter_map(|m| c.doc.member(&m.name).map(|text| (m, text)))
+            .collect();
+        if !documented.is_empty() {
+            let _ = writeln!(trait_body, "    ///");
+        }
+        for (m, text) in documented {
+            let _ = writeln!(trait_body, "    /// - `{}`: {text}", snake(&m.name));
+        }
         let mut sig_params = String::from("&mut self");
         for p in &params {
             sig_params.push_str(", ");
@@ -614,6 +661,10 @@ pub fn events(schema: &Schema, names: &Names) -> String {
     for e in schema.events() {
         let v = camel(&e.name.to_ascii_lowercase());
         let _ = writeln!(variants, "    /// `{}`", e.name);
+        if !e.doc.text.is_empty() {
+            let _ = writeln!(variants, "    ///");
+            doc_comment(&mut variants, "    ", &e.doc.text);
+        }
         match &e.args {
             Some(a) => {
                 let _ = writeln!(variants, "    {v}({}),", names.named(a));
