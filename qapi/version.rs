@@ -23,6 +23,19 @@ pub fn package() -> String {
     format!("rqemu {}", env!("CARGO_PKG_VERSION"))
 }
 
+/// What QMP's greeting and `query-version` report.
+pub fn version_info() -> crate::types::VersionInfo {
+    let v = QEMU_VERSION;
+    crate::types::VersionInfo {
+        qemu: crate::types::VersionTriple {
+            major: v.major.into(),
+            minor: v.minor.into(),
+            micro: v.micro.into(),
+        },
+        package: package(),
+    }
+}
+
 /// The first line of `--version`, as QEMU prints it with a package string.
 pub fn version_line() -> String {
     let v = QEMU_VERSION;
@@ -42,6 +55,17 @@ pub const COPYRIGHT: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_info_has_qemus_shape() {
+        // QEMU 7.2's answer, recorded in reference/qemu-7.2/qmp/queries.json,
+        // with its own package string.
+        let ours = serde_json::to_value(version_info()).unwrap();
+        assert_eq!(
+            ours,
+            serde_json::json!({"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": package()})
+        );
+    }
 
     #[test]
     fn version_line_names_qemu_release_and_our_package() {
