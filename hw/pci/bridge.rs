@@ -1,0 +1,346 @@
+//! PCI-to-PCI bridges with a type-1 header that own a secondary bus:
+//! QEMU's `pci-bridge` (`hw/pci-bridge/pci_bridge_dev.c`) and the generic
+//! `pcie-root-port` (`hw/pci-bridge/gen_pcie_root_port.c`,
+//! `hw/pci/pcie_root_port.c`). Configuration cycles to bus numbers in a
+//! bridge's secondary..subordinate range go to its secondary bus.
+
+use super::bus::PciBus;
+use super::config::{
+    ranges_overlap, Bar, BarKind, PciConfig, PciIds, PCIE_CONFIG_SPACE_SIZE, PCI_CONFIG_SPACE_SIZE,
+    PCI_HEADER_TYPE_BRIDGE, PCI_INTERRUPT_PIN, PCI_STATUS, PCI_STATUS_66MHZ, PCI_STATUS_FAST_BACK,
+};
+use super::device::PciDevice;
+
+pub const PCI_VENDOR_ID_REDHAT: u16 = 0x1b36;
+pub const PCI_DEVICE_ID_REDHAT_BRIDGE: u16 = 0x0001;
+pub const PCI_DEVICE_ID_REDHAT_PCIE_RP: u16 = 0x000c;
+pub const PCI_CLASS_BRIDGE_PCI: u32 = 0x060400;
+
+pub const PCI_PRIMARY_BUS: usize = 0x18;
+pub const PCI_IO_BASE: usize = 0x1c;
+pub const PCI_SEC_STATUS: usize = 0x1e;
+pub const PCI_MEMORY_BASE: usize = 0x20;
+pub const PCI_PREF_MEMORY_BASE: usize = 0x24;
+pub const PCI_PREF_BASE_UPPER32: usize = 0x28;
+pub const PCI_BRIDGE_CONTROL: usize = 0x3e;
+
+/// One register of a model's configuration space: reset value, writable
+/// bits and write-1-to-clear bits, 32 bits at a 4-byte aligned offset.
+struct Register {
+    offset: usize,
+    value: u32,
+    wmask: u32,
+    w1cmask: u32,
+}
+
+const fn reg(offset: usize, value: u32, wmask: u32, w1cmask: u32) -> Register {
+    Register {
+        offset,
+        value,
+        wmask,
+        w1cmask,
+    }
+}
+
+fn apply(config: &mut PciConfig, registers: &[Register]) {
+    for r in registers {
+        config.set_long(r.offset, r.value);
+        config.set_wmask_long(r.offset, r.wmask);
+        config.set_w1cmask_long(r.offset, r.w1cmask);
+    }
+}
+
+/// The bridge part of the type-1 header common to both bridges: bus numbers
+/// writable, secondary status errors write-1-to-clear, the window registers
+/// with their writable address bits (QEMU's `pci_init_wmask_bridge`).
+fn init_bridge_header(config: &mut PciConfig, secondary_status: u16, bridge_control_wmask: u16) {
+    config.set_wmask_long(PCI_PRIMARY_BUS, 0xffff_ffff);
+    config.set_wmask_long(PCI_IO_BASE, 0x0000_f0f0);
+    config.set_w1cmask_long(PCI_IO_BASE, 0xf900_0000);
+    config.set_word(PCI_SEC_STATUS, secondary_status);
+    config.set_wmask_long(PCI_MEMORY_BASE, 0xfff0_fff0);
+    config.set_wmask_long(PCI_PREF_MEMORY_BASE, 0xfff0_fff0);
+    // 64-bit prefetchable window: type 1 in both the base and the limit.
+    config.set_long(PCI_PREF_MEMORY_BASE, 0x0001_0001);
+    config.set_wmask_long(PCI_PREF_BASE_UPPER32, 0xffff_ffff);
+    config.set_wmask_long(PCI_PREF_BASE_UPPER32 + 4, 0xffff_ffff);
+    config.set_wmask_word(PCI_BRIDGE_CONTROL, bridge_control_wmask);
+    // Discard timer status, write 1 to clear.
+    config.set_w1cmask_word(PCI_BRIDGE_CONTROL, 0x0400);
+    config.set_byte(PCI_INTERRUPT_PIN, 1);
+}
+
+/// The part of QEMU's `pci_bridge_reset` both bridges share: bus numbers,
+/// secondary latency and bridge control zeroed, window address bits cleared.
+fn reset_bridge_header(config: &mut PciConfig) {
+    config.set_long(PCI_PRIMARY_BUS, 0);
+    let io = config.long(PCI_IO_BASE) & !0x0000_f0f0;
+    config.set_long(PCI_IO_BASE, io);
+    config.set_long(PCI_MEMORY_BASE, 0);
+    config.set_long(PCI_PREF_MEMORY_BASE, 0x0001_0001);
+    config.set_long(PCI_PREF_BASE_UPPER32, 0);
+    config.set_long(PCI_PREF_BASE_UPPER32 + 4, 0);
+    config.set_word(PCI_BRIDGE_CONTROL, 0);
+}
+
+/// QEMU's `pci-bridge`: a conventional PCI-to-PCI bridge with SHPC, MSI and
+/// slot identification capabilities and a 256-byte 64-bit BAR for the SHPC
+/// registers.
+pub struct PciBridge {
+    config: PciConfig,
+    secondary: PciBus,
+}
+
+/// The capabilities of `pci-bridge` as QEMU 7.2 lays them out: MSI at 0x4c,
+/// slot identification at 0x48, SHPC at 0x40.
+fn pci_bridge_capabilities(chassis_nr: u8) -> [Register; 8] {
+    [
+        // SHPC: DWORD select writable; the data register reads SHPC registers.
+        reg(0x40, 0x0000_000c, 0x00ff_0000, 0),
+        reg(0x44, 0, 0, 0),
+        // Slot identification: first in chassis, no expansion slots; the
+        // chassis number is writable.
+        reg(
+            0x48,
+            0x0020_4004 | u32::from(chassis_nr) << 24,
+            0xff00_0000,
+            0,
+        ),
+        // MSI, 64-bit address, per-vector masking, one vector.
+        reg(0x4c, 0x0180_4805, 0x0001_0000, 0),
+        reg(0x50, 0, 0xffff_fffc, 0),
+        reg(0x54, 0, 0xffff_ffff, 0),
+        reg(0x58, 0, 0x0000_ffff, 0),
+        reg(0x5c, 0, 0x0000_0001, 0),
+    ]
+}
+
+impl PciBridge {
+    /// A bridge at `devfn` of `parent`, with the `chassis_nr` property.
+    pub fn new(parent: &PciBus, devfn: u8, chassis_nr: u8) -> Self {
+        let mut config = PciConfig::new(
+            PCI_CONFIG_SPACE_SIZE,
+            PCI_HEADER_TYPE_BRIDGE,
+            PciIds {
+                vendor: PCI_VENDOR_ID_REDHAT,
+                device: PCI_DEVICE_ID_REDHAT_BRIDGE,
+                revision: 0,
+                class: PCI_CLASS_BRIDGE_PCI,
+                subsystem_vendor: 0,
+                subsystem: 0,
+            },
+        );
+        init_bridge_header(&mut config, PCI_STATUS_66MHZ | PCI_STATUS_FAST_BACK, 0x0bff);
+        config.register_bar(
+            0,
+            Bar {
+                kind: BarKind::Memory64 {
+                    prefetchable: false,
+                },
+                size: 0x100,
+            },
+        );
+        config.set_byte(super::config::PCI_CAPABILITY_LIST, 0x4c);
+        let status = config.word(PCI_STATUS)
+            | super::config::PCI_STATUS_CAP_LIST
+            | PCI_STATUS_66MHZ
+            | PCI_STATUS_FAST_BACK;
+        config.set_word(PCI_STATUS, status);
+        // Capability bytes are read-only but for the registers listed.
+        config.set_read_only(0x40, 0x24);
+        apply(&mut config, &pci_bridge_capabilities(chassis_nr));
+        Self {
+            config,
+            secondary: parent.new_secondary(devfn),
+        }
+    }
+}
+
+impl PciDevice for PciBridge {
+    fn type_name(&self) -> &'static str {
+        "pci-bridge"
+    }
+    fn config(&self) -> &PciConfig {
+        &self.config
+    }
+    fn config_mut(&mut self) -> &mut PciConfig {
+        &mut self.config
+    }
+    fn reset(&mut self) {
+        self.config.reset();
+        reset_bridge_header(&mut self.config);
+        let msi_control = self.config.word(0x4e) & !1;
+        self.config.set_word(0x4e, msi_control);
+    }
+    fn secondary_bus(&self) -> Option<&PciBus> {
+        Some(&self.secondary)
+    }
+    fn secondary_bus_mut(&mut self) -> Option<&mut PciBus> {
+        Some(&mut self.secondary)
+    }
+}
+
+/// Offset of the PCI Express capability of `pcie-root-port`.
+const RP_EXP_CAP: usize = 0x54;
+const PCI_EXP_SLTCTL: usize = RP_EXP_CAP + 0x18;
+const PCI_EXP_SLTSTA: usize = RP_EXP_CAP + 0x1a;
+const PCI_EXP_SLTCTL_EIC: u16 = 0x0800;
+const PCI_EXP_SLTSTA_CC: u16 = 0x0010;
+const PCI_EXP_SLTSTA_EIS: u16 = 0x0080;
+
+/// QEMU's generic `pcie-root-port`: a PCI Express root port (device/port
+/// type 4) with a hot-plug capable slot, MSI-X in a 4 KiB BAR, AER and ACS.
+pub struct PcieRootPort {
+    config: PciConfig,
+    secondary: PciBus,
+    port: u8,
+    chassis: u8,
+    slot: u16,
+}
+
+/// Properties of `pcie-root-port` that show in its configuration space.
+#[derive(Debug, Clone, Copy)]
+pub struct RootPortProperties {
+    /// `port`: the port number in the link capabilities.
+    pub port: u8,
+    /// `chassis`: the chassis of the slot.
+    pub chassis: u8,
+    /// `slot`: the physical slot number in the slot capabilities.
+    pub slot: u16,
+}
+
+impl PcieRootPort {
+    /// A root port at `devfn` of `parent`.
+    pub fn new(parent: &PciBus, devfn: u8, props: RootPortProperties) -> Self {
+        let mut config = PciConfig::new(
+            PCIE_CONFIG_SPACE_SIZE,
+            PCI_HEADER_TYPE_BRIDGE,
+            PciIds {
+                vendor: PCI_VENDOR_ID_REDHAT,
+                device: PCI_DEVICE_ID_REDHAT_PCIE_RP,
+                revision: 0,
+                class: PCI_CLASS_BRIDGE_PCI,
+                subsystem_vendor: 0,
+                subsystem: 0,
+            },
+        );
+        init_bridge_header(&mut config, 0, 0x005f);
+        config.register_bar(
+            0,
+            Bar {
+                kind: BarKind::Memory32 {
+                    prefetchable: false,
+                },
+                size: 0x1000,
+            },
+        );
+        config.set_byte(super::config::PCI_CAPABILITY_LIST, RP_EXP_CAP as u8);
+        config.set_word(PCI_STATUS, super::config::PCI_STATUS_CAP_LIST);
+        config.set_read_only(0x40, 0x50);
+        let slot = u32::from(props.slot);
+        let registers = [
+            // Bridge subsystem vendor ID, then the Red Hat subsystem ids.
+            reg(0x40, 0x0000_000d, 0, 0),
+            reg(0x44, u32::from(PCI_VENDOR_ID_REDHAT), 0, 0),
+            // MSI-X: one vector, table at BAR 0 offset 0, PBA at 0x800.
+            reg(0x48, 0x0000_4011, 0xc000_0000, 0),
+            reg(0x4c, 0, 0, 0),
+            reg(0x50, 0x0000_0800, 0, 0),
+            // PCI Express capability v2, root port, slot implemented.
+            reg(0x54, 0x0142_4810, 0, 0),
+            reg(0x58, 0x0000_8000, 0, 0),
+            reg(0x5c, 0, 0x0000_000f, 0x000f_0000),
+            reg(0x60, 0x0030_0604 | u32::from(props.port) << 24, 0, 0),
+            reg(0x64, 0x0204_0000, 0, 0),
+            reg(0x68, 0x0002_007b | slot << 19, 0, 0),
+            reg(0x6c, 0x0000_07c0, 0x0000_07f9, 0x011f_0000),
+            reg(0x70, 0, 0x0000_0007, 0),
+            reg(0x74, 0, 0, 0x0001_0000),
+            reg(0x78, 0x0030_0020, 0, 0),
+            reg(0x7c, 0, 0x0000_8020, 0),
+            reg(0x80, 0x0000_001e, 0, 0),
+            reg(0x84, 0x0000_0004, 0, 0),
+            // AER v2, then ACS.
+            reg(0x100, 0x1482_0001, 0, 0),
+            reg(0x104, 0, 0, 0x03ff_f030),
+            reg(0x10c, 0x0046_2030, 0x03ff_f030, 0),
+            reg(0x110, 0, 0, 0x0000_f1c1),
+            reg(0x114, 0x0000_e000, 0x0000_f1c1, 0),
+            reg(0x118, 0x0000_02a0, 0x0000_0540, 0),
+            reg(0x12c, 0, 0x0000_0007, 0),
+            reg(0x130, 0, 0, 0x0000_007f),
+            reg(0x148, 0x0001_000d, 0, 0),
+            reg(0x14c, 0x0000_005f, 0x005f_0000, 0),
+        ];
+        config.set_read_only(0x100, 0x50);
+        apply(&mut config, &registers);
+        let mut port = Self {
+            config,
+            secondary: parent.new_secondary(devfn),
+            port: props.port,
+            chassis: props.chassis,
+            slot: props.slot,
+        };
+        port.reset();
+        port
+    }
+
+    pub fn properties(&self) -> RootPortProperties {
+        RootPortProperties {
+            port: self.port,
+            chassis: self.chassis,
+            slot: self.slot,
+        }
+    }
+}
+
+impl PciDevice for PcieRootPort {
+    fn type_name(&self) -> &'static str {
+        "pcie-root-port"
+    }
+    fn config(&self) -> &PciConfig {
+        &self.config
+    }
+    fn config_mut(&mut self) -> &mut PciConfig {
+        &mut self.config
+    }
+    fn write_config(&mut self, offset: usize, value: u32, len: usize) {
+        self.config.write(offset, value, len);
+        if ranges_overlap(offset, len, PCI_EXP_SLTCTL, 2) {
+            // QEMU's `pcie_cap_slot_write_config`: writing EIC toggles the
+            // electromechanical interlock, and every slot control write is
+            // a command that completes at once.
+            let shift = 8 * (PCI_EXP_SLTCTL as isize - offset as isize);
+            let written = if shift >= 0 {
+                value << shift
+            } else {
+                value >> -shift
+            } as u16;
+            let mut status = self.config.word(PCI_EXP_SLTSTA);
+            if written & PCI_EXP_SLTCTL_EIC != 0 {
+                status ^= PCI_EXP_SLTSTA_EIS;
+            }
+            self.config
+                .set_word(PCI_EXP_SLTSTA, status | PCI_EXP_SLTSTA_CC);
+        }
+    }
+    fn reset(&mut self) {
+        self.config.reset();
+        reset_bridge_header(&mut self.config);
+        // QEMU's root port reset disables forwarding: base above limit.
+        let io = self.config.long(PCI_IO_BASE) & 0xffff_0000;
+        self.config.set_long(PCI_IO_BASE, io | 0x00f0);
+        self.config.set_long(PCI_MEMORY_BASE, 0x0000_fff0);
+        self.config.set_long(PCI_PREF_MEMORY_BASE, 0x0001_fff1);
+        self.config.set_word(PCI_EXP_SLTCTL, 0x07c0);
+        self.config.set_word(PCI_EXP_SLTSTA, 0);
+        let msix_control = self.config.word(0x4a) & !0xc000;
+        self.config.set_word(0x4a, msix_control);
+    }
+    fn secondary_bus(&self) -> Option<&PciBus> {
+        Some(&self.secondary)
+    }
+    fn secondary_bus_mut(&mut self) -> Option<&mut PciBus> {
+        Some(&mut self.secondary)
+    }
+}

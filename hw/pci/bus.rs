@@ -1,0 +1,278 @@
+//! A PCI bus: 32 slots of 8 functions, configuration cycles routed down the
+//! tree of bridges, and INTx levels routed up to the host's interrupt router.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::core::bus::lock;
+use crate::core::irq::InterruptLine;
+
+use super::config::{BarChange, PCI_HEADER_TYPE, PCI_HEADER_TYPE_MULTI_FUNCTION};
+use super::device::{devfn, devfn_function, devfn_slot, SharedPciDevice};
+
+/// Number of INTx pins of a function (INTA..INTD).
+pub const PCI_NUM_PINS: u8 = 4;
+/// Configuration register of a bridge's secondary bus number.
+pub const PCI_SECONDARY_BUS: usize = 0x19;
+/// Configuration register of a bridge's subordinate bus number.
+pub const PCI_SUBORDINATE_BUS: usize = 0x1a;
+
+/// Where a bus sends INTx changes of its functions: the host's PIRQ router
+/// on the root bus, the parent bus through a bridge's swizzle otherwise.
+/// Changes are counted (+1 when a pin goes high, -1 when it goes low), as
+/// QEMU's `pci_change_irq_level`, so shared lines stay high while any
+/// function holds them.
+pub trait IntxRouting: Send + Sync {
+    /// `pin` (0 = INTA) of the function at `devfn` changed by `change`.
+    fn change_intx(&self, devfn: u8, pin: u8, change: i32);
+}
+
+/// The standard PCI-to-PCI bridge swizzle (QEMU's `pci_swizzle_map_irq_fn`):
+/// INTx of the device in `slot` arrives on the bridge's pin (slot + x) % 4.
+pub fn pci_swizzle(slot: u8, pin: u8) -> u8 {
+    (slot + pin) % PCI_NUM_PINS
+}
+
+/// The INTx routing of a bus behind a bridge: swizzle, then the parent's.
+pub struct BridgeIntxRouting {
+    parent: Arc<dyn IntxRouting>,
+    bridge_devfn: u8,
+}
+
+impl IntxRouting for BridgeIntxRouting {
+    fn change_intx(&self, devfn: u8, pin: u8, change: i32) {
+        let parent_pin = pci_swizzle(devfn_slot(devfn), pin);
+        self.parent
+            .change_intx(self.bridge_devfn, parent_pin, change);
+    }
+}
+
+/// One INTx pin of one function, as the device model drives it.
+pub struct PciIntx {
+    routing: Arc<dyn IntxRouting>,
+    devfn: u8,
+    pin: u8,
+    asserted: AtomicBool,
+}
+
+impl InterruptLine for PciIntx {
+    fn set_level(&self, level: bool) {
+        if self.asserted.swap(level, Ordering::SeqCst) != level {
+            let change = if level { 1 } else { -1 };
+            self.routing.change_intx(self.devfn, self.pin, change);
+        }
+    }
+}
+
+/// Why a function cannot be plugged where asked; the texts are QEMU's.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PciBusError {
+    #[error("PCI: slot {slot} function {function} not available for {name}, in use by {owner},id={owner_id}")]
+    Occupied {
+        slot: u8,
+        function: u8,
+        name: String,
+        owner: String,
+        owner_id: String,
+    },
+    #[error("PCI: single function device can't be populated in function {slot:x}.{function:x}")]
+    FunctionZeroSingle { slot: u8, function: u8 },
+    #[error("PCI: {slot:x}.0 indicates single function, but {slot:x}.{function:x} is already populated.")]
+    OtherFunctionsPopulated { slot: u8, function: u8 },
+    #[error("PCI: no slot/function available for {name}, all in use or reserved")]
+    Full { name: String },
+}
+
+/// A function on a bus, with the qdev id it was created with.
+pub struct PciSlotEntry {
+    pub device: SharedPciDevice,
+    pub qdev_id: Option<String>,
+    multifunction: bool,
+}
+
+/// BAR moves of a function, with the bus number and devfn it has now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarEvent {
+    pub bus: u8,
+    pub devfn: u8,
+    pub change: BarChange,
+}
+
+/// A PCI bus: up to 256 functions addressed by devfn.
+pub struct PciBus {
+    functions: Vec<Option<PciSlotEntry>>,
+    routing: Arc<dyn IntxRouting>,
+    intx_lines: Vec<Arc<PciIntx>>,
+}
+
+impl PciBus {
+    /// A bus whose INTx changes go to `routing`.
+    pub fn new(routing: Arc<dyn IntxRouting>) -> Self {
+        Self {
+            functions: (0..256).map(|_| None).collect(),
+            routing,
+            intx_lines: Vec::new(),
+        }
+    }
+
+    /// The bus behind a bridge at `bridge_devfn` of this bus.
+    pub fn new_secondary(&self, bridge_devfn: u8) -> Self {
+        Self::new(Arc::new(BridgeIntxRouting {
+            parent: self.routing.clone(),
+            bridge_devfn,
+        }))
+    }
+
+    /// The line a function at `devfn` drives for `pin` (0 = INTA); the bus
+    /// lowers it when it resets the function.
+    pub fn intx_line(&mut self, devfn: u8, pin: u8) -> Arc<dyn InterruptLine> {
+        let line = Arc::new(PciIntx {
+            routing: self.routing.clone(),
+            devfn,
+            pin,
+            asserted: AtomicBool::new(false),
+        });
+        self.intx_lines.push(line.clone());
+        line
+    }
+
+    /// The first slot whose function 0 is free, from `first_slot` on (how
+    /// QEMU places a device without `addr=`).
+    pub fn free_devfn(&self, first_slot: u8, name: &str) -> Result<u8, PciBusError> {
+        (first_slot..32)
+            .map(|slot| devfn(slot, 0))
+            .find(|&d| self.functions[usize::from(d)].is_none())
+            .ok_or_else(|| PciBusError::Full {
+                name: name.to_string(),
+            })
+    }
+
+    /// Plug `device` at `devfn` with QEMU's checks of the multifunction
+    /// rules; `multifunction` sets bit 7 of its header type.
+    pub fn plug(
+        &mut self,
+        devfn: u8,
+        device: SharedPciDevice,
+        multifunction: bool,
+        qdev_id: Option<String>,
+    ) -> Result<(), PciBusError> {
+        let slot = devfn_slot(devfn);
+        let function = devfn_function(devfn);
+        let name = lock(&device).type_name();
+        if let Some(owner) = &self.functions[usize::from(devfn)] {
+            return Err(PciBusError::Occupied {
+                slot,
+                function,
+                name: name.to_string(),
+                owner: lock(&owner.device).type_name().to_string(),
+                owner_id: owner.qdev_id.clone().unwrap_or_else(|| "(null)".into()),
+            });
+        }
+        if function != 0 {
+            let function0 = &self.functions[usize::from(devfn & !7)];
+            if function0.as_ref().is_some_and(|f0| !f0.multifunction) {
+                return Err(PciBusError::FunctionZeroSingle { slot, function });
+            }
+        } else if !multifunction {
+            if let Some(populated) =
+                (1..8).find(|&f| self.functions[usize::from(devfn | f)].is_some())
+            {
+                return Err(PciBusError::OtherFunctionsPopulated {
+                    slot,
+                    function: populated,
+                });
+            }
+        }
+        if multifunction {
+            let mut d = lock(&device);
+            let config = d.config_mut();
+            let header = config.byte(PCI_HEADER_TYPE) | PCI_HEADER_TYPE_MULTI_FUNCTION;
+            config.set_byte(PCI_HEADER_TYPE, header);
+        }
+        self.functions[usize::from(devfn)] = Some(PciSlotEntry {
+            device,
+            qdev_id,
+            multifunction,
+        });
+        Ok(())
+    }
+
+    /// The function at `devfn` of this bus.
+    pub fn device(&self, devfn: u8) -> Option<&PciSlotEntry> {
+        self.functions[usize::from(devfn)].as_ref()
+    }
+
+    /// The functions of this bus in devfn order.
+    pub fn devices(&self) -> impl Iterator<Item = (u8, &PciSlotEntry)> {
+        self.functions
+            .iter()
+            .enumerate()
+            .filter_map(|(d, e)| e.as_ref().map(|e| (d as u8, e)))
+    }
+
+    /// Find the function addressed by a configuration cycle to `bus`,
+    /// `devfn`, this bus being number `own_number`, and run `access` on it;
+    /// `None` when nothing answers (QEMU's `pci_find_bus_nr` and
+    /// `pci_find_device`): a cycle to another bus goes down the bridge whose
+    /// secondary..subordinate range holds that number.
+    pub fn with_function<R>(
+        &self,
+        own_number: u8,
+        bus: u8,
+        devfn: u8,
+        access: &mut dyn FnMut(&mut dyn super::device::PciDevice) -> R,
+    ) -> Option<R> {
+        if bus == own_number {
+            let entry = self.device(devfn)?;
+            return Some(access(&mut *lock(&entry.device)));
+        }
+        for (_, entry) in self.devices() {
+            let device = lock(&entry.device);
+            let config = device.config();
+            let secondary = config.byte(PCI_SECONDARY_BUS);
+            let subordinate = config.byte(PCI_SUBORDINATE_BUS);
+            if let Some(child) = device.secondary_bus() {
+                if secondary == bus || (secondary < bus && bus <= subordinate) {
+                    return child.with_function(secondary, bus, devfn, access);
+                }
+            }
+            drop(device);
+        }
+        None
+    }
+
+    /// Reset every function, deepest buses first as QEMU's bus reset does,
+    /// lowering the INTx lines of the functions first.
+    pub fn reset(&mut self) {
+        for line in &self.intx_lines {
+            line.set_level(false);
+        }
+        for (_, entry) in self.devices() {
+            let mut device = lock(&entry.device);
+            if let Some(child) = device.secondary_bus_mut() {
+                child.reset();
+            }
+            device.reset();
+        }
+    }
+
+    /// Take the BAR moves of every function on this bus and below it,
+    /// this bus being number `own_number`.
+    pub fn take_bar_events(&self, own_number: u8) -> Vec<BarEvent> {
+        let mut events = Vec::new();
+        for (devfn, entry) in self.devices() {
+            let mut device = lock(&entry.device);
+            let changes = device.config_mut().take_bar_changes();
+            events.extend(changes.into_iter().map(|change| BarEvent {
+                bus: own_number,
+                devfn,
+                change,
+            }));
+            let secondary = device.config().byte(PCI_SECONDARY_BUS);
+            if let Some(child) = device.secondary_bus() {
+                events.extend(child.take_bar_events(secondary));
+            }
+        }
+        events
+    }
+}

@@ -1,0 +1,426 @@
+//! The models against QEMU 7.2 itself: the same configuration accesses are
+//! made to a QEMU started with `-qtest` and to our devices on the same
+//! addresses, and every value read must be the same.
+
+use std::sync::{Arc, Mutex};
+
+use crate::core::bus::{lock, Bus};
+use crate::core::irq::InterruptLine;
+use crate::core::testing::RecordingLine;
+
+use super::bridge::{PciBridge, PcieRootPort, RootPortProperties};
+use super::bus::PciBus;
+use super::device::devfn;
+use super::host::{PciHost, PcieEcam, SharedPciBus};
+use super::i440fx::I440fx;
+use super::lpc_ich9::{Ich9IntxRouter, Ich9Lpc, ICH9_LPC_NUM_GSIS};
+use super::piix3::{Piix3, PiixIntxRouter, PIIX_NUM_PIC_IRQS};
+use super::q35::Mch;
+use super::qtest::{config_address, GuestAccess, Model, Qtest};
+
+fn lines(n: usize) -> Vec<Arc<dyn InterruptLine>> {
+    (0..n)
+        .map(|_| Arc::new(RecordingLine::default()) as Arc<dyn InterruptLine>)
+        .collect()
+}
+
+fn shared<T>(device: T) -> Arc<Mutex<T>> {
+    Arc::new(Mutex::new(device))
+}
+
+/// The PCI command line both machines of the `pc` tests get.
+const PC_DEVICES: &[&str] = &["-device", "pci-bridge,chassis_nr=1,id=br0"];
+
+/// `pc` as QEMU builds it with `PC_DEVICES` (i440FX at 00.0, PIIX3 at 01.0,
+/// the bridge in the first free slot, 02.0), after a machine reset.
+fn pc_model() -> (Model, SharedPciBus) {
+    let router = Arc::new(PiixIntxRouter::new(lines(PIIX_NUM_PIC_IRQS)));
+    let mut bus = PciBus::new(router.clone());
+    bus.plug(0, shared(I440fx::new(128 << 20)), false, None)
+        .unwrap();
+    bus.plug(devfn(1, 0), shared(Piix3::new(router)), true, None)
+        .unwrap();
+    let bridge = PciBridge::new(&bus, devfn(2, 0), 1);
+    bus.plug(devfn(2, 0), shared(bridge), false, Some("br0".into()))
+        .unwrap();
+    let root = shared(bus);
+    lock(&root).reset();
+    let pio = Bus::new();
+    pio.insert(0xcf8, 8, shared(PciHost::new(root.clone(), None)))
+        .unwrap();
+    (Model::new(pio, Bus::new()), root)
+}
+
+const Q35_DEVICES: &[&str] = &[
+    "-device",
+    "pcie-root-port,id=rp0,chassis=1,port=0x10,slot=1",
+    "-device",
+    "pci-bridge,chassis_nr=2,id=br0",
+];
+
+/// `q35` as QEMU builds it with `Q35_DEVICES` (MCH at 00.0, the root port at
+/// 01.0, the bridge at 02.0, ICH9 LPC at 1f.0), with the ECAM window mapped
+/// wherever the MCH says after each write.
+fn q35_model() -> Model {
+    let router = Arc::new(Ich9IntxRouter::new(lines(ICH9_LPC_NUM_GSIS)));
+    let mut bus = PciBus::new(router.clone());
+    let mch = shared(Mch::new());
+    bus.plug(0, mch.clone(), false, None).unwrap();
+    let port = PcieRootPort::new(
+        &bus,
+        devfn(1, 0),
+        RootPortProperties {
+            port: 0x10,
+            chassis: 1,
+            slot: 1,
+        },
+    );
+    bus.plug(devfn(1, 0), shared(port), false, Some("rp0".into()))
+        .unwrap();
+    let bridge = PciBridge::new(&bus, devfn(2, 0), 2);
+    bus.plug(devfn(2, 0), shared(bridge), false, Some("br0".into()))
+        .unwrap();
+    bus.plug(devfn(31, 0), shared(Ich9Lpc::new(router)), true, None)
+        .unwrap();
+    let root = shared(bus);
+    lock(&root).reset();
+    let pio = Bus::new();
+    pio.insert(0xcf8, 8, shared(PciHost::new(root.clone(), None)))
+        .unwrap();
+    let mut model = Model::new(pio, Bus::new());
+    model.after_write = Box::new(move |mmio: &Bus| {
+        for change in lock(&mch).take_ecam_changes() {
+            if let Some(old) = change.old {
+                mmio.remove(old.base);
+            }
+            if let Some(new) = change.new {
+                mmio.insert(new.base, new.size, shared(PcieEcam::new(root.clone())))
+                    .unwrap();
+            }
+        }
+    });
+    model
+}
+
+/// Run `scenario` on QEMU and on the model; both must read the same.
+fn compare(
+    what: &str,
+    qemu: &mut Qtest,
+    model: &mut Model,
+    scenario: impl Fn(&mut dyn GuestAccess) -> Vec<(String, u32)>,
+) {
+    let expected = scenario(qemu);
+    let actual = scenario(model);
+    let differences: Vec<String> = expected
+        .iter()
+        .zip(&actual)
+        .filter(|(e, a)| e.1 != a.1)
+        .map(|(e, a)| format!("{}: QEMU {:#010x}, ours {:#010x}", e.0, e.1, a.1))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "{what} differs from QEMU 7.2:\n{}",
+        differences.join("\n")
+    );
+}
+
+/// The first `len` bytes of a function's configuration space through ports.
+fn dump(bus: u8, devfn: u8) -> impl Fn(&mut dyn GuestAccess) -> Vec<(String, u32)> {
+    move |m| {
+        (0..=0xfcu8)
+            .step_by(4)
+            .map(|off| {
+                (
+                    format!("{bus:02x}:{devfn:02x} {off:#04x}"),
+                    m.config_readl(bus, devfn, off),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Which bits stick: every dword written with all ones, read, written with
+/// zeros, read (BAR size probing included).
+fn probe(bus: u8, devfn: u8) -> impl Fn(&mut dyn GuestAccess) -> Vec<(String, u32)> {
+    move |m| {
+        let mut reads = Vec::new();
+        for off in (0..=0xfcu8).step_by(4) {
+            m.config_writel(bus, devfn, off, u32::MAX);
+            reads.push((
+                format!("{off:#04x} after ones"),
+                m.config_readl(bus, devfn, off),
+            ));
+            m.config_writel(bus, devfn, off, 0);
+            reads.push((
+                format!("{off:#04x} after zeros"),
+                m.config_readl(bus, devfn, off),
+            ));
+        }
+        reads
+    }
+}
+
+#[test]
+fn pc_config_spaces_match_qemu() {
+    let mut qemu = Qtest::start("pc", PC_DEVICES);
+    let (mut model, _) = pc_model();
+    for (name, d) in [
+        ("i440FX", devfn(0, 0)),
+        ("PIIX3", devfn(1, 0)),
+        ("pci-bridge", devfn(2, 0)),
+        ("empty slot", devfn(3, 0)),
+    ] {
+        compare(name, &mut qemu, &mut model, dump(0, d));
+    }
+}
+
+#[test]
+fn pc_writable_bits_match_qemu() {
+    for (name, d) in [
+        ("i440FX", devfn(0, 0)),
+        ("PIIX3", devfn(1, 0)),
+        ("pci-bridge", devfn(2, 0)),
+    ] {
+        let mut qemu = Qtest::start("pc", PC_DEVICES);
+        let (mut model, _) = pc_model();
+        compare(name, &mut qemu, &mut model, probe(0, d));
+    }
+}
+
+#[test]
+fn config_mechanism_port_accesses_match_qemu() {
+    let mut qemu = Qtest::start("pc", PC_DEVICES);
+    let (mut model, _) = pc_model();
+    compare("port accesses", &mut qemu, &mut model, |m| {
+        let mut reads = Vec::new();
+        let mut read = |m: &mut dyn GuestAccess, what: &str, port: u16, size: usize| {
+            reads.push((what.to_string(), m.inp(port, size)));
+        };
+        m.outp(0xcf8, 4, 0x8000_1234);
+        read(m, "inl 0xcf8", 0xcf8, 4);
+        read(m, "inb 0xcf8", 0xcf8, 1);
+        read(m, "inw 0xcf8", 0xcf8, 2);
+        read(m, "inb 0xcfa", 0xcfa, 1);
+        read(m, "inw 0xcfa", 0xcfa, 2);
+        // Narrow writes leave the address register alone.
+        m.outp(0xcf8, 1, 0);
+        m.outp(0xcf8, 2, 0);
+        m.outp(0xcfa, 2, 0);
+        read(m, "inl 0xcf8 after narrow writes", 0xcf8, 4);
+        // Register offsets: the low address bits add to the data port's.
+        m.outp(0xcf8, 4, 0x8000_0003);
+        read(m, "inl 0xcfc at offset 3", 0xcfc, 4);
+        read(m, "inb 0xcfd at offset 3", 0xcfd, 1);
+        m.outp(0xcf8, 4, 0x8000_0800);
+        for (port, size) in [
+            (0xcfc, 1),
+            (0xcfd, 1),
+            (0xcfe, 1),
+            (0xcff, 1),
+            (0xcfc, 2),
+            (0xcfd, 2),
+            (0xcfe, 2),
+        ] {
+            read(m, &format!("in{size} {port:#x} of 00:01.0"), port, size);
+        }
+        // Enable bit clear, absent device, absent bus: all ones.
+        m.outp(0xcf8, 4, 0x0000_0000);
+        read(m, "disabled", 0xcfc, 4);
+        read(m, "disabled byte", 0xcfd, 1);
+        m.outp(0xcf8, 4, 0x8000_1800);
+        read(m, "absent device", 0xcfc, 4);
+        read(m, "absent device word", 0xcfe, 2);
+        m.outp(0xcf8, 4, config_address(7, 0, 0));
+        read(m, "absent bus", 0xcfc, 4);
+        // Narrow data writes: the interrupt line byte, then the command word.
+        m.outp(0xcf8, 4, 0x8000_103c);
+        m.outp(0xcfc, 1, 0x0b);
+        m.outp(0xcfd, 1, 0x07);
+        read(m, "pci-bridge 0x3c after byte writes", 0xcfc, 4);
+        m.outp(0xcf8, 4, 0x8000_1004);
+        m.outp(0xcfc, 2, 0xffff);
+        read(m, "pci-bridge command/status", 0xcfc, 4);
+        reads
+    });
+}
+
+#[test]
+fn bridges_forward_config_cycles_like_qemu() {
+    let nested = ["-device", "pci-bridge,chassis_nr=2,id=br1,bus=br0,addr=3"];
+    let args: Vec<&str> = PC_DEVICES.iter().chain(nested.iter()).copied().collect();
+    let mut qemu = Qtest::start("pc", &args);
+    let (mut model, root) = pc_model();
+    {
+        let mut root = lock(&root);
+        let parent = lock(&root.device(devfn(2, 0)).unwrap().device);
+        drop(parent);
+        let br1 = {
+            let entry = root.device(devfn(2, 0)).unwrap();
+            let outer = lock(&entry.device);
+            PciBridge::new(outer.secondary_bus().unwrap(), devfn(3, 0), 2)
+        };
+        let entry = root.device(devfn(2, 0)).unwrap().device.clone();
+        lock(&entry)
+            .secondary_bus_mut()
+            .unwrap()
+            .plug(devfn(3, 0), shared(br1), false, Some("br1".into()))
+            .unwrap();
+        root.reset();
+    }
+    compare(
+        "config cycles through bridges",
+        &mut qemu,
+        &mut model,
+        |m| {
+            let mut reads = Vec::new();
+            // Unnumbered bridges forward nothing.
+            reads.push((
+                "bus 1 before numbering".into(),
+                m.config_readl(1, devfn(3, 0), 0),
+            ));
+            m.config_writel(0, devfn(2, 0), 0x18, 0x0002_0100);
+            let mut d = dump(1, devfn(3, 0))(m);
+            reads.append(&mut d);
+            reads.push(("bus 2, nothing behind br1".into(), m.config_readl(2, 0, 0)));
+            m.config_writel(1, devfn(3, 0), 0x18, 0x0002_0201);
+            reads.push(("bus 2 numbered".into(), m.config_readl(2, 0, 0)));
+            reads.push((
+                "bus 3 outside the range".into(),
+                m.config_readl(3, devfn(3, 0), 0),
+            ));
+            // Narrowing the outer bridge's range hides the inner bus.
+            m.config_writel(0, devfn(2, 0), 0x18, 0x0001_0100);
+            reads.push((
+                "bus 1 after narrowing".into(),
+                m.config_readl(1, devfn(3, 0), 0),
+            ));
+            reads
+        },
+    );
+}
+
+#[test]
+fn q35_config_spaces_match_qemu() {
+    let mut qemu = Qtest::start("q35", Q35_DEVICES);
+    let mut model = q35_model();
+    for (name, d) in [
+        ("MCH", devfn(0, 0)),
+        ("pcie-root-port", devfn(1, 0)),
+        ("pci-bridge", devfn(2, 0)),
+        ("ICH9-LPC", devfn(31, 0)),
+        ("empty slot", devfn(3, 0)),
+    ] {
+        compare(name, &mut qemu, &mut model, dump(0, d));
+    }
+}
+
+#[test]
+fn q35_writable_bits_match_qemu() {
+    for (name, d) in [
+        ("MCH", devfn(0, 0)),
+        ("pcie-root-port", devfn(1, 0)),
+        ("pci-bridge", devfn(2, 0)),
+        ("ICH9-LPC", devfn(31, 0)),
+    ] {
+        let mut qemu = Qtest::start("q35", Q35_DEVICES);
+        let mut model = q35_model();
+        compare(name, &mut qemu, &mut model, probe(0, d));
+    }
+}
+
+/// ECAM address of a register, the window being at `base`.
+fn ecam(base: u64, bus: u8, devfn: u8, offset: u64) -> u64 {
+    base + (u64::from(bus) << 20 | u64::from(devfn) << 12 | offset)
+}
+
+#[test]
+fn q35_ecam_matches_qemu() {
+    let mut qemu = Qtest::start("q35", Q35_DEVICES);
+    let mut model = q35_model();
+    compare("ECAM", &mut qemu, &mut model, |m| {
+        let mut reads = Vec::new();
+        // Enable the window where QEMU's reset value puts it, 256 buses.
+        m.config_writel(0, 0, 0x60, 0xb000_0001);
+        for (bus, d) in [
+            (0, devfn(1, 0)),
+            (0, devfn(0, 0)),
+            (0, devfn(31, 0)),
+            (0, devfn(5, 0)),
+            (1, 0),
+        ] {
+            for off in (0..0x1000u64).step_by(4) {
+                let value = m.readl(ecam(0xb000_0000, bus, d, off));
+                reads.push((format!("{bus:02x}:{d:02x} {off:#05x}"), value));
+            }
+        }
+        // The root port's extended capabilities: which bits stick.
+        for off in (0x100..0x160u64).step_by(4) {
+            let addr = ecam(0xb000_0000, 0, devfn(1, 0), off);
+            m.writel(addr, u32::MAX);
+            reads.push((format!("rp {off:#05x} after ones"), m.readl(addr)));
+            m.writel(addr, 0);
+            reads.push((format!("rp {off:#05x} after zeros"), m.readl(addr)));
+        }
+        // Move the window: 128 MiB at 0xc0000000.
+        m.config_writel(0, 0, 0x60, 0xc000_0003);
+        reads.push((
+            "moved window".into(),
+            m.readl(ecam(0xc000_0000, 0, devfn(1, 0), 0)),
+        ));
+        reads.push((
+            "moved window, ext".into(),
+            m.readl(ecam(0xc000_0000, 0, devfn(1, 0), 0x100)),
+        ));
+        reads.push(("PCIEXBAR".into(), m.config_readl(0, 0, 0x60)));
+        reads
+    });
+}
+
+#[test]
+fn plug_errors_are_qemus() {
+    use std::process::Command;
+    let (_, root) = pc_model();
+    let mut root = lock(&root);
+    let cases: [(&str, u8, bool); 3] = [
+        ("pci-bridge,chassis_nr=1,addr=1", devfn(1, 0), false),
+        ("pci-bridge,chassis_nr=2,addr=3.0", devfn(3, 0), false),
+        ("pci-bridge,chassis_nr=2,addr=4.1", devfn(4, 1), false),
+    ];
+    // Populate what the second and third cases collide with.
+    let f2 = PciBridge::new(&root, devfn(3, 2), 9);
+    root.plug(devfn(3, 2), shared(f2), true, None).unwrap();
+    let f0 = PciBridge::new(&root, devfn(4, 0), 8);
+    root.plug(devfn(4, 0), shared(f0), false, None).unwrap();
+    let setup = [
+        vec![],
+        vec![
+            "-device",
+            "pci-bridge,chassis_nr=9,addr=3.2,multifunction=on",
+        ],
+        vec!["-device", "pci-bridge,chassis_nr=8,addr=4.0"],
+    ];
+    for ((device, d, multifunction), setup) in cases.into_iter().zip(setup) {
+        let output = Command::new(super::qtest::QEMU)
+            .args([
+                "-M",
+                "pc,accel=tcg",
+                "-display",
+                "none",
+                "-nodefaults",
+                "-S",
+                "-qtest",
+                "null",
+            ])
+            .args(&setup)
+            .args(["-device", device])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let bridge = PciBridge::new(&root, d, 1);
+        let err = root
+            .plug(d, shared(bridge), multifunction, None)
+            .unwrap_err();
+        let ours = format!("qemu-system-x86_64: -device {device}: {err}\n");
+        assert_eq!(stderr, ours);
+    }
+}
