@@ -1,13 +1,13 @@
 //! A PCI bus: 32 slots of 8 functions, configuration cycles routed down the
 //! tree of bridges, and INTx levels routed up to the host's interrupt router.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::core::bus::lock;
-use crate::core::irq::InterruptLine;
 
-use super::config::{BarChange, PCI_HEADER_TYPE, PCI_HEADER_TYPE_MULTI_FUNCTION};
+use super::config::{
+    BarChange, PCI_HEADER_TYPE, PCI_HEADER_TYPE_MULTI_FUNCTION, PCI_INTERRUPT_PIN,
+};
 use super::device::{devfn, devfn_function, devfn_slot, SharedPciDevice};
 
 /// Number of INTx pins of a function (INTA..INTD).
@@ -47,20 +47,19 @@ impl IntxRouting for BridgeIntxRouting {
     }
 }
 
-/// One INTx pin of one function, as the device model drives it.
-pub struct PciIntx {
+/// Where the INTx pin of a plugged function goes: its bus's routing, with
+/// the function's devfn and pin (0 = INTA).
+#[derive(Clone)]
+pub struct IntxPin {
     routing: Arc<dyn IntxRouting>,
     devfn: u8,
     pin: u8,
-    asserted: AtomicBool,
 }
 
-impl InterruptLine for PciIntx {
-    fn set_level(&self, level: bool) {
-        if self.asserted.swap(level, Ordering::SeqCst) != level {
-            let change = if level { 1 } else { -1 };
-            self.routing.change_intx(self.devfn, self.pin, change);
-        }
+impl IntxPin {
+    /// Count the pin one more (`1`) or one less (`-1`) time high.
+    pub fn change(&self, change: i32) {
+        self.routing.change_intx(self.devfn, self.pin, change);
     }
 }
 
@@ -102,7 +101,6 @@ pub struct BarEvent {
 pub struct PciBus {
     functions: Vec<Option<PciSlotEntry>>,
     routing: Arc<dyn IntxRouting>,
-    intx_lines: Vec<Arc<PciIntx>>,
 }
 
 impl PciBus {
@@ -111,7 +109,6 @@ impl PciBus {
         Self {
             functions: (0..256).map(|_| None).collect(),
             routing,
-            intx_lines: Vec::new(),
         }
     }
 
@@ -121,19 +118,6 @@ impl PciBus {
             parent: self.routing.clone(),
             bridge_devfn,
         }))
-    }
-
-    /// The line a function at `devfn` drives for `pin` (0 = INTA); the bus
-    /// lowers it when it resets the function.
-    pub fn intx_line(&mut self, devfn: u8, pin: u8) -> Arc<dyn InterruptLine> {
-        let line = Arc::new(PciIntx {
-            routing: self.routing.clone(),
-            devfn,
-            pin,
-            asserted: AtomicBool::new(false),
-        });
-        self.intx_lines.push(line.clone());
-        line
     }
 
     /// The first slot whose function 0 is free, from `first_slot` on (how
@@ -148,7 +132,8 @@ impl PciBus {
     }
 
     /// Plug `device` at `devfn` with QEMU's checks of the multifunction
-    /// rules; `multifunction` sets bit 7 of its header type.
+    /// rules; `multifunction` sets bit 7 of its header type. A function
+    /// with an interrupt pin gets it connected to this bus's INTx routing.
     pub fn plug(
         &mut self,
         devfn: u8,
@@ -183,11 +168,21 @@ impl PciBus {
                 });
             }
         }
-        if multifunction {
+        {
             let mut d = lock(&device);
             let config = d.config_mut();
-            let header = config.byte(PCI_HEADER_TYPE) | PCI_HEADER_TYPE_MULTI_FUNCTION;
-            config.set_byte(PCI_HEADER_TYPE, header);
+            if multifunction {
+                let header = config.byte(PCI_HEADER_TYPE) | PCI_HEADER_TYPE_MULTI_FUNCTION;
+                config.set_byte(PCI_HEADER_TYPE, header);
+            }
+            let pin = config.byte(PCI_INTERRUPT_PIN);
+            if (1..=PCI_NUM_PINS).contains(&pin) {
+                config.connect_intx(IntxPin {
+                    routing: self.routing.clone(),
+                    devfn,
+                    pin: pin - 1,
+                });
+            }
         }
         self.functions[usize::from(devfn)] = Some(PciSlotEntry {
             device,
@@ -241,12 +236,8 @@ impl PciBus {
         None
     }
 
-    /// Reset every function, deepest buses first as QEMU's bus reset does,
-    /// lowering the INTx lines of the functions first.
+    /// Reset every function, deepest buses first as QEMU's bus reset does.
     pub fn reset(&mut self) {
-        for line in &self.intx_lines {
-            line.set_level(false);
-        }
         for (_, entry) in self.devices() {
             let mut device = lock(&entry.device);
             if let Some(child) = device.secondary_bus_mut() {

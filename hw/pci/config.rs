@@ -2,6 +2,8 @@
 //! bits software may write (`wmask`), which bits a written 1 clears
 //! (`w1cmask`), and the BARs declared on it.
 
+use super::bus::IntxPin;
+
 /// Size of a conventional PCI function's configuration space.
 pub const PCI_CONFIG_SPACE_SIZE: usize = 0x100;
 /// Size of a PCI Express function's configuration space.
@@ -102,8 +104,9 @@ pub struct PciConfig {
     bars: [Option<Bar>; PCI_NUM_REGIONS],
     mapped: [BarMapping; PCI_NUM_REGIONS],
     changes: Vec<BarChange>,
-    /// Capabilities added so far, newest first, as QEMU links them.
-    last_capability: u8,
+    /// Where the function's INTx pin goes once plugged, and its level.
+    intx: Option<IntxPin>,
+    intx_level: bool,
 }
 
 /// The identity of a function: what a device model writes into its header.
@@ -129,7 +132,8 @@ impl PciConfig {
             bars: [None; PCI_NUM_REGIONS],
             mapped: [None; PCI_NUM_REGIONS],
             changes: Vec::new(),
-            last_capability: 0,
+            intx: None,
+            intx_level: false,
         };
         c.set_word(PCI_VENDOR_ID, ids.vendor);
         c.set_word(PCI_DEVICE_ID, ids.device);
@@ -216,8 +220,10 @@ impl PciConfig {
     }
 
     /// Write `len` bytes of `value` at `offset` through the masks, as
-    /// `pci_default_write_config`, then recompute where the BARs decode.
+    /// `pci_default_write_config`, then recompute where the BARs decode and
+    /// apply a change of the INTx disable bit.
     pub fn write(&mut self, offset: usize, value: u32, len: usize) {
+        let intx_was_disabled = self.intx_disabled();
         for i in 0..len {
             let addr = offset + i;
             if addr >= self.bytes.len() {
@@ -230,6 +236,44 @@ impl PciConfig {
             self.bytes[addr] &= !(val & w1c);
         }
         self.update_mappings();
+        if self.intx_level && self.intx_disabled() != intx_was_disabled {
+            self.route_intx(if intx_was_disabled { 1 } else { -1 });
+        }
+    }
+
+    fn intx_disabled(&self) -> bool {
+        self.word(PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE != 0
+    }
+
+    fn route_intx(&self, change: i32) {
+        if let Some(intx) = &self.intx {
+            intx.change(change);
+        }
+    }
+
+    /// Connect the INTx pin to the bus (done when the function is plugged).
+    pub fn connect_intx(&mut self, intx: IntxPin) {
+        self.intx = Some(intx);
+    }
+
+    /// Drive the function's INTx pin, as QEMU's `pci_set_irq`: the status
+    /// register shows the level, and the bus sees it unless the command
+    /// register disables INTx.
+    pub fn set_intx_level(&mut self, level: bool) {
+        if level == self.intx_level {
+            return;
+        }
+        self.intx_level = level;
+        let status = self.word(PCI_STATUS);
+        let status = if level {
+            status | PCI_STATUS_INTERRUPT
+        } else {
+            status & !PCI_STATUS_INTERRUPT
+        };
+        self.set_word(PCI_STATUS, status);
+        if !self.intx_disabled() {
+            self.route_intx(if level { 1 } else { -1 });
+        }
     }
 
     /// Declare BAR `index` (QEMU's `pci_register_bar`): its type bits become
@@ -324,10 +368,11 @@ impl PciConfig {
     }
 
     /// The reset QEMU's PCI core applies to every function
-    /// (`pci_do_device_reset`): writable command bits cleared, status error
+    /// (`pci_do_device_reset`): INTx lowered, writable command bits cleared, status error
     /// bits cleared, cache line size and interrupt line zeroed, BARs back to
     /// their type bits, and every mapping dropped.
     pub fn reset(&mut self) {
+        self.set_intx_level(false);
         let command = self.word(PCI_COMMAND);
         let clear = u16::from_le_bytes([self.wmask[PCI_COMMAND], self.wmask[PCI_COMMAND + 1]])
             | u16::from_le_bytes([self.w1cmask[PCI_COMMAND], self.w1cmask[PCI_COMMAND + 1]]);
@@ -361,7 +406,6 @@ impl PciConfig {
         let status = self.word(PCI_STATUS) | PCI_STATUS_CAP_LIST;
         self.set_word(PCI_STATUS, status);
         self.set_read_only(offset, size);
-        self.last_capability = offset as u8;
     }
 
     /// Add a PCI Express extended capability at `offset` (>= 0x100) and link

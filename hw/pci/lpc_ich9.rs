@@ -205,6 +205,7 @@ mod tests {
     use crate::core::testing::RecordingLine;
     use crate::pci::bus::PciBus;
     use crate::pci::device::devfn;
+    use crate::pci::testing::TestFunction;
 
     /// QEMU's irr table: `(slot + intx) % 4 + 4` for ordinary slots,
     /// D25-29/31IR = 0x3210, D30 = PIRQE-H.
@@ -254,15 +255,15 @@ mod tests {
         let mut lpc = Ich9Lpc::new(router.clone());
         let mut bus = PciBus::new(router);
         // Slot 2 INTA is PIRQG: GSI 22.
-        let intx = bus.intx_line(devfn(2, 0), 0);
-        intx.set_level(true);
+        let function = TestFunction::plug(&mut bus, devfn(2, 0), 0);
+        lock(&function).set_intx(true);
         assert!(lines[22].level());
         assert!(lines[..16].iter().all(|l| !l.level()));
-        intx.set_level(false);
+        lock(&function).set_intx(false);
         lpc.write_config(0x6a, 10, 1);
-        intx.set_level(true);
+        lock(&function).set_intx(true);
         assert!(lines[22].level() && lines[10].level());
-        intx.set_level(false);
+        lock(&function).set_intx(false);
         assert!(!lines[22].level() && !lines[10].level());
     }
 }

@@ -16,4 +16,6 @@ pub mod q35;
 #[cfg(test)]
 mod qtest;
 #[cfg(test)]
+mod testing;
+#[cfg(test)]
 mod tests;

@@ -192,6 +192,7 @@ mod tests {
     use crate::core::testing::RecordingLine;
     use crate::pci::bus::PciBus;
     use crate::pci::device::devfn;
+    use crate::pci::testing::TestFunction;
 
     /// QEMU's `pci_slot_get_pirq`: `(pci_intx + PCI_SLOT(devfn) - 1) & 3`.
     #[test]
@@ -230,22 +231,22 @@ mod tests {
         let mut piix3 = Piix3::new(router.clone());
         let mut bus = PciBus::new(router.clone());
         // Slot 2 INTA and slot 6 INTA both land on PIRQB; slot 3 INTD on PIRQB too.
-        let a = bus.intx_line(devfn(2, 0), 0);
-        let b = bus.intx_line(devfn(6, 0), 0);
-        let c = bus.intx_line(devfn(3, 0), 3);
+        let a = TestFunction::plug(&mut bus, devfn(2, 0), 0);
+        let b = TestFunction::plug(&mut bus, devfn(6, 0), 0);
+        let c = TestFunction::plug(&mut bus, devfn(3, 0), 3);
         piix3.write_config(0x61, 11, 1);
-        a.set_level(true);
-        b.set_level(true);
-        c.set_level(true);
+        lock(&a).set_intx(true);
+        lock(&b).set_intx(true);
+        lock(&c).set_intx(true);
         assert!(lines[11].level());
-        a.set_level(false);
-        c.set_level(false);
+        lock(&a).set_intx(false);
+        lock(&c).set_intx(false);
         assert!(lines[11].level());
-        b.set_level(false);
+        lock(&b).set_intx(false);
         assert!(!lines[11].level());
         // Unrouted (bit 7) PIRQs reach no IRQ; routing one that is high
         // raises its IRQ at once.
-        a.set_level(true);
+        lock(&a).set_intx(true);
         piix3.write_config(0x61, 0x80, 1);
         assert!(!lines[11].level());
         piix3.write_config(0x61, 10, 1);
