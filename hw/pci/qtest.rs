@@ -2,6 +2,7 @@
 //! port and memory accesses made to our models, so a test can run one
 //! sequence of accesses on both and compare what the guest would read.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
@@ -39,6 +40,8 @@ pub struct Qtest {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// Intercepted interrupt inputs that are high (`irq_intercept_in`).
+    high_irqs: BTreeSet<u32>,
 }
 
 impl Qtest {
@@ -59,18 +62,40 @@ impl Qtest {
             child,
             stdin,
             stdout,
+            high_irqs: BTreeSet::new(),
         }
     }
 
-    /// Send one command and return what follows `OK` in its answer.
-    fn command(&mut self, line: &str) -> String {
+    /// Report the levels of the GPIO inputs of the device at QOM path
+    /// `path` (such as `ioapic`) instead of delivering them.
+    pub fn intercept_irqs(&mut self, path: &str) {
+        self.command(&format!("irq_intercept_in {path}"));
+    }
+
+    /// The intercepted inputs that are high after the last command.
+    pub fn high_irqs(&self) -> &BTreeSet<u32> {
+        &self.high_irqs
+    }
+
+    /// Send one command and return what follows `OK` in its answer,
+    /// noting the interrupt changes QEMU reports meanwhile.
+    pub fn command(&mut self, line: &str) -> String {
         writeln!(self.stdin, "{line}").expect("QEMU takes commands");
         loop {
             let mut answer = String::new();
             let n = self.stdout.read_line(&mut answer).expect("QEMU answers");
             assert!(n > 0, "QEMU exited on `{line}`");
-            if let Some(rest) = answer.trim_end().strip_prefix("OK") {
+            let answer = answer.trim_end();
+            if let Some(rest) = answer.strip_prefix("OK") {
                 return rest.trim().to_string();
+            }
+            if let Some(irq) = answer.strip_prefix("IRQ raise ") {
+                self.high_irqs.insert(irq.parse().expect("an IRQ number"));
+                continue;
+            }
+            if let Some(irq) = answer.strip_prefix("IRQ lower ") {
+                self.high_irqs.remove(&irq.parse().expect("an IRQ number"));
+                continue;
             }
             assert!(
                 !answer.starts_with("ERR") && !answer.starts_with("FAIL"),

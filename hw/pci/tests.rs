@@ -424,3 +424,242 @@ fn plug_errors_are_qemus() {
         assert_eq!(stderr, ours);
     }
 }
+
+/// One step of an INTx scenario.
+enum IntxStep {
+    /// A configuration write of one dword through ports.
+    Config {
+        bus: u8,
+        devfn: u8,
+        offset: u8,
+        value: u32,
+    },
+    /// An edu device (index into the scenario's list) raising or lowering INTx.
+    Edu { index: usize, level: bool },
+}
+
+/// Where the scenario's edu devices sit and how QEMU reaches their BAR 0.
+struct EduPlacement {
+    bus: u8,
+    devfn: u8,
+    bar: u32,
+}
+
+/// Run `steps` on QEMU (edu devices at `edus`, their raise/ack registers
+/// driven through BAR 0) and on our routing (test functions at the same
+/// places, driven directly), and compare the high IOAPIC inputs after each
+/// step. `lines` are the GSIs our router drives.
+fn compare_intx(
+    mut qemu: Qtest,
+    edus: &[EduPlacement],
+    ours: &[Arc<Mutex<super::testing::TestFunction>>],
+    model: &mut Model,
+    gsis: &[Arc<RecordingLine>],
+    steps: &[IntxStep],
+) {
+    qemu.intercept_irqs("ioapic");
+    for (i, step) in steps.iter().enumerate() {
+        match *step {
+            IntxStep::Config {
+                bus,
+                devfn,
+                offset,
+                value,
+            } => {
+                qemu.config_writel(bus, devfn, offset, value);
+                model.config_writel(bus, devfn, offset, value);
+            }
+            IntxStep::Edu { index, level } => {
+                // edu: 0x60 raises interrupt status bits, 0x64 acknowledges.
+                let register = if level { 0x60 } else { 0x64 };
+                qemu.writel(u64::from(edus[index].bar) + register, 1);
+                lock(&ours[index]).set_intx(level);
+            }
+        }
+        let expected: Vec<u32> = qemu.high_irqs().iter().copied().collect();
+        let actual: Vec<u32> = (0..gsis.len() as u32)
+            .filter(|&gsi| gsis[gsi as usize].level())
+            .collect();
+        assert_eq!(actual, expected, "high GSIs after step {i}");
+    }
+}
+
+/// Program BARs and windows so QEMU's edu devices answer: the bridge at
+/// 00:02.0 gets bus 1 and a memory window at 0xfd000000.
+fn edu_setup(edus: &[EduPlacement]) -> Vec<IntxStep> {
+    let mut steps = vec![
+        IntxStep::Config {
+            bus: 0,
+            devfn: devfn(2, 0),
+            offset: 0x18,
+            value: 0x0001_0100,
+        },
+        IntxStep::Config {
+            bus: 0,
+            devfn: devfn(2, 0),
+            offset: 0x20,
+            value: 0xfd00_fd00,
+        },
+        IntxStep::Config {
+            bus: 0,
+            devfn: devfn(2, 0),
+            offset: 0x04,
+            value: 0x0000_0006,
+        },
+    ];
+    for edu in edus {
+        steps.push(IntxStep::Config {
+            bus: edu.bus,
+            devfn: edu.devfn,
+            offset: 0x10,
+            value: edu.bar,
+        });
+        steps.push(IntxStep::Config {
+            bus: edu.bus,
+            devfn: edu.devfn,
+            offset: 0x04,
+            value: 0x0000_0002,
+        });
+    }
+    steps
+}
+
+/// QEMU's edu devices at 00:05.0 and behind the bridge at 01:04.0.
+const EDUS: [EduPlacement; 2] = [
+    EduPlacement {
+        bus: 0,
+        devfn: devfn(5, 0),
+        bar: 0xfe00_0000,
+    },
+    EduPlacement {
+        bus: 1,
+        devfn: devfn(4, 0),
+        bar: 0xfd00_0000,
+    },
+];
+const EDU_ARGS: &[&str] = &["-device", "edu,addr=5", "-device", "edu,bus=br0,addr=4"];
+
+/// Our test functions where `EDUS` are, on `root` (the bridge at 02.0 holds
+/// the second).
+fn plug_test_functions(root: &SharedPciBus) -> Vec<Arc<Mutex<super::testing::TestFunction>>> {
+    use super::testing::TestFunction;
+    let mut root = lock(root);
+    let first = TestFunction::plug(&mut root, devfn(5, 0), 0);
+    let bridge = root.device(devfn(2, 0)).unwrap().device.clone();
+    let mut bridge = lock(&bridge);
+    let second = TestFunction::plug(bridge.secondary_bus_mut().unwrap(), devfn(4, 0), 0);
+    vec![first, second]
+}
+
+fn edu(index: usize, level: bool) -> IntxStep {
+    IntxStep::Edu { index, level }
+}
+
+fn config(bus: u8, devfn: u8, offset: u8, value: u32) -> IntxStep {
+    IntxStep::Config {
+        bus,
+        devfn,
+        offset,
+        value,
+    }
+}
+
+#[test]
+fn pc_intx_routing_matches_qemu() {
+    let args: Vec<&str> = PC_DEVICES.iter().chain(EDU_ARGS).copied().collect();
+    let qemu = Qtest::start("pc", &args);
+    let gsis: Vec<Arc<RecordingLine>> = (0..24)
+        .map(|_| Arc::new(RecordingLine::default()))
+        .collect();
+    let router = Arc::new(PiixIntxRouter::new(
+        gsis[..16]
+            .iter()
+            .map(|l| l.clone() as Arc<dyn InterruptLine>)
+            .collect(),
+    ));
+    let mut bus = PciBus::new(router.clone());
+    bus.plug(0, shared(I440fx::new(128 << 20)), false, None)
+        .unwrap();
+    bus.plug(devfn(1, 0), shared(Piix3::new(router)), true, None)
+        .unwrap();
+    let bridge = PciBridge::new(&bus, devfn(2, 0), 1);
+    bus.plug(devfn(2, 0), shared(bridge), false, None).unwrap();
+    let root = shared(bus);
+    let ours = plug_test_functions(&root);
+    let pio = Bus::new();
+    pio.insert(0xcf8, 8, shared(PciHost::new(root, None)))
+        .unwrap();
+    let mut model = Model::new(pio, Bus::new());
+    let mut steps = edu_setup(&EDUS);
+    steps.extend([
+        // 00:05.0 INTA is PIRQA; 01:04.0 INTA reaches slot 2's INTA: PIRQB.
+        edu(0, true),
+        config(0, devfn(1, 0), 0x60, 0x8080_0b0a),
+        edu(1, true),
+        edu(0, false),
+        // Both PIRQs on one IRQ: it stays high while either is.
+        config(0, devfn(1, 0), 0x60, 0x8080_0b0b),
+        edu(0, true),
+        edu(1, false),
+        edu(0, false),
+        edu(1, true),
+        // INTx disable on the device behind the bridge.
+        config(1, devfn(4, 0), 0x04, 0x0000_0402),
+        config(1, devfn(4, 0), 0x04, 0x0000_0002),
+        // Route away, then unroute.
+        config(0, devfn(1, 0), 0x60, 0x8080_050b),
+        config(0, devfn(1, 0), 0x60, 0x8080_800b),
+        edu(1, false),
+    ]);
+    compare_intx(qemu, &EDUS, &ours, &mut model, &gsis, &steps);
+}
+
+#[test]
+fn q35_intx_routing_matches_qemu() {
+    let args: Vec<&str> = Q35_DEVICES.iter().chain(EDU_ARGS).copied().collect();
+    let qemu = Qtest::start("q35", &args);
+    let gsis: Vec<Arc<RecordingLine>> = (0..24)
+        .map(|_| Arc::new(RecordingLine::default()))
+        .collect();
+    let router = Arc::new(Ich9IntxRouter::new(
+        gsis.iter()
+            .map(|l| l.clone() as Arc<dyn InterruptLine>)
+            .collect(),
+    ));
+    let mut bus = PciBus::new(router.clone());
+    bus.plug(0, shared(Mch::new()), false, None).unwrap();
+    let props = RootPortProperties {
+        port: 0x10,
+        chassis: 1,
+        slot: 1,
+    };
+    let port = PcieRootPort::new(&bus, devfn(1, 0), props);
+    bus.plug(devfn(1, 0), shared(port), false, None).unwrap();
+    let bridge = PciBridge::new(&bus, devfn(2, 0), 2);
+    bus.plug(devfn(2, 0), shared(bridge), false, None).unwrap();
+    bus.plug(devfn(31, 0), shared(Ich9Lpc::new(router)), true, None)
+        .unwrap();
+    let root = shared(bus);
+    let ours = plug_test_functions(&root);
+    let pio = Bus::new();
+    pio.insert(0xcf8, 8, shared(PciHost::new(root, None)))
+        .unwrap();
+    let mut model = Model::new(pio, Bus::new());
+    let mut steps = edu_setup(&EDUS);
+    steps.extend([
+        // 00:05.0 INTA is PIRQF (GSI 21); 01:04.0 reaches slot 2 INTA: PIRQG (GSI 22).
+        edu(0, true),
+        edu(1, true),
+        edu(0, false),
+        // PIRQF and PIRQG to IRQ 10 as well.
+        config(0, devfn(31, 0), 0x68, 0x800a_0a80),
+        edu(0, true),
+        edu(1, false),
+        edu(0, false),
+        edu(1, true),
+        config(1, devfn(4, 0), 0x04, 0x0000_0402),
+        config(1, devfn(4, 0), 0x04, 0x0000_0002),
+        edu(1, false),
+    ]);
+    compare_intx(qemu, &EDUS, &ours, &mut model, &gsis, &steps);
+}
