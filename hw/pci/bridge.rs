@@ -4,7 +4,7 @@
 //! `hw/pci/pcie_root_port.c`). Configuration cycles to bus numbers in a
 //! bridge's secondary..subordinate range go to its secondary bus.
 
-use super::bus::PciBus;
+use super::bus::{PciBus, PCI_BRIDGE_CONTROL};
 use super::config::{
     ranges_overlap, Bar, BarKind, PciConfig, PciIds, PCIE_CONFIG_SPACE_SIZE, PCI_CONFIG_SPACE_SIZE,
     PCI_HEADER_TYPE_BRIDGE, PCI_INTERRUPT_PIN, PCI_STATUS, PCI_STATUS_66MHZ, PCI_STATUS_FAST_BACK,
@@ -22,7 +22,6 @@ pub const PCI_SEC_STATUS: usize = 0x1e;
 pub const PCI_MEMORY_BASE: usize = 0x20;
 pub const PCI_PREF_MEMORY_BASE: usize = 0x24;
 pub const PCI_PREF_BASE_UPPER32: usize = 0x28;
-pub const PCI_BRIDGE_CONTROL: usize = 0x3e;
 
 /// One register of a model's configuration space: reset value, writable
 /// bits and write-1-to-clear bits, 32 bits at a 4-byte aligned offset.

@@ -16,6 +16,9 @@ pub const PCI_NUM_PINS: u8 = 4;
 pub const PCI_SECONDARY_BUS: usize = 0x19;
 /// Configuration register of a bridge's subordinate bus number.
 pub const PCI_SUBORDINATE_BUS: usize = 0x1a;
+/// A bridge's control register, and its bit holding the secondary bus in reset.
+pub const PCI_BRIDGE_CONTROL: usize = 0x3e;
+pub const PCI_BRIDGE_CTL_BUS_RESET: u16 = 0x40;
 
 /// Where a bus sends INTx changes of its functions: the host's PIRQ router
 /// on the root bus, the parent bus through a bridge's swizzle otherwise.
@@ -61,6 +64,15 @@ impl IntxPin {
     pub fn change(&self, change: i32) {
         self.routing.change_intx(self.devfn, self.pin, change);
     }
+}
+
+/// Whether a bridge forwards cycles to bus `bus`: the number lies in its
+/// secondary..subordinate range and the secondary bus is not held in reset
+/// (QEMU's `pci_secondary_bus_in_range`).
+pub fn secondary_bus_in_range(bridge: &super::config::PciConfig, bus: u8) -> bool {
+    bridge.word(PCI_BRIDGE_CONTROL) & PCI_BRIDGE_CTL_BUS_RESET == 0
+        && bridge.byte(PCI_SECONDARY_BUS) <= bus
+        && bus <= bridge.byte(PCI_SUBORDINATE_BUS)
 }
 
 /// Why a function cannot be plugged where asked; the texts are QEMU's.
@@ -225,9 +237,8 @@ impl PciBus {
             let device = lock(&entry.device);
             let config = device.config();
             let secondary = config.byte(PCI_SECONDARY_BUS);
-            let subordinate = config.byte(PCI_SUBORDINATE_BUS);
             if let Some(child) = device.secondary_bus() {
-                if secondary == bus || (secondary < bus && bus <= subordinate) {
+                if secondary == bus || secondary_bus_in_range(config, bus) {
                     return child.with_function(secondary, bus, devfn, access);
                 }
             }

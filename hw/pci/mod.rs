@@ -9,6 +9,7 @@ pub mod config;
 pub mod device;
 pub mod host;
 pub mod i440fx;
+pub mod info;
 pub mod lpc_ich9;
 pub mod piix3;
 pub mod q35;

@@ -185,3 +185,36 @@ impl GuestAccess for Model {
         to_u32(&data)
     }
 }
+
+/// Run QEMU with its human monitor on stdio, send `commands` and `quit`,
+/// and return what the last command printed (lines between its echo and
+/// the next prompt, without the terminal's carriage returns).
+pub fn hmp(machine: &str, extra: &[&str], commands: &[String]) -> String {
+    let mut child = Command::new(QEMU)
+        .args(["-machine", &format!("{machine},accel=tcg")])
+        .args(["-display", "none", "-nodefaults", "-S", "-monitor", "stdio"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("QEMU 7.2 runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    for command in commands {
+        writeln!(stdin, "{command}").expect("QEMU takes commands");
+    }
+    writeln!(stdin, "quit").expect("QEMU takes commands");
+    let output = child.wait_with_output().expect("QEMU exits");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let last = commands.last().expect("a command");
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    let echo = lines
+        .iter()
+        .rposition(|l| l.starts_with("(qemu)") && l.contains(last.as_str()))
+        .expect("the command's echo");
+    lines[echo + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with("(qemu)"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}

@@ -1,10 +1,12 @@
-//! A plain function for tests: ids of QEMU's `edu` device, one INTx pin.
+//! A plain function for tests: ids, BAR and INTx pin of QEMU's `edu`
+//! device, which tests put on QEMU's buses where ours has this.
 
 use std::sync::{Arc, Mutex};
 
 use super::bus::PciBus;
 use super::config::{
-    PciConfig, PciIds, PCI_CONFIG_SPACE_SIZE, PCI_HEADER_TYPE_NORMAL, PCI_INTERRUPT_PIN,
+    Bar, BarKind, PciConfig, PciIds, PCI_CONFIG_SPACE_SIZE, PCI_HEADER_TYPE_NORMAL,
+    PCI_INTERRUPT_PIN,
 };
 use super::device::PciDevice;
 
@@ -28,13 +30,32 @@ impl TestFunction {
             },
         );
         config.set_byte(PCI_INTERRUPT_PIN, pin + 1);
+        config.register_bar(
+            0,
+            Bar {
+                kind: BarKind::Memory32 {
+                    prefetchable: false,
+                },
+                size: 1 << 20,
+            },
+        );
         Self { config }
     }
 
     /// Plug a function using `pin` at `devfn` of `bus`.
     pub fn plug(bus: &mut PciBus, devfn: u8, pin: u8) -> Arc<Mutex<TestFunction>> {
+        Self::plug_with_id(bus, devfn, pin, None)
+    }
+
+    pub fn plug_with_id(
+        bus: &mut PciBus,
+        devfn: u8,
+        pin: u8,
+        qdev_id: Option<&str>,
+    ) -> Arc<Mutex<TestFunction>> {
         let function = Arc::new(Mutex::new(Self::new(pin)));
-        bus.plug(devfn, function.clone(), false, None).unwrap();
+        bus.plug(devfn, function.clone(), false, qdev_id.map(String::from))
+            .unwrap();
         function
     }
 

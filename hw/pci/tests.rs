@@ -16,7 +16,7 @@ use super::i440fx::I440fx;
 use super::lpc_ich9::{Ich9IntxRouter, Ich9Lpc, ICH9_LPC_NUM_GSIS};
 use super::piix3::{Piix3, PiixIntxRouter, PIIX_NUM_PIC_IRQS};
 use super::q35::Mch;
-use super::qtest::{config_address, GuestAccess, Model, Qtest};
+use super::qtest::{config_address, hmp, GuestAccess, Model, Qtest};
 
 fn lines(n: usize) -> Vec<Arc<dyn InterruptLine>> {
     (0..n)
@@ -252,8 +252,6 @@ fn bridges_forward_config_cycles_like_qemu() {
     let (mut model, root) = pc_model();
     {
         let mut root = lock(&root);
-        let parent = lock(&root.device(devfn(2, 0)).unwrap().device);
-        drop(parent);
         let br1 = {
             let entry = root.device(devfn(2, 0)).unwrap();
             let outer = lock(&entry.device);
@@ -288,6 +286,11 @@ fn bridges_forward_config_cycles_like_qemu() {
                 "bus 3 outside the range".into(),
                 m.config_readl(3, devfn(3, 0), 0),
             ));
+            // A secondary bus held in reset hides the buses below it, not itself.
+            m.config_writel(0, devfn(2, 0), 0x3c, 0x0040_0000);
+            reads.push(("bus 1 in reset".into(), m.config_readl(1, devfn(3, 0), 0)));
+            reads.push(("bus 2 behind a reset bus".into(), m.config_readl(2, 0, 0)));
+            m.config_writel(0, devfn(2, 0), 0x3c, 0);
             // Narrowing the outer bridge's range hides the inner bus.
             m.config_writel(0, devfn(2, 0), 0x18, 0x0001_0100);
             reads.push((
@@ -662,4 +665,137 @@ fn q35_intx_routing_matches_qemu() {
         edu(1, false),
     ]);
     compare_intx(qemu, &EDUS, &ours, &mut model, &gsis, &steps);
+}
+
+/// `info pci` blocks of QEMU's output, without those of functions we do not
+/// model (`skip`: bus, slot, function).
+fn info_pci_blocks(text: &str, skip: &[(u8, u8, u8)]) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("  Bus") || blocks.is_empty() {
+            blocks.push(String::new());
+        }
+        let block = blocks.last_mut().unwrap();
+        block.push_str(line);
+        block.push('\n');
+    }
+    blocks
+        .into_iter()
+        .filter(|b| {
+            !skip.iter().any(|(bus, slot, function)| {
+                b.starts_with(&format!(
+                    "  Bus {bus:2}, device {slot:3}, function {function}:"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Configuration writes both sides make before `info pci`, as HMP `o`
+/// commands for QEMU.
+fn port_writes_as_hmp(writes: &[(u8, u8, u8, u32)]) -> Vec<String> {
+    writes
+        .iter()
+        .flat_map(|&(bus, devfn, offset, value)| {
+            [
+                format!("o /w 0xcf8 {:#x}", config_address(bus, devfn, offset)),
+                format!("o /w 0xcfc {value:#x}"),
+            ]
+        })
+        .chain(["info pci".to_string()])
+        .collect()
+}
+
+#[test]
+fn pc_info_pci_matches_qemu() {
+    use super::info::{hmp_info_pci, query_pci};
+    use super::testing::TestFunction;
+    let writes = [
+        // br0: buses 1-2, I/O 0x1000-0x2fff, memory, 64-bit prefetchable.
+        (0, devfn(2, 0), 0x18, 0x0002_0100),
+        (0, devfn(2, 0), 0x1c, 0x0000_2010),
+        (0, devfn(2, 0), 0x20, 0xfd10_fd00),
+        (0, devfn(2, 0), 0x24, 0xfe10_fe00),
+        (0, devfn(2, 0), 0x28, 0x0000_0001),
+        (0, devfn(2, 0), 0x10, 0xfebf_1000),
+        (0, devfn(2, 0), 0x04, 0x0000_0003),
+        // br1 behind it: bus 2.
+        (1, devfn(3, 0), 0x18, 0x0002_0201),
+        // edu at 00:05.0 mapped, with an interrupt line.
+        (0, devfn(5, 0), 0x10, 0xfe00_0000),
+        (0, devfn(5, 0), 0x04, 0x0000_0002),
+        (0, devfn(5, 0), 0x3c, 0x0000_010b),
+    ];
+    let args: Vec<&str> = PC_DEVICES
+        .iter()
+        .copied()
+        .chain([
+            "-device",
+            "pci-bridge,chassis_nr=2,id=br1,bus=br0,addr=3",
+            "-device",
+            "edu,addr=5,id=e1",
+            "-device",
+            "edu,bus=br0,addr=4,id=e2",
+        ])
+        .collect();
+    let qemu = hmp("pc", &args, &port_writes_as_hmp(&writes));
+    let expected = info_pci_blocks(&qemu, &[(0, 1, 1), (0, 1, 3)]);
+
+    let (mut model, root) = pc_model();
+    {
+        let mut root = lock(&root);
+        TestFunction::plug_with_id(&mut root, devfn(5, 0), 0, Some("e1"));
+        let br0 = root.device(devfn(2, 0)).unwrap().device.clone();
+        let mut br0 = lock(&br0);
+        let secondary = br0.secondary_bus_mut().unwrap();
+        let br1 = PciBridge::new(secondary, devfn(3, 0), 2);
+        secondary
+            .plug(devfn(3, 0), shared(br1), false, Some("br1".into()))
+            .unwrap();
+        TestFunction::plug_with_id(secondary, devfn(4, 0), 0, Some("e2"));
+    }
+    for &(bus, d, offset, value) in &writes {
+        model.config_writel(bus, d, offset, value);
+    }
+    let ours = hmp_info_pci(&query_pci(&lock(&root)));
+    assert_eq!(ours, expected);
+}
+
+#[test]
+fn q35_info_pci_matches_qemu() {
+    use super::info::{hmp_info_pci, query_pci};
+    let writes = [
+        (0, devfn(1, 0), 0x18, 0x0001_0100),
+        (0, devfn(1, 0), 0x10, 0xfebf_0000),
+        (0, devfn(1, 0), 0x04, 0x0000_0002),
+        (0, devfn(31, 0), 0x3c, 0x0000_000a),
+    ];
+    let qemu = hmp("q35", Q35_DEVICES, &port_writes_as_hmp(&writes));
+    let expected = info_pci_blocks(&qemu, &[(0, 31, 2), (0, 31, 3)]);
+    let router = Arc::new(Ich9IntxRouter::new(lines(ICH9_LPC_NUM_GSIS)));
+    let mut bus = PciBus::new(router.clone());
+    bus.plug(0, shared(Mch::new()), false, None).unwrap();
+    let props = RootPortProperties {
+        port: 0x10,
+        chassis: 1,
+        slot: 1,
+    };
+    let port = PcieRootPort::new(&bus, devfn(1, 0), props);
+    bus.plug(devfn(1, 0), shared(port), false, Some("rp0".into()))
+        .unwrap();
+    let bridge = PciBridge::new(&bus, devfn(2, 0), 2);
+    bus.plug(devfn(2, 0), shared(bridge), false, Some("br0".into()))
+        .unwrap();
+    bus.plug(devfn(31, 0), shared(Ich9Lpc::new(router)), true, None)
+        .unwrap();
+    let root = shared(bus);
+    let pio = Bus::new();
+    pio.insert(0xcf8, 8, shared(PciHost::new(root.clone(), None)))
+        .unwrap();
+    let mut model = Model::new(pio, Bus::new());
+    for &(bus, d, offset, value) in &writes {
+        model.config_writel(bus, d, offset, value);
+    }
+    let ours = hmp_info_pci(&query_pci(&lock(&root)));
+    assert_eq!(ours, expected);
 }
