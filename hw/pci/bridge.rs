@@ -183,6 +183,10 @@ impl PciDevice for PciBridge {
 const RP_EXP_CAP: usize = 0x54;
 const PCI_EXP_SLTCTL: usize = RP_EXP_CAP + 0x18;
 const PCI_EXP_SLTSTA: usize = RP_EXP_CAP + 0x1a;
+const PCI_EXP_SLTCTL_AIC_OFF: u16 = 0x00c0;
+const PCI_EXP_SLTCTL_PIC_ON: u16 = 0x0100;
+const PCI_EXP_SLTCTL_PIC_OFF: u16 = 0x0300;
+const PCI_EXP_SLTCTL_PCC: u16 = 0x0400;
 const PCI_EXP_SLTCTL_EIC: u16 = 0x0800;
 const PCI_EXP_SLTSTA_CC: u16 = 0x0010;
 const PCI_EXP_SLTSTA_EIS: u16 = 0x0080;
@@ -331,7 +335,15 @@ impl PciDevice for PcieRootPort {
         self.config.set_long(PCI_IO_BASE, io | 0x00f0);
         self.config.set_long(PCI_MEMORY_BASE, 0x0000_fff0);
         self.config.set_long(PCI_PREF_MEMORY_BASE, 0x0001_fff1);
-        self.config.set_word(PCI_EXP_SLTCTL, 0x07c0);
+        // QEMU's `pcie_cap_slot_reset`: an occupied slot comes out of reset
+        // powered with its power indicator on, an empty one powered off.
+        let occupied = self.secondary.device(0).is_some();
+        let slot_control = if occupied {
+            PCI_EXP_SLTCTL_PIC_ON | PCI_EXP_SLTCTL_AIC_OFF
+        } else {
+            PCI_EXP_SLTCTL_PIC_OFF | PCI_EXP_SLTCTL_AIC_OFF | PCI_EXP_SLTCTL_PCC
+        };
+        self.config.set_word(PCI_EXP_SLTCTL, slot_control);
         self.config.set_word(PCI_EXP_SLTSTA, 0);
         let msix_control = self.config.word(0x4a) & !0xc000;
         self.config.set_word(0x4a, msix_control);

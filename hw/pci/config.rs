@@ -319,8 +319,8 @@ impl PciConfig {
                 }
                 let base = u64::from(self.long(offset)) & !(size - 1);
                 let last = base + size - 1;
-                // An I/O BAR must lie in the 64 KiB port space and not wrap.
-                (last > base && last < 0x1_0000).then_some(base)
+                // QEMU refuses an I/O BAR that reaches the top of 32 bits.
+                (last > base && last < u64::from(u32::MAX)).then_some(base)
             }
             BarKind::Memory32 { .. } | BarKind::Memory64 { .. } => {
                 if command & PCI_COMMAND_MEMORY == 0 {

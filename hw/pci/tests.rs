@@ -62,6 +62,10 @@ const Q35_DEVICES: &[&str] = &[
 /// 01.0, the bridge at 02.0, ICH9 LPC at 1f.0), with the ECAM window mapped
 /// wherever the MCH says after each write.
 fn q35_model() -> Model {
+    q35_model_with_root().0
+}
+
+fn q35_model_with_root() -> (Model, SharedPciBus) {
     let router = Arc::new(Ich9IntxRouter::new(lines(ICH9_LPC_NUM_GSIS)));
     let mut bus = PciBus::new(router.clone());
     let mch = shared(Mch::new());
@@ -88,18 +92,19 @@ fn q35_model() -> Model {
     pio.insert(0xcf8, 8, shared(PciHost::new(root.clone(), None)))
         .unwrap();
     let mut model = Model::new(pio, Bus::new());
+    let ecam_root = root.clone();
     model.after_write = Box::new(move |mmio: &Bus| {
         for change in lock(&mch).take_ecam_changes() {
             if let Some(old) = change.old {
                 mmio.remove(old.base);
             }
             if let Some(new) = change.new {
-                mmio.insert(new.base, new.size, shared(PcieEcam::new(root.clone())))
-                    .unwrap();
+                let ecam = shared(PcieEcam::new(ecam_root.clone()));
+                mmio.insert(new.base, new.size, ecam).unwrap();
             }
         }
     });
-    model
+    (model, root)
 }
 
 /// Run `scenario` on QEMU and on the model; both must read the same.
@@ -798,4 +803,20 @@ fn q35_info_pci_matches_qemu() {
     }
     let ours = hmp_info_pci(&query_pci(&lock(&root)));
     assert_eq!(ours, expected);
+}
+
+#[test]
+fn occupied_root_port_slot_matches_qemu() {
+    use super::testing::TestFunction;
+    let args: Vec<&str> = Q35_DEVICES
+        .iter()
+        .copied()
+        .chain(["-device", "edu,bus=rp0"])
+        .collect();
+    let mut qemu = Qtest::start("q35", &args);
+    let (mut model, root) = q35_model_with_root();
+    let rp = lock(&root).device(devfn(1, 0)).unwrap().device.clone();
+    TestFunction::plug(lock(&rp).secondary_bus_mut().unwrap(), 0, 0);
+    lock(&root).reset();
+    compare("occupied slot", &mut qemu, &mut model, dump(0, devfn(1, 0)));
 }
