@@ -23,6 +23,20 @@ pub const PCI_MEMORY_BASE: usize = 0x20;
 pub const PCI_PREF_MEMORY_BASE: usize = 0x24;
 pub const PCI_PREF_BASE_UPPER32: usize = 0x28;
 
+const PCI_CAP_ID_MSI: u8 = 0x05;
+const PCI_CAP_ID_SLOTID: u8 = 0x04;
+const PCI_CAP_ID_SHPC: u8 = 0x0c;
+const PCI_CAP_ID_SSVID: u8 = 0x0d;
+const PCI_CAP_ID_EXP: u8 = 0x10;
+const PCI_CAP_ID_MSIX: u8 = 0x11;
+const PCI_EXT_CAP_ID_ERR: u16 = 0x01;
+const PCI_EXT_CAP_ID_ACS: u16 = 0x0d;
+const PCI_MSI_FLAGS_ENABLE: u16 = 0x0001;
+const PCI_MSI_FLAGS_64BIT: u16 = 0x0080;
+const PCI_MSI_FLAGS_MASKBIT: u16 = 0x0100;
+/// Slot identification: first in chassis.
+const PCI_SID_ESR_FIC: u8 = 0x20;
+
 /// One register of a model's configuration space: reset value, writable
 /// bits and write-1-to-clear bits, 32 bits at a 4-byte aligned offset.
 struct Register {
@@ -90,30 +104,6 @@ pub struct PciBridge {
     secondary: PciBus,
 }
 
-/// The capabilities of `pci-bridge` as QEMU 7.2 lays them out: MSI at 0x4c,
-/// slot identification at 0x48, SHPC at 0x40.
-fn pci_bridge_capabilities(chassis_nr: u8) -> [Register; 8] {
-    [
-        // SHPC: DWORD select writable; the data register reads SHPC registers.
-        reg(0x40, 0x0000_000c, 0x00ff_0000, 0),
-        reg(0x44, 0, 0, 0),
-        // Slot identification: first in chassis, no expansion slots; the
-        // chassis number is writable.
-        reg(
-            0x48,
-            0x0020_4004 | u32::from(chassis_nr) << 24,
-            0xff00_0000,
-            0,
-        ),
-        // MSI, 64-bit address, per-vector masking, one vector.
-        reg(0x4c, 0x0180_4805, 0x0001_0000, 0),
-        reg(0x50, 0, 0xffff_fffc, 0),
-        reg(0x54, 0, 0xffff_ffff, 0),
-        reg(0x58, 0, 0x0000_ffff, 0),
-        reg(0x5c, 0, 0x0000_0001, 0),
-    ]
-}
-
 impl PciBridge {
     /// A bridge at `devfn` of `parent`, with the `chassis_nr` property.
     pub fn new(parent: &PciBus, devfn: u8, chassis_nr: u8) -> Self {
@@ -129,7 +119,11 @@ impl PciBridge {
                 subsystem: 0,
             },
         );
-        init_bridge_header(&mut config, PCI_STATUS_66MHZ | PCI_STATUS_FAST_BACK, 0x0bff);
+        // A conventional bridge announces 66 MHz and fast back-to-back on
+        // both of its sides.
+        let fast = PCI_STATUS_66MHZ | PCI_STATUS_FAST_BACK;
+        config.set_word(PCI_STATUS, fast);
+        init_bridge_header(&mut config, fast, 0x0bff);
         config.register_bar(
             0,
             Bar {
@@ -139,15 +133,30 @@ impl PciBridge {
                 size: 0x100,
             },
         );
-        config.set_byte(super::config::PCI_CAPABILITY_LIST, 0x4c);
-        let status = config.word(PCI_STATUS)
-            | super::config::PCI_STATUS_CAP_LIST
-            | PCI_STATUS_66MHZ
-            | PCI_STATUS_FAST_BACK;
-        config.set_word(PCI_STATUS, status);
-        // Capability bytes are read-only but for the registers listed.
-        config.set_read_only(0x40, 0x24);
-        apply(&mut config, &pci_bridge_capabilities(chassis_nr));
+        // QEMU adds SHPC, slot identification, then MSI; each capability
+        // goes to the head of the list.
+        config.add_capability(PCI_CAP_ID_SHPC, 0x40, 8);
+        // The DWORD select register picks which SHPC register the data
+        // register shows.
+        config.set_wmask_byte(0x42, 0xff);
+        config.add_capability(PCI_CAP_ID_SLOTID, 0x48, 4);
+        // First in chassis, no expansion slots; the chassis number is writable.
+        config.set_byte(0x4a, PCI_SID_ESR_FIC);
+        config.set_byte(0x4b, chassis_nr);
+        config.set_wmask_byte(0x4b, 0xff);
+        config.add_capability(PCI_CAP_ID_MSI, 0x4c, 0x18);
+        // One vector, 64-bit address, per-vector masking.
+        config.set_word(0x4e, PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT);
+        config.set_wmask_word(0x4e, PCI_MSI_FLAGS_ENABLE);
+        apply(
+            &mut config,
+            &[
+                reg(0x50, 0, 0xffff_fffc, 0),
+                reg(0x54, 0, 0xffff_ffff, 0),
+                reg(0x58, 0, 0x0000_ffff, 0),
+                reg(0x5c, 0, 0x0000_0001, 0),
+            ],
+        );
         Self {
             config,
             secondary: parent.new_secondary(devfn),
@@ -168,8 +177,12 @@ impl PciDevice for PciBridge {
     fn reset(&mut self) {
         self.config.reset();
         reset_bridge_header(&mut self.config);
-        let msi_control = self.config.word(0x4e) & !1;
+        // QEMU's `msi_reset`: MSI off, its address, data and mask cleared.
+        let msi_control = self.config.word(0x4e) & !PCI_MSI_FLAGS_ENABLE;
         self.config.set_word(0x4e, msi_control);
+        for offset in (0x50..0x64).step_by(4) {
+            self.config.set_long(offset, 0);
+        }
     }
     fn secondary_bus(&self) -> Option<&PciBus> {
         Some(&self.secondary)
@@ -237,34 +250,34 @@ impl PcieRootPort {
                 size: 0x1000,
             },
         );
-        config.set_byte(super::config::PCI_CAPABILITY_LIST, RP_EXP_CAP as u8);
-        config.set_word(PCI_STATUS, super::config::PCI_STATUS_CAP_LIST);
-        config.set_read_only(0x40, 0x50);
+        // QEMU adds the bridge subsystem ids, MSI-X, then PCI Express; each
+        // capability goes to the head of the list.
+        config.add_capability(PCI_CAP_ID_SSVID, 0x40, 8);
+        config.set_word(0x44, PCI_VENDOR_ID_REDHAT);
+        // MSI-X: one vector, table at BAR 0 offset 0, PBA at offset 0x800;
+        // enable and function mask writable.
+        config.add_capability(PCI_CAP_ID_MSIX, 0x48, 12);
+        config.set_wmask_word(0x4a, 0xc000);
+        config.set_long(0x50, 0x800);
+        config.add_capability(PCI_CAP_ID_EXP, RP_EXP_CAP, 0x3c);
+        // Version 2, root port, slot implemented.
+        config.set_word(RP_EXP_CAP + 2, 0x0142);
         let slot = u32::from(props.slot);
+        // The rest of the PCI Express capability, then AER and ACS, as
+        // QEMU 7.2 initializes them: offset, value, writable, write-1-to-clear.
         let registers = [
-            // Bridge subsystem vendor ID, then the Red Hat subsystem ids.
-            reg(0x40, 0x0000_000d, 0, 0),
-            reg(0x44, u32::from(PCI_VENDOR_ID_REDHAT), 0, 0),
-            // MSI-X: one vector, table at BAR 0 offset 0, PBA at 0x800.
-            reg(0x48, 0x0000_4011, 0xc000_0000, 0),
-            reg(0x4c, 0, 0, 0),
-            reg(0x50, 0x0000_0800, 0, 0),
-            // PCI Express capability v2, root port, slot implemented.
-            reg(0x54, 0x0142_4810, 0, 0),
             reg(0x58, 0x0000_8000, 0, 0),
             reg(0x5c, 0, 0x0000_000f, 0x000f_0000),
             reg(0x60, 0x0030_0604 | u32::from(props.port) << 24, 0, 0),
             reg(0x64, 0x0204_0000, 0, 0),
             reg(0x68, 0x0002_007b | slot << 19, 0, 0),
-            reg(0x6c, 0x0000_07c0, 0x0000_07f9, 0x011f_0000),
+            reg(0x6c, 0, 0x0000_07f9, 0x011f_0000),
             reg(0x70, 0, 0x0000_0007, 0),
             reg(0x74, 0, 0, 0x0001_0000),
             reg(0x78, 0x0030_0020, 0, 0),
             reg(0x7c, 0, 0x0000_8020, 0),
             reg(0x80, 0x0000_001e, 0, 0),
             reg(0x84, 0x0000_0004, 0, 0),
-            // AER v2, then ACS.
-            reg(0x100, 0x1482_0001, 0, 0),
             reg(0x104, 0, 0, 0x03ff_f030),
             reg(0x10c, 0x0046_2030, 0x03ff_f030, 0),
             reg(0x110, 0, 0, 0x0000_f1c1),
@@ -272,10 +285,10 @@ impl PcieRootPort {
             reg(0x118, 0x0000_02a0, 0x0000_0540, 0),
             reg(0x12c, 0, 0x0000_0007, 0),
             reg(0x130, 0, 0, 0x0000_007f),
-            reg(0x148, 0x0001_000d, 0, 0),
             reg(0x14c, 0x0000_005f, 0x005f_0000, 0),
         ];
-        config.set_read_only(0x100, 0x50);
+        config.add_extended_capability(PCI_EXT_CAP_ID_ERR, 2, 0x100, 0x48);
+        config.add_extended_capability(PCI_EXT_CAP_ID_ACS, 1, 0x148, 8);
         apply(&mut config, &registers);
         let mut port = Self {
             config,
