@@ -138,7 +138,7 @@ impl PciBridge {
         config.add_capability(PCI_CAP_ID_SHPC, 0x40, 8);
         // The DWORD select register picks which SHPC register the data
         // register shows.
-        config.set_wmask_byte(0x42, 0xff);
+        config.set_wmask_byte(SHPC_CAP_DWORD_SELECT, 0xff);
         config.add_capability(PCI_CAP_ID_SLOTID, 0x48, 4);
         // First in chassis, no expansion slots; the chassis number is writable.
         config.set_byte(0x4a, PCI_SID_ESR_FIC);
@@ -164,6 +164,30 @@ impl PciBridge {
     }
 }
 
+/// Offsets of the SHPC capability's DWORD select and data registers.
+const SHPC_CAP_DWORD_SELECT: usize = 0x42;
+const SHPC_CAP_DWORD_DATA: usize = 0x44;
+
+/// The SHPC register at `dword`, as QEMU's `pci-bridge` shows it after
+/// reset through the capability's data register: 31 slots at 33 MHz, all
+/// empty and powered off. The controller itself (commands through BAR 0)
+/// is not modelled, so these registers do not change.
+fn shpc_register_at_reset(dword: u8) -> u32 {
+    match dword {
+        // Slots available: 31 at 33 MHz.
+        1 => 0x0000_001f,
+        // Slot configuration: 31 slots from device 1, physical slot 1 up.
+        3 => 0xe001_011f,
+        // Programming interface 1.
+        4 => 0x0100_0000,
+        // Controller SERR/interrupt masks, all set.
+        8 => 0x0000_000f,
+        // Per-slot registers: empty, power and attention indicators off.
+        9..=0x27 => 0x7f00_0d0f,
+        _ => 0,
+    }
+}
+
 impl PciDevice for PciBridge {
     fn type_name(&self) -> &'static str {
         "pci-bridge"
@@ -174,6 +198,14 @@ impl PciDevice for PciBridge {
     fn config_mut(&mut self) -> &mut PciConfig {
         &mut self.config
     }
+    fn write_config(&mut self, offset: usize, value: u32, len: usize) {
+        self.config.write(offset, value, len);
+        if ranges_overlap(offset, len, SHPC_CAP_DWORD_SELECT, 1) {
+            let dword = self.config.byte(SHPC_CAP_DWORD_SELECT);
+            self.config
+                .set_long(SHPC_CAP_DWORD_DATA, shpc_register_at_reset(dword));
+        }
+    }
     fn reset(&mut self) {
         self.config.reset();
         reset_bridge_header(&mut self.config);
@@ -183,6 +215,9 @@ impl PciDevice for PciBridge {
         for offset in (0x50..0x64).step_by(4) {
             self.config.set_long(offset, 0);
         }
+        self.config.set_byte(SHPC_CAP_DWORD_SELECT, 0);
+        self.config
+            .set_long(SHPC_CAP_DWORD_DATA, shpc_register_at_reset(0));
     }
     fn secondary_bus(&self) -> Option<&PciBus> {
         Some(&self.secondary)

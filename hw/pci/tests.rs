@@ -820,3 +820,20 @@ fn occupied_root_port_slot_matches_qemu() {
     lock(&root).reset();
     compare("occupied slot", &mut qemu, &mut model, dump(0, devfn(1, 0)));
 }
+
+#[test]
+fn pci_bridge_shpc_registers_match_qemu() {
+    let mut qemu = Qtest::start("pc", PC_DEVICES);
+    let (mut model, _) = pc_model();
+    compare("SHPC registers", &mut qemu, &mut model, |m| {
+        (0..=0xffu32)
+            .map(|dword| {
+                m.config_writel(0, devfn(2, 0), 0x40, dword << 16);
+                (
+                    format!("SHPC dword {dword:#x}"),
+                    m.config_readl(0, devfn(2, 0), 0x44),
+                )
+            })
+            .collect()
+    });
+}
