@@ -49,8 +49,15 @@ pub const PCI_HEADER_TYPE_MULTI_FUNCTION: u8 = 0x80;
 pub const PCI_SUBVENDOR_ID_REDHAT_QUMRANET: u16 = 0x1af4;
 pub const PCI_SUBDEVICE_ID_QEMU: u16 = 0x1100;
 
-/// Number of BARs of a type-0 header; a type-1 header has the first two.
-pub const PCI_NUM_REGIONS: usize = 6;
+/// Regions of a function: six BARs in a type-0 header (a type-1 header has
+/// the first two), then the expansion ROM.
+pub const PCI_NUM_REGIONS: usize = 7;
+/// The region index of the expansion ROM.
+pub const PCI_ROM_SLOT: usize = 6;
+/// The expansion ROM register of a type-1 header.
+pub const PCI_ROM_ADDRESS1: usize = 0x38;
+/// Bit 0 of the expansion ROM register turns its decoding on.
+pub const PCI_ROM_ADDRESS_ENABLE: u32 = 1;
 
 /// Whether the `len` bytes at `offset` touch the `size` bytes at `start`.
 pub fn ranges_overlap(offset: usize, len: usize, start: usize, size: usize) -> bool {
@@ -276,12 +283,28 @@ impl PciConfig {
         }
     }
 
-    /// Declare BAR `index` (QEMU's `pci_register_bar`): its type bits become
-    /// read-only and only the address bits above its size are writable, so
-    /// writing all ones reads back the size mask.
+    /// The register of region `index`: a BAR, or the expansion ROM.
+    fn region_offset(&self, index: usize) -> usize {
+        if index != PCI_ROM_SLOT {
+            PCI_BASE_ADDRESS_0 + 4 * index
+        } else if self.byte(PCI_HEADER_TYPE) & 0x7f == PCI_HEADER_TYPE_BRIDGE {
+            PCI_ROM_ADDRESS1
+        } else {
+            PCI_ROM_ADDRESS
+        }
+    }
+
+    /// Declare region `index` (QEMU's `pci_register_bar`): its type bits
+    /// become read-only and only the address bits above its size are
+    /// writable, so writing all ones reads back the size mask. The
+    /// expansion ROM (`PCI_ROM_SLOT`, a 32-bit memory region) also has its
+    /// enable bit writable.
     pub fn register_bar(&mut self, index: usize, bar: Bar) {
-        let offset = PCI_BASE_ADDRESS_0 + 4 * index;
-        let address_mask = !(bar.size - 1);
+        let offset = self.region_offset(index);
+        let mut address_mask = !(bar.size - 1);
+        if index == PCI_ROM_SLOT {
+            address_mask |= u64::from(PCI_ROM_ADDRESS_ENABLE);
+        }
         let type_bits = bar.kind.type_bits();
         self.set_long(offset, type_bits);
         if let BarKind::Memory64 { .. } = bar.kind {
@@ -309,7 +332,7 @@ impl PciConfig {
     /// Where a BAR would decode with the current command and BAR registers,
     /// QEMU's `pci_bar_address`.
     fn bar_address(&self, index: usize, bar: Bar) -> BarMapping {
-        let offset = PCI_BASE_ADDRESS_0 + 4 * index;
+        let offset = self.region_offset(index);
         let command = self.word(PCI_COMMAND);
         let size = bar.size;
         match bar.kind {
@@ -329,6 +352,9 @@ impl PciConfig {
                 let mut raw = u64::from(self.long(offset));
                 if let BarKind::Memory64 { .. } = bar.kind {
                     raw |= u64::from(self.long(offset + 4)) << 32;
+                }
+                if index == PCI_ROM_SLOT && raw & u64::from(PCI_ROM_ADDRESS_ENABLE) == 0 {
+                    return None;
                 }
                 let base = raw & !(size - 1);
                 let last = base.checked_add(size - 1)?;
@@ -385,7 +411,7 @@ impl PciConfig {
         self.set_byte(PCI_INTERRUPT_LINE, 0);
         for index in 0..PCI_NUM_REGIONS {
             if let Some(bar) = self.bars[index] {
-                let offset = PCI_BASE_ADDRESS_0 + 4 * index;
+                let offset = self.region_offset(index);
                 self.set_long(offset, bar.kind.type_bits());
                 if let BarKind::Memory64 { .. } = bar.kind {
                     self.set_long(offset + 4, 0);

@@ -837,3 +837,47 @@ fn pci_bridge_shpc_registers_match_qemu() {
             .collect()
     });
 }
+
+#[test]
+fn expansion_rom_matches_qemu() {
+    use super::config::{Bar, BarKind, PCI_ROM_SLOT};
+    use super::device::PciDevice;
+    use super::info::{hmp_info_pci, query_pci};
+    use super::testing::TestFunction;
+    // QEMU's e1000 carries a 256 KiB ROM; our test function gets the same.
+    let args = ["-device", "e1000,addr=5"];
+    let mut qemu = Qtest::start("pc", &args);
+    let (mut model, root) = pc_model();
+    let function = TestFunction::plug(&mut lock(&root), devfn(5, 0), 0);
+    let rom = Bar {
+        kind: BarKind::Memory32 {
+            prefetchable: false,
+        },
+        size: 256 << 10,
+    };
+    lock(&function).config_mut().register_bar(PCI_ROM_SLOT, rom);
+    let writes = [(0x30, 0xfeb8_0001), (0x04, 0x0000_0002)];
+    compare("expansion ROM register", &mut qemu, &mut model, |m| {
+        let mut reads = vec![("reset".to_string(), m.config_readl(0, devfn(5, 0), 0x30))];
+        m.config_writel(0, devfn(5, 0), 0x30, u32::MAX);
+        reads.push(("after ones".into(), m.config_readl(0, devfn(5, 0), 0x30)));
+        for (offset, value) in writes {
+            m.config_writel(0, devfn(5, 0), offset, value);
+        }
+        reads.push(("enabled".into(), m.config_readl(0, devfn(5, 0), 0x30)));
+        reads
+    });
+    let rom_line = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("      BAR6"))
+            .map(String::from)
+    };
+    let writes: Vec<(u8, u8, u8, u32)> = writes
+        .iter()
+        .map(|&(o, v)| (0, devfn(5, 0), o, v))
+        .collect();
+    let expected = hmp("pc", &args, &port_writes_as_hmp(&writes));
+    let ours = hmp_info_pci(&query_pci(&lock(&root)));
+    assert_eq!(rom_line(&ours), rom_line(&expected));
+    assert!(rom_line(&ours).is_some());
+}
