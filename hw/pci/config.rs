@@ -83,7 +83,7 @@ impl BarKind {
     }
 }
 
-/// A BAR as declared by the device model: its kind and power-of-two size.
+/// A BAR as declared by the device model: its kind and size, a power of two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bar {
     pub kind: BarKind,
@@ -219,7 +219,7 @@ impl PciConfig {
     /// end of the space read as all ones, as QEMU's `pci_host_config_read_common`.
     pub fn read(&self, offset: usize, len: usize) -> u32 {
         let mut value = 0u32;
-        for i in (0..len).rev() {
+        for i in (0..len.min(4)).rev() {
             let byte = self.bytes.get(offset + i).copied().unwrap_or(0xff);
             value = value << 8 | u32::from(byte);
         }
@@ -231,7 +231,7 @@ impl PciConfig {
     /// apply a change of the INTx disable bit.
     pub fn write(&mut self, offset: usize, value: u32, len: usize) {
         let intx_was_disabled = self.intx_disabled();
-        for i in 0..len {
+        for i in 0..len.min(4) {
             let addr = offset + i;
             if addr >= self.bytes.len() {
                 break;

@@ -28,13 +28,20 @@ fn all_ones(len: usize) -> u32 {
     }
 }
 
+/// The little-endian value of up to 4 bytes.
 fn to_u32(data: &[u8]) -> u32 {
-    data.iter().rev().fold(0, |v, &b| v << 8 | u32::from(b))
+    data.iter()
+        .take(4)
+        .rev()
+        .fold(0, |v, &b| v << 8 | u32::from(b))
 }
 
+/// Fill `data` with `value`, little endian; bytes past the fourth read as
+/// all ones, as nothing answers there.
 fn fill(data: &mut [u8], value: u32) {
+    let bytes = value.to_le_bytes();
     for (i, byte) in data.iter_mut().enumerate() {
-        *byte = (value >> (8 * i)) as u8;
+        *byte = bytes.get(i).copied().unwrap_or(0xff);
     }
 }
 
@@ -179,17 +186,23 @@ impl PcieEcam {
     }
 }
 
+// Wider accesses are split into 32-bit ones, as QEMU's memory core does for
+// the ECAM region (at most 4 bytes per access).
 impl BusDevice for PcieEcam {
     fn read(&mut self, offset: u64, data: &mut [u8]) {
-        let (bus, devfn, reg) = Self::target(offset);
         let root = lock(&self.root);
-        let value = config_read(&root, bus, devfn, reg, data.len(), 0x1000);
-        fill(data, value);
+        for (i, chunk) in data.chunks_mut(4).enumerate() {
+            let (bus, devfn, reg) = Self::target(offset + 4 * i as u64);
+            let value = config_read(&root, bus, devfn, reg, chunk.len(), 0x1000);
+            fill(chunk, value);
+        }
     }
 
     fn write(&mut self, offset: u64, data: &[u8]) {
-        let (bus, devfn, reg) = Self::target(offset);
         let root = lock(&self.root);
-        config_write(&root, bus, devfn, reg, to_u32(data), data.len(), 0x1000);
+        for (i, chunk) in data.chunks(4).enumerate() {
+            let (bus, devfn, reg) = Self::target(offset + 4 * i as u64);
+            config_write(&root, bus, devfn, reg, to_u32(chunk), chunk.len(), 0x1000);
+        }
     }
 }

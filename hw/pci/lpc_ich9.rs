@@ -38,7 +38,8 @@ const PIRQ_ROUT_DEFAULT: u8 = 0x80;
 const PIRQ_ROUT_IRQEN: u8 = 0x80;
 const PIRQ_ROUT_MASK: u8 = 0x0f;
 const PMBASE_DEFAULT: u32 = 0x1;
-const GEN_PMCON_1_SMI_LOCK: u16 = 1 << 4;
+/// SMI_LOCK, in the low byte of GEN_PMCON_1.
+const GEN_PMCON_1_SMI_LOCK: u8 = 1 << 4;
 
 /// The PIRQ (0 = PIRQA) of `pin` of a device in `slot` of the root bus, as
 /// QEMU's ICH9 chipset configuration registers route them at reset
@@ -174,13 +175,10 @@ impl PciDevice for Ich9Lpc {
             self.router.set_routes(self.routes());
         }
         // Once SMI_LOCK is set it stays set (QEMU's `ich9_lpc_pmcon_update`).
-        let pmcon = self.config.word(ICH9_LPC_GEN_PMCON_1);
-        if ranges_overlap(offset, len, ICH9_LPC_GEN_PMCON_1, 8) && pmcon & GEN_PMCON_1_SMI_LOCK != 0
-        {
-            let wmask =
-                u16::from(self.config.wmask_byte(ICH9_LPC_GEN_PMCON_1)) & !GEN_PMCON_1_SMI_LOCK;
-            self.config
-                .set_wmask_byte(ICH9_LPC_GEN_PMCON_1, wmask as u8);
+        let smi_locked = self.config.byte(ICH9_LPC_GEN_PMCON_1) & GEN_PMCON_1_SMI_LOCK != 0;
+        if ranges_overlap(offset, len, ICH9_LPC_GEN_PMCON_1, 8) && smi_locked {
+            let wmask = self.config.wmask_byte(ICH9_LPC_GEN_PMCON_1) & !GEN_PMCON_1_SMI_LOCK;
+            self.config.set_wmask_byte(ICH9_LPC_GEN_PMCON_1, wmask);
         }
     }
     /// QEMU's `ich9_lpc_reset`.

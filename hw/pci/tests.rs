@@ -881,3 +881,73 @@ fn expansion_rom_matches_qemu() {
     assert_eq!(rom_line(&ours), rom_line(&expected));
     assert!(rom_line(&ours).is_some());
 }
+
+#[test]
+fn bar_moves_are_reported_with_the_bus_number_the_guest_gave() {
+    use super::bus::BarEvent;
+    use super::config::{Bar, BarChange, BarKind};
+    use super::testing::TestFunction;
+    let (mut model, root) = pc_model();
+    {
+        let root = lock(&root);
+        let br0 = root.device(devfn(2, 0)).unwrap().device.clone();
+        TestFunction::plug(lock(&br0).secondary_bus_mut().unwrap(), devfn(4, 0), 0);
+    }
+    model.config_writel(0, devfn(2, 0), 0x18, 0x0003_0300);
+    model.config_writel(3, devfn(4, 0), 0x10, 0xfd00_0000);
+    model.config_writel(3, devfn(4, 0), 0x04, 0x0000_0002);
+    model.config_writel(0, devfn(2, 0), 0x10, 0xfebf_1000);
+    model.config_writel(0, devfn(2, 0), 0x14, 0x0000_0001);
+    model.config_writel(0, devfn(2, 0), 0x04, 0x0000_0002);
+    let edu_bar = Bar {
+        kind: BarKind::Memory32 {
+            prefetchable: false,
+        },
+        size: 1 << 20,
+    };
+    let bridge_bar = Bar {
+        kind: BarKind::Memory64 {
+            prefetchable: false,
+        },
+        size: 0x100,
+    };
+    assert_eq!(
+        lock(&root).take_bar_events(0),
+        vec![
+            BarEvent {
+                bus: 0,
+                devfn: devfn(2, 0),
+                change: BarChange {
+                    bar: 0,
+                    bar_info: bridge_bar,
+                    old: None,
+                    new: Some(0x1_febf_1000),
+                },
+            },
+            BarEvent {
+                bus: 3,
+                devfn: devfn(4, 0),
+                change: BarChange {
+                    bar: 0,
+                    bar_info: edu_bar,
+                    old: None,
+                    new: Some(0xfd00_0000),
+                },
+            },
+        ]
+    );
+    assert!(lock(&root).take_bar_events(0).is_empty());
+}
+
+#[test]
+fn wide_ecam_accesses_are_split_into_dwords() {
+    let mut qemu = Qtest::start("q35", Q35_DEVICES);
+    let mut model = q35_model();
+    qemu.config_writel(0, 0, 0x60, 0xb000_0001);
+    model.config_writel(0, 0, 0x60, 0xb000_0001);
+    let addr = ecam(0xb000_0000, 0, devfn(1, 0), 0);
+    let expected = qemu.command(&format!("readq {addr:#x}"));
+    let mut data = [0u8; 8];
+    model.mmio.read(addr, &mut data);
+    assert_eq!(format!("{:#018x}", u64::from_le_bytes(data)), expected);
+}
