@@ -1,6 +1,10 @@
 //! How the CPU reaches configuration space: configuration mechanism #1 on
 //! ports 0xcf8-0xcff (QEMU's `pci_host.c`) and PCI Express ECAM in memory
 //! (QEMU's `pcie_host.c`).
+//!
+//! Lock order: the root bus, then the functions on the path to the one
+//! addressed (a bridge before the functions behind it), then the INTx
+//! router. A function never locks its bus.
 
 use std::sync::{Arc, Mutex};
 
@@ -158,8 +162,9 @@ impl BusDevice for PciHost {
         }
     }
 
+    // QEMU does not reset the address register; the device on port 0xcf9
+    // is reset with the host since it sits on the bus through it.
     fn reset(&mut self) {
-        self.config_address = 0;
         if let Some(dev) = &self.port_cf9 {
             lock(dev).reset();
         }
