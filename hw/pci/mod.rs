@@ -13,6 +13,7 @@ pub mod info;
 pub mod lpc_ich9;
 pub mod piix3;
 pub mod q35;
+pub mod reset_control;
 
 #[cfg(test)]
 mod qtest;

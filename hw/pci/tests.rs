@@ -951,3 +951,35 @@ fn wide_ecam_accesses_are_split_into_dwords() {
     model.mmio.read(addr, &mut data);
     assert_eq!(format!("{:#018x}", u64::from_le_bytes(data)), expected);
 }
+
+#[test]
+fn reset_control_register_matches_qemu() {
+    use super::reset_control::ResetControl;
+    use crate::core::testing::RecordingSystem;
+    for machine in ["pc", "q35"] {
+        let mut qemu = Qtest::start(machine, &[]);
+        let system = Arc::new(RecordingSystem::default());
+        let rcr = if machine == "pc" {
+            ResetControl::piix3(system)
+        } else {
+            ResetControl::ich9(system)
+        };
+        let router = Arc::new(PiixIntxRouter::new(lines(PIIX_NUM_PIC_IRQS)));
+        let root = shared(PciBus::new(router));
+        let pio = Bus::new();
+        let host = PciHost::new(root, Some(shared(rcr)));
+        pio.insert(0xcf8, 8, shared(host)).unwrap();
+        let mut model = Model::new(pio, Bus::new());
+        compare(machine, &mut qemu, &mut model, |m| {
+            let mut reads = vec![("reset".to_string(), m.inp(0xcf9, 1))];
+            m.outp(0xcf9, 1, 0xfb);
+            reads.push(("after 0xfb".into(), m.inp(0xcf9, 1)));
+            m.outp(0xcf8, 4, 0x8000_0000);
+            reads.push(("after the address register".into(), m.inp(0xcf9, 1)));
+            reads.push(("address register".into(), m.inp(0xcf8, 4)));
+            m.outp(0xcf9, 1, 0);
+            reads.push(("after 0".into(), m.inp(0xcf9, 1)));
+            reads
+        });
+    }
+}
