@@ -231,6 +231,8 @@ impl PciDevice for PciBridge {
 const RP_EXP_CAP: usize = 0x54;
 const PCI_EXP_SLTCTL: usize = RP_EXP_CAP + 0x18;
 const PCI_EXP_SLTSTA: usize = RP_EXP_CAP + 0x1a;
+const PCI_EXP_SLTCAP_HPS: u32 = 0x0020;
+const PCI_EXP_SLTCAP_HPC: u32 = 0x0040;
 const PCI_EXP_SLTCTL_AIC_OFF: u16 = 0x00c0;
 const PCI_EXP_SLTCTL_PIC_ON: u16 = 0x0100;
 const PCI_EXP_SLTCTL_PIC_OFF: u16 = 0x0300;
@@ -244,9 +246,7 @@ const PCI_EXP_SLTSTA_EIS: u16 = 0x0080;
 pub struct PcieRootPort {
     config: PciConfig,
     secondary: PciBus,
-    port: u8,
-    chassis: u8,
-    slot: u16,
+    props: RootPortProperties,
 }
 
 /// Properties of `pcie-root-port` that show in its configuration space.
@@ -258,6 +258,8 @@ pub struct RootPortProperties {
     pub chassis: u8,
     /// `slot`: the physical slot number in the slot capabilities.
     pub slot: u16,
+    /// `hotplug`: whether the slot announces hot-plug (QEMU's default: on).
+    pub hotplug: bool,
 }
 
 impl PcieRootPort {
@@ -297,7 +299,12 @@ impl PcieRootPort {
         config.add_capability(PCI_CAP_ID_EXP, RP_EXP_CAP, 0x3c);
         // Version 2, root port, slot implemented.
         config.set_word(RP_EXP_CAP + 2, 0x0142);
-        let slot = u32::from(props.slot);
+        // Attention button, power controller, indicators, electromechanical
+        // interlock; hot-plug surprise and capable when `hotplug` is on.
+        let mut slot_capabilities = 0x0002_001b | u32::from(props.slot) << 19;
+        if props.hotplug {
+            slot_capabilities |= PCI_EXP_SLTCAP_HPS | PCI_EXP_SLTCAP_HPC;
+        }
         // The rest of the PCI Express capability, then AER and ACS, as
         // QEMU 7.2 initializes them: offset, value, writable, write-1-to-clear.
         let registers = [
@@ -305,7 +312,7 @@ impl PcieRootPort {
             reg(0x5c, 0, 0x0000_000f, 0x000f_0000),
             reg(0x60, 0x0030_0604 | u32::from(props.port) << 24, 0, 0),
             reg(0x64, 0x0204_0000, 0, 0),
-            reg(0x68, 0x0002_007b | slot << 19, 0, 0),
+            reg(0x68, slot_capabilities, 0, 0),
             reg(0x6c, 0, 0x0000_07f9, 0x011f_0000),
             reg(0x70, 0, 0x0000_0007, 0),
             reg(0x74, 0, 0, 0x0001_0000),
@@ -328,20 +335,14 @@ impl PcieRootPort {
         let mut port = Self {
             config,
             secondary: parent.new_secondary(devfn),
-            port: props.port,
-            chassis: props.chassis,
-            slot: props.slot,
+            props,
         };
         port.reset();
         port
     }
 
     pub fn properties(&self) -> RootPortProperties {
-        RootPortProperties {
-            port: self.port,
-            chassis: self.chassis,
-            slot: self.slot,
-        }
+        self.props
     }
 }
 

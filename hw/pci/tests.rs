@@ -77,6 +77,7 @@ fn q35_model_with_root() -> (Model, SharedPciBus) {
             port: 0x10,
             chassis: 1,
             slot: 1,
+            hotplug: true,
         },
     );
     bus.plug(devfn(1, 0), shared(port), false, Some("rp0".into()))
@@ -640,6 +641,7 @@ fn q35_intx_routing_matches_qemu() {
         port: 0x10,
         chassis: 1,
         slot: 1,
+        hotplug: true,
     };
     let port = PcieRootPort::new(&bus, devfn(1, 0), props);
     bus.plug(devfn(1, 0), shared(port), false, None).unwrap();
@@ -784,6 +786,7 @@ fn q35_info_pci_matches_qemu() {
         port: 0x10,
         chassis: 1,
         slot: 1,
+        hotplug: true,
     };
     let port = PcieRootPort::new(&bus, devfn(1, 0), props);
     bus.plug(devfn(1, 0), shared(port), false, Some("rp0".into()))
@@ -982,4 +985,35 @@ fn reset_control_register_matches_qemu() {
             reads
         });
     }
+}
+
+#[test]
+fn root_port_without_hotplug_matches_qemu() {
+    let mut qemu = Qtest::start(
+        "q35",
+        &[
+            "-device",
+            "pcie-root-port,id=rp0,chassis=1,port=0x10,slot=1,hotplug=off",
+        ],
+    );
+    let router = Arc::new(Ich9IntxRouter::new(lines(ICH9_LPC_NUM_GSIS)));
+    let mut bus = PciBus::new(router);
+    let props = RootPortProperties {
+        port: 0x10,
+        chassis: 1,
+        slot: 1,
+        hotplug: false,
+    };
+    let port = PcieRootPort::new(&bus, devfn(1, 0), props);
+    bus.plug(devfn(1, 0), shared(port), false, None).unwrap();
+    let pio = Bus::new();
+    pio.insert(0xcf8, 8, shared(PciHost::new(shared(bus), None)))
+        .unwrap();
+    let mut model = Model::new(pio, Bus::new());
+    compare(
+        "pcie-root-port,hotplug=off",
+        &mut qemu,
+        &mut model,
+        dump(0, devfn(1, 0)),
+    );
 }
