@@ -132,10 +132,10 @@ impl PciBus {
         }))
     }
 
-    /// The first slot whose function 0 is free, from `first_slot` on (how
-    /// QEMU places a device without `addr=`).
-    pub fn free_devfn(&self, first_slot: u8, name: &str) -> Result<u8, PciBusError> {
-        (first_slot..32)
+    /// The first slot whose function 0 is free: where QEMU puts a device
+    /// given without `addr=`; `name` is its type, for the error.
+    pub fn free_devfn(&self, name: &str) -> Result<u8, PciBusError> {
+        (0..32)
             .map(|slot| devfn(slot, 0))
             .find(|&d| self.functions[usize::from(d)].is_none())
             .ok_or_else(|| PciBusError::Full {

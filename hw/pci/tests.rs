@@ -1017,3 +1017,49 @@ fn root_port_without_hotplug_matches_qemu() {
         dump(0, devfn(1, 0)),
     );
 }
+
+#[test]
+fn automatic_placement_matches_qemu() {
+    use super::testing::TestFunction;
+    use std::process::Command;
+    // Without addr=, QEMU's pci-bridge took 00:02.0 in `PC_DEVICES`.
+    let router = Arc::new(PiixIntxRouter::new(lines(PIIX_NUM_PIC_IRQS)));
+    let mut bus = PciBus::new(router.clone());
+    bus.plug(0, shared(I440fx::new(128 << 20)), false, None)
+        .unwrap();
+    bus.plug(devfn(1, 0), shared(Piix3::new(router)), true, None)
+        .unwrap();
+    assert_eq!(bus.free_devfn("pci-bridge"), Ok(devfn(2, 0)));
+    // A full bus refuses the 33rd device in QEMU's words.
+    let mut args = vec![
+        "-device".to_string(),
+        "pci-bridge,chassis_nr=1,id=br0".to_string(),
+    ];
+    for _ in 0..33 {
+        args.extend(["-device".to_string(), "edu,bus=br0".to_string()]);
+    }
+    let output = Command::new(super::qtest::QEMU)
+        .args([
+            "-M",
+            "pc,accel=tcg",
+            "-display",
+            "none",
+            "-nodefaults",
+            "-S",
+            "-qtest",
+            "null",
+        ])
+        .args(&args)
+        .output()
+        .unwrap();
+    let mut secondary = bus.new_secondary(devfn(2, 0));
+    for _ in 0..32 {
+        let d = secondary.free_devfn("edu").unwrap();
+        TestFunction::plug(&mut secondary, d, 0);
+    }
+    let err = secondary.free_devfn("edu").unwrap_err();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("qemu-system-x86_64: -device edu,bus=br0: {err}\n")
+    );
+}
