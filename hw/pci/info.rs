@@ -5,6 +5,9 @@ use std::fmt::Write;
 
 use crate::core::bus::lock;
 
+use super::bridge::{
+    PCI_IO_BASE, PCI_MEMORY_BASE, PCI_PREF_BASE_UPPER32, PCI_PREF_MEMORY_BASE, PCI_PRIMARY_BUS,
+};
 use super::bus::{secondary_bus_in_range, PciBus, PCI_SECONDARY_BUS, PCI_SUBORDINATE_BUS};
 use super::config::{
     BarKind, PciConfig, PCI_CLASS_DEVICE, PCI_DEVICE_ID, PCI_HEADER_TYPE, PCI_HEADER_TYPE_BRIDGE,
@@ -240,8 +243,17 @@ fn regions(config: &PciConfig) -> Vec<PciMemoryRegion> {
 }
 
 /// A bridge's bus numbers and forwarding windows (QEMU's
-/// `pci_bridge_get_base`/`pci_bridge_get_limit`).
+/// `pci_bridge_get_base`/`pci_bridge_get_limit`): each limit register holds
+/// the last 4 KiB (I/O) or 1 MiB (memory) block the window covers; the low
+/// nibble of a base says whether the upper 16 (I/O) or 32 (prefetchable)
+/// address bits are in use.
 fn bridge_bus_info(config: &PciConfig) -> PciBusInfo {
+    const PCI_IO_LIMIT: usize = PCI_IO_BASE + 1;
+    const PCI_IO_BASE_UPPER16: usize = 0x30;
+    const PCI_IO_LIMIT_UPPER16: usize = 0x32;
+    const PCI_MEMORY_LIMIT: usize = PCI_MEMORY_BASE + 2;
+    const PCI_PREF_MEMORY_LIMIT: usize = PCI_PREF_MEMORY_BASE + 2;
+    const PCI_PREF_LIMIT_UPPER32: usize = PCI_PREF_BASE_UPPER32 + 4;
     let io = |offset: usize, upper: usize| {
         let reg = config.byte(offset);
         let mut value = u64::from(reg & 0xf0) << 8;
@@ -260,20 +272,20 @@ fn bridge_bus_info(config: &PciConfig) -> PciBusInfo {
         value
     };
     PciBusInfo {
-        number: config.byte(0x18),
+        number: config.byte(PCI_PRIMARY_BUS),
         secondary: config.byte(PCI_SECONDARY_BUS),
         subordinate: config.byte(PCI_SUBORDINATE_BUS),
         io_range: PciMemoryRange {
-            base: io(0x1c, 0x30),
-            limit: io(0x1d, 0x32) | 0xfff,
+            base: io(PCI_IO_BASE, PCI_IO_BASE_UPPER16),
+            limit: io(PCI_IO_LIMIT, PCI_IO_LIMIT_UPPER16) | 0xfff,
         },
         memory_range: PciMemoryRange {
-            base: memory(0x20),
-            limit: memory(0x22) | 0xf_ffff,
+            base: memory(PCI_MEMORY_BASE),
+            limit: memory(PCI_MEMORY_LIMIT) | 0xf_ffff,
         },
         prefetchable_range: PciMemoryRange {
-            base: prefetchable(0x24, 0x28),
-            limit: prefetchable(0x26, 0x2c) | 0xf_ffff,
+            base: prefetchable(PCI_PREF_MEMORY_BASE, PCI_PREF_BASE_UPPER32),
+            limit: prefetchable(PCI_PREF_MEMORY_LIMIT, PCI_PREF_LIMIT_UPPER32) | 0xf_ffff,
         },
     }
 }
