@@ -7,5 +7,7 @@ pub mod char;
 pub mod core;
 pub mod i386;
 pub mod input;
+pub mod intc;
 pub mod misc;
 pub mod rtc;
+pub mod timer;

@@ -1,0 +1,478 @@
+//! The 8254 programmable interval timer at ports 0x40-0x43 and the PC
+//! speaker port 0x61 that gates its channel 2, as QEMU 7.2's userspace
+//! models (`hw/timer/i8254.c`, `hw/audio/pcspk.c`).
+//!
+//! The counters are not ticked: as in QEMU, each channel remembers when its
+//! count was loaded and computes the counter and its output from the time
+//! elapsed at 1.193182 MHz. Channel 0's output drives IRQ 0; the device
+//! follows `TimedDevice` for the moments that output changes. Channel 2's
+//! gate and output are seen through port 0x61 (`SpeakerPort`). As in QEMU,
+//! BCD counting is only recorded (the status byte shows it) and the counter
+//! counts in binary; the null-count status bit is always clear.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::core::bus::{lock, read_bytewise, write_bytewise, BusDevice};
+use crate::core::clock::{Clock, TimedDevice};
+use crate::core::irq::InterruptLine;
+
+/// I/O port of channel 0 (channels 1, 2 and the control word follow).
+pub const PIT_IOBASE: u16 = 0x40;
+/// Bytes of I/O space the PIT decodes.
+pub const PIT_IO_SIZE: u64 = 4;
+/// ISA interrupt line of channel 0.
+pub const PIT_IRQ: u8 = 0;
+/// I/O port of the speaker / channel 2 gate.
+pub const SPEAKER_IOBASE: u16 = 0x61;
+/// Bytes of I/O space the speaker port decodes.
+pub const SPEAKER_IO_SIZE: u64 = 1;
+
+/// The PIT's input clock, Hz.
+pub const PIT_FREQ: u64 = 1_193_182;
+const NANOSECONDS_PER_SECOND: u64 = 1_000_000_000;
+
+/// How the 16-bit counter is accessed through its byte-wide port, and for
+/// a word, which byte comes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Access {
+    /// The state of a channel never programmed: behaves as `Lsb`, but
+    /// reads 0 as access mode in the status byte.
+    #[default]
+    Unset,
+    Lsb,
+    Msb,
+    WordLow,
+    WordHigh,
+}
+
+impl Access {
+    fn from_bits(bits: u8) -> Self {
+        match bits {
+            1 => Access::Lsb,
+            2 => Access::Msb,
+            _ => Access::WordLow,
+        }
+    }
+
+    /// The value of the control word's RW field.
+    fn bits(self) -> u8 {
+        match self {
+            Access::Unset => 0,
+            Access::Lsb => 1,
+            Access::Msb => 2,
+            Access::WordLow | Access::WordHigh => 3,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Channel {
+    /// Initial count; 0 is loaded as 0x10000.
+    count: u32,
+    count_load_time: i64,
+    mode: u8,
+    bcd: bool,
+    gate: bool,
+    /// RW mode of the last control word.
+    rw_mode: Access,
+    read_state: Access,
+    write_state: Access,
+    /// Low byte of a word write, waiting for the high byte.
+    write_latch: u8,
+    latched_count: u16,
+    /// Bytes of `latched_count` still to read (as an access mode), if
+    /// latched.
+    count_latched: Option<Access>,
+    status: u8,
+    status_latched: bool,
+}
+
+/// Input clock ticks in `ns` nanoseconds, rounded down (QEMU's muldiv64).
+fn ticks(ns: i64) -> u64 {
+    let ns = u64::try_from(ns).unwrap_or(0);
+    (u128::from(ns) * u128::from(PIT_FREQ) / u128::from(NANOSECONDS_PER_SECOND)) as u64
+}
+
+/// Nanoseconds of `ticks` input clock ticks, rounded down.
+fn ticks_to_ns(ticks: u64) -> i64 {
+    let ns = u128::from(ticks) * u128::from(NANOSECONDS_PER_SECOND) / u128::from(PIT_FREQ);
+    i64::try_from(ns).unwrap_or(i64::MAX)
+}
+
+impl Channel {
+    /// Power-on state: mode 3, full count, gate high except on channel 2.
+    fn reset(&mut self, gate: bool, now: i64) {
+        self.mode = 3;
+        self.gate = gate;
+        self.count_load_time = now;
+        self.count = 0x10000;
+    }
+
+    fn elapsed_ticks(&self, now: i64) -> u64 {
+        ticks(now.saturating_sub(self.count_load_time))
+    }
+
+    /// The counter as it reads at `now`.
+    fn counter(&self, now: i64) -> u32 {
+        let d = self.elapsed_ticks(now);
+        let count = u64::from(self.count);
+        let value = match self.mode {
+            0 | 1 | 4 | 5 => count.wrapping_sub(d) & 0xffff,
+            // Square wave: the counter runs down by two each tick.
+            3 => count - (2 * d) % count,
+            _ => count - d % count,
+        };
+        value as u32
+    }
+
+    /// The OUT pin at `now`.
+    fn out(&self, now: i64) -> bool {
+        let d = self.elapsed_ticks(now);
+        let count = u64::from(self.count);
+        match self.mode {
+            1 => d < count,
+            2 => d.is_multiple_of(count) && d != 0,
+            3 => d % count < (count + 1) >> 1,
+            4 | 5 => d == count,
+            _ => d >= count,
+        }
+    }
+
+    /// When OUT next changes after `now`, if it ever does.
+    fn next_transition(&self, now: i64) -> Option<i64> {
+        let d = self.elapsed_ticks(now);
+        let count = u64::from(self.count);
+        let next_tick = match self.mode {
+            2 => {
+                let base = d - d % count;
+                if d == base && d != 0 {
+                    base + count
+                } else {
+                    base + count + 1
+                }
+            }
+            3 => {
+                let base = d - d % count;
+                let half = (count + 1) >> 1;
+                if d - base < half {
+                    base + half
+                } else {
+                    base + count
+                }
+            }
+            4 | 5 => {
+                if d < count {
+                    count
+                } else if d == count {
+                    count + 1
+                } else {
+                    return None;
+                }
+            }
+            _ => {
+                if d < count {
+                    count
+                } else {
+                    return None;
+                }
+            }
+        };
+        let next = self.count_load_time.saturating_add(ticks_to_ns(next_tick));
+        // Rounding can put the transition at or before now.
+        Some(next.max(now + 1))
+    }
+
+    fn latch_count(&mut self, now: i64) {
+        if self.count_latched.is_none() {
+            self.latched_count = self.counter(now) as u16;
+            // A channel never programmed has no access mode to read the
+            // latch by, and stays unlatched.
+            self.count_latched = (self.rw_mode != Access::Unset).then_some(self.rw_mode);
+        }
+    }
+
+    fn read(&mut self, now: i64) -> u8 {
+        if self.status_latched {
+            self.status_latched = false;
+            return self.status;
+        }
+        if let Some(latched) = self.count_latched {
+            let [low, high] = self.latched_count.to_le_bytes();
+            return match latched {
+                Access::Msb => {
+                    self.count_latched = None;
+                    high
+                }
+                Access::WordLow => {
+                    self.count_latched = Some(Access::Msb);
+                    low
+                }
+                _ => {
+                    self.count_latched = None;
+                    low
+                }
+            };
+        }
+        let count = self.counter(now);
+        let [low, high, ..] = count.to_le_bytes();
+        match self.read_state {
+            Access::Msb => high,
+            Access::WordLow => {
+                self.read_state = Access::WordHigh;
+                low
+            }
+            Access::WordHigh => {
+                self.read_state = Access::WordLow;
+                high
+            }
+            Access::Unset | Access::Lsb => low,
+        }
+    }
+
+    /// A byte written to the counter port; the new count when it completes
+    /// one.
+    fn write(&mut self, value: u8) -> Option<u32> {
+        let value = u32::from(value);
+        match self.write_state {
+            Access::Msb => Some(value << 8),
+            Access::WordLow => {
+                self.write_latch = value as u8;
+                self.write_state = Access::WordHigh;
+                None
+            }
+            Access::WordHigh => {
+                self.write_state = Access::WordLow;
+                Some(u32::from(self.write_latch) | value << 8)
+            }
+            Access::Unset | Access::Lsb => Some(value),
+        }
+    }
+}
+
+pub struct I8254 {
+    channels: [Channel; 3],
+    clock: Arc<dyn Clock>,
+    irq: Arc<dyn InterruptLine>,
+    /// Channel 0's interrupt is off while an HPET in legacy mode replaces
+    /// it.
+    irq_disabled: bool,
+    /// When channel 0's output next changes, if the timer runs.
+    next_transition: Option<i64>,
+}
+
+impl I8254 {
+    /// A PIT in its power-on state; channel 0's output goes to `irq`.
+    pub fn new(irq: Arc<dyn InterruptLine>, clock: Arc<dyn Clock>) -> Self {
+        let mut pit = Self {
+            channels: Default::default(),
+            clock,
+            irq,
+            irq_disabled: false,
+            next_transition: None,
+        };
+        pit.reset();
+        pit
+    }
+
+    /// Put the counters in their power-on state. As in QEMU, the latches
+    /// and access modes survive, and IRQ 0 is not driven until channel 0's
+    /// first transition.
+    pub fn reset(&mut self) {
+        let now = self.now();
+        for (i, channel) in self.channels.iter_mut().enumerate() {
+            channel.reset(i != 2, now);
+        }
+        if !self.irq_disabled {
+            self.next_transition = self.channels[0].next_transition(now);
+        }
+    }
+
+    /// Channel `channel`'s gate (only channel 2's is wired, to port 0x61).
+    /// A rising edge restarts counting in modes 1, 2, 3 and 5.
+    pub fn set_gate(&mut self, channel: usize, gate: bool) {
+        let now = self.now();
+        let Some(c) = self.channels.get_mut(channel) else {
+            return;
+        };
+        if matches!(c.mode, 1 | 2 | 3 | 5) && !c.gate && gate {
+            c.count_load_time = now;
+            self.irq_timer_update(channel, now);
+        }
+        self.channels[channel].gate = gate;
+    }
+
+    /// Channel `channel`'s gate and OUT pin now.
+    pub fn gate_and_out(&self, channel: usize) -> (bool, bool) {
+        let c = &self.channels[channel.min(2)];
+        (c.gate, c.out(self.now()))
+    }
+
+    /// Stop or restart channel 0's interrupt (what an HPET in legacy
+    /// replacement mode does).
+    pub fn set_irq_enabled(&mut self, enabled: bool) {
+        self.irq_disabled = !enabled;
+        if enabled {
+            let now = self.now();
+            self.irq_timer_update(0, now);
+        } else {
+            self.next_transition = None;
+        }
+    }
+
+    fn now(&self) -> i64 {
+        i64::try_from(self.clock.now().as_nanos()).unwrap_or(i64::MAX)
+    }
+
+    /// Drive IRQ 0 from channel 0's output at `time` and plan the next
+    /// change. Other channels have no interrupt.
+    fn irq_timer_update(&mut self, channel: usize, time: i64) {
+        if channel != 0 || self.irq_disabled {
+            return;
+        }
+        let c = &self.channels[0];
+        self.next_transition = c.next_transition(time);
+        self.irq.set_level(c.out(time));
+    }
+
+    fn load_count(&mut self, channel: usize, count: u32) {
+        let now = self.now();
+        let c = &mut self.channels[channel];
+        c.count = if count == 0 { 0x10000 } else { count };
+        c.count_load_time = now;
+        self.irq_timer_update(channel, now);
+    }
+
+    fn write_control(&mut self, value: u8) {
+        let now = self.now();
+        let select = value >> 6;
+        if select == 3 {
+            // Read-back: bit 5 clear latches counts, bit 4 clear latches
+            // status, of the channels in bits 1-3.
+            for (i, c) in self.channels.iter_mut().enumerate() {
+                if value & (2 << i) == 0 {
+                    continue;
+                }
+                if value & 0x20 == 0 {
+                    c.latch_count(now);
+                }
+                if value & 0x10 == 0 && !c.status_latched {
+                    c.status = u8::from(c.out(now)) << 7
+                        | c.rw_mode.bits() << 4
+                        | c.mode << 1
+                        | u8::from(c.bcd);
+                    c.status_latched = true;
+                }
+            }
+            return;
+        }
+        let c = &mut self.channels[usize::from(select)];
+        let access = (value >> 4) & 3;
+        if access == 0 {
+            c.latch_count(now);
+        } else {
+            let access = Access::from_bits(access);
+            c.rw_mode = access;
+            c.read_state = access;
+            c.write_state = access;
+            // Modes 6 and 7 are kept as written; they count as 2 and 3 do
+            // on the real part, and as modes 2 and 0 in QEMU's arithmetic.
+            c.mode = (value >> 1) & 7;
+            c.bcd = value & 1 != 0;
+        }
+    }
+
+    fn read_port(&mut self, offset: u64) -> u8 {
+        let now = self.now();
+        match offset & 3 {
+            // The control word register cannot be read.
+            3 => 0,
+            channel => self.channels[channel as usize].read(now),
+        }
+    }
+
+    fn write_port(&mut self, offset: u64, value: u8) {
+        match offset & 3 {
+            3 => self.write_control(value),
+            channel => {
+                let channel = channel as usize;
+                if let Some(count) = self.channels[channel].write(value) {
+                    self.load_count(channel, count);
+                }
+            }
+        }
+    }
+}
+
+impl BusDevice for I8254 {
+    fn read(&mut self, offset: u64, data: &mut [u8]) {
+        read_bytewise(offset, data, |o| self.read_port(o));
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        write_bytewise(offset, data, |o, v| self.write_port(o, v));
+    }
+
+    fn reset(&mut self) {
+        I8254::reset(self);
+    }
+}
+
+impl TimedDevice for I8254 {
+    fn next_deadline(&self) -> Option<Duration> {
+        self.next_transition
+            .map(|t| Duration::from_nanos(u64::try_from(t).unwrap_or(0)))
+    }
+
+    /// Each transition due is played at its own time, so IRQ 0 sees every
+    /// edge even when the main loop is late.
+    fn on_timer(&mut self, now: Duration) {
+        let now = i64::try_from(now.as_nanos()).unwrap_or(i64::MAX);
+        while let Some(t) = self.next_transition.filter(|&t| t <= now) {
+            self.irq_timer_update(0, t);
+        }
+    }
+}
+
+/// Port 0x61 as QEMU's PC speaker model answers it: bit 0 is channel 2's
+/// gate, bit 1 the speaker data enable, bit 4 a refresh clock that toggles
+/// on every read, bit 5 channel 2's output.
+pub struct SpeakerPort {
+    pit: Arc<Mutex<I8254>>,
+    data_on: bool,
+    refresh_clock: bool,
+}
+
+impl SpeakerPort {
+    pub fn new(pit: Arc<Mutex<I8254>>) -> Self {
+        Self {
+            pit,
+            data_on: false,
+            refresh_clock: false,
+        }
+    }
+
+    fn read_port(&mut self) -> u8 {
+        let (gate, out) = lock(&self.pit).gate_and_out(2);
+        self.refresh_clock = !self.refresh_clock;
+        u8::from(gate)
+            | u8::from(self.data_on) << 1
+            | u8::from(self.refresh_clock) << 4
+            | u8::from(out) << 5
+    }
+
+    fn write_port(&mut self, value: u8) {
+        self.data_on = value & 2 != 0;
+        lock(&self.pit).set_gate(2, value & 1 != 0);
+    }
+}
+
+impl BusDevice for SpeakerPort {
+    fn read(&mut self, offset: u64, data: &mut [u8]) {
+        read_bytewise(offset, data, |_| self.read_port());
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        write_bytewise(offset, data, |_, v| self.write_port(v));
+    }
+}
