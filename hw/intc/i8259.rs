@@ -491,3 +491,268 @@ impl BusDevice for PicPorts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::RecordingLine;
+    use crate::intc::qtest::{assert_same_as_qemu, assert_script_same_as_qemu, Random};
+    use crate::intc::qtest::{MASTER_PIC, SLAVE_PIC};
+
+    /// The initialisation sequence PC firmware and Linux use: vectors 0x08
+    /// and 0x70, slave on IRQ 2, 8086 mode.
+    const PC_INIT: &str = "
+        outb 0x20 0x11
+        outb 0x21 0x08
+        outb 0x21 0x04
+        outb 0x21 0x01
+        outb 0xa0 0x11
+        outb 0xa1 0x70
+        outb 0xa1 0x02
+        outb 0xa1 0x01
+    ";
+
+    #[test]
+    fn power_on_registers_and_elcr_masks_match_qemu() {
+        assert_script_same_as_qemu(
+            "
+            inb 0x20
+            inb 0x21
+            inb 0xa0
+            inb 0xa1
+            inb 0x4d0
+            inb 0x4d1
+            outb 0x4d0 0xff
+            outb 0x4d1 0xff
+            inb 0x4d0
+            inb 0x4d1
+            inw 0x20
+            outb 0x21 0x5a
+            inb 0x21
+            outb 0x20 0x0b
+            inb 0x20
+            inb 0x21
+            ",
+        );
+    }
+
+    #[test]
+    fn edge_requests_poll_and_eoi_match_qemu() {
+        assert_script_same_as_qemu(&format!(
+            "irq_intercept_out $MASTER
+            {PC_INIT}
+            set_irq_in $MASTER unnamed-gpio-in 4 1
+            set_irq_in $MASTER unnamed-gpio-in 3 1
+            inb 0x20
+            # poll: IRQ 3 first, then ISR and IRR
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0x20 0x0b
+            inb 0x20
+            outb 0x20 0x0a
+            inb 0x20
+            # a line held high raises no second request
+            set_irq_in $MASTER unnamed-gpio-in 3 0
+            set_irq_in $MASTER unnamed-gpio-in 3 1
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0x20 0x20
+            outb 0x20 0x0b
+            inb 0x20
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0x20 0x63
+            outb 0x20 0x64
+            inb 0x20
+            "
+        ));
+    }
+
+    #[test]
+    fn cascade_level_triggering_and_masks_match_qemu() {
+        assert_script_same_as_qemu(&format!(
+            "irq_intercept_out $MASTER
+            {PC_INIT}
+            outb 0x4d1 0x0e
+            set_irq_in $SLAVE unnamed-gpio-in 3 1
+            outb 0xa0 0x0a
+            inb 0xa0
+            inb 0x20
+            outb 0x21 0x04
+            outb 0x21 0x00
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0xa0 0x0c
+            inb 0xa0
+            # level-triggered: still requested after the acknowledge
+            inb 0xa0
+            outb 0xa0 0x20
+            outb 0x20 0x20
+            set_irq_in $SLAVE unnamed-gpio-in 3 0
+            inb 0xa0
+            inb 0x20
+            outb 0xa1 0xff
+            set_irq_in $SLAVE unnamed-gpio-in 0 1
+            set_irq_in $SLAVE unnamed-gpio-in 0 0
+            inb 0xa0
+            outb 0xa1 0x00
+            outb 0xa0 0x0c
+            inb 0xa0
+            "
+        ));
+    }
+
+    #[test]
+    fn rotation_special_mask_auto_eoi_and_short_init_match_qemu() {
+        assert_script_same_as_qemu(&format!(
+            "irq_intercept_out $MASTER
+            {PC_INIT}
+            # set priority: IRQ 5 lowest, so 6 beats 1
+            outb 0x20 0xc5
+            set_irq_in $MASTER unnamed-gpio-in 1 1
+            set_irq_in $MASTER unnamed-gpio-in 6 1
+            outb 0x20 0x0c
+            inb 0x20
+            # rotate on non-specific EOI
+            outb 0x20 0xa0
+            outb 0x20 0x0c
+            inb 0x20
+            # special mask mode: an input masked while in service no longer
+            # blocks lower priorities
+            set_irq_in $MASTER unnamed-gpio-in 4 1
+            outb 0x20 0x0b
+            inb 0x20
+            outb 0x21 0x02
+            outb 0x20 0x68
+            outb 0x21 0x00
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0x20 0x48
+            outb 0x20 0x0b
+            inb 0x20
+            # single mode without ICW4, then auto-EOI with rotation
+            outb 0x20 0x12
+            outb 0x21 0x20
+            inb 0x21
+            outb 0x20 0x13
+            outb 0x21 0x20
+            outb 0x21 0x03
+            outb 0x20 0x80
+            set_irq_in $MASTER unnamed-gpio-in 2 1
+            set_irq_in $MASTER unnamed-gpio-in 7 1
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0x20 0x0b
+            inb 0x20
+            # ICW1 with the level-triggered bit, then the mask port mid-init
+            outb 0x20 0x19
+            inb 0x21
+            outb 0x21 0x30
+            inb 0x21
+            outb 0x21 0xff
+            inb 0x21
+            "
+        ));
+    }
+
+    /// Random commands on both chips, their ELCRs and their input lines.
+    #[test]
+    fn random_command_sequences_match_qemu() {
+        for seed in 1..=4 {
+            let mut rng = Random::new(seed);
+            let mut script = vec![format!("irq_intercept_out {MASTER_PIC}")];
+            for _ in 0..1500 {
+                let port = *rng.pick(&[0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1]);
+                let command = match rng.below(10) {
+                    0..=2 => {
+                        let path = *rng.pick(&[MASTER_PIC, SLAVE_PIC]);
+                        let (line, level) = (rng.below(8), rng.below(2));
+                        format!("set_irq_in {path} unnamed-gpio-in {line} {level}")
+                    }
+                    3..=5 => format!("inb {port:#x}"),
+                    6 => {
+                        // OCW2 or OCW3 on a command port
+                        let port = *rng.pick(&[0x20, 0xa0]);
+                        let ocw = *rng.pick(&[0x00, 0x08]) | (rng.below(256) as u8 & 0xe7);
+                        format!("outb {port:#x} {ocw:#x}")
+                    }
+                    7 => {
+                        // the OCW3s that select a register or poll
+                        let port = *rng.pick(&[0x20, 0xa0]);
+                        let ocw3 = *rng.pick(&[0x0a, 0x0b, 0x0c, 0x0e, 0x48, 0x68]);
+                        format!("outb {port:#x} {ocw3:#x}")
+                    }
+                    _ => format!("outb {port:#x} {:#x}", rng.below(256)),
+                };
+                script.push(command);
+            }
+            assert_same_as_qemu(&script);
+        }
+    }
+
+    fn initialised() -> (I8259, Arc<RecordingLine>) {
+        let intr = Arc::new(RecordingLine::default());
+        let mut pics = I8259::new(intr.clone());
+        for line in PC_INIT.lines().filter(|l| !l.trim().is_empty()) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let port = u16::from_str_radix(&words[1][2..], 16).unwrap();
+            let value = u8::from_str_radix(&words[2][2..], 16).unwrap();
+            let registers = if port == 0x20 || port == 0x21 {
+                PicRegisters::Master
+            } else {
+                PicRegisters::Slave
+            };
+            pics.write_register(registers, u64::from(port & 1), value);
+        }
+        (pics, intr)
+    }
+
+    #[test]
+    fn acknowledge_returns_vectors_through_the_cascade() {
+        let (mut pics, intr) = initialised();
+        pics.set_irq(1, true);
+        pics.set_irq(12, true);
+        assert!(intr.level());
+        // IRQ 1 has the higher priority; the slave's IRQ 12 comes next
+        // through the cascade input with vector 0x70 + 4.
+        assert_eq!(pics.acknowledge(), 0x09);
+        assert!(!intr.level(), "IRQ 1 in service blocks the cascade input");
+        pics.write_register(PicRegisters::Master, 0, 0x20);
+        assert!(pics.interrupt_pending());
+        assert_eq!(pics.acknowledge(), 0x74);
+        assert!(!pics.interrupt_pending());
+        assert_eq!(pics.chips[SLAVE].isr, 0x10);
+        assert_eq!(pics.chips[MASTER].isr, 0x04);
+    }
+
+    #[test]
+    fn acknowledge_without_a_request_is_spurious_irq7() {
+        let (mut pics, _) = initialised();
+        assert_eq!(pics.acknowledge(), 0x0f);
+        assert_eq!(pics.chips[MASTER].isr, 0);
+        // The cascade input raised directly, with nothing on the slave: the
+        // slave's spurious vector.
+        pics.set_irq(2, true);
+        assert_eq!(pics.acknowledge(), 0x77);
+        assert_eq!(pics.chips[MASTER].isr, 0x04);
+    }
+
+    #[test]
+    fn icw1_keeps_level_requests_and_reset_clears_all_with_the_elcr() {
+        let (mut pics, intr) = initialised();
+        pics.write_register(PicRegisters::MasterElcr, 0, 0x08);
+        pics.set_irq(3, true);
+        pics.set_irq(4, true);
+        assert!(intr.level());
+        pics.write_register(PicRegisters::Master, 0, 0x11);
+        assert_eq!(pics.chips[MASTER].irr, 0x08);
+        assert_eq!(pics.chips[MASTER].irq_base, 0);
+        assert!(intr.level(), "IMR cleared: the level request shows");
+        pics.reset();
+        assert!(!intr.level());
+        assert_eq!(pics.chips[MASTER].elcr, 0);
+        assert_eq!(pics.chips[MASTER].irr, 0);
+    }
+}

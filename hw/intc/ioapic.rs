@@ -355,3 +355,241 @@ impl TimedDevice for Ioapic {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intc::qtest::{assert_same_as_qemu, assert_script_same_as_qemu, ModelPc, Random};
+    use crate::intc::qtest::{IOAPIC, MASTER_PIC};
+
+    #[test]
+    fn power_on_registers_match_qemu() {
+        let mut script = String::from(
+            "readl 0xfec00000
+            readl 0xfec00010
+            writel 0xfec00000 0x01
+            readl 0xfec00010
+            readw 0xfec00010
+            readb 0xfec00010
+            readl 0xfec00110
+            readl 0xfec00014
+            writel 0xfec00000 0x02
+            readl 0xfec00010
+            readq 0xfec00000
+            writeb 0xfec00000 0x1ff
+            readl 0xfec00000
+            ",
+        );
+        for register in 0x10..0x40 {
+            script += &format!("writel 0xfec00000 {register:#x}\nreadl 0xfec00010\n");
+        }
+        assert_script_same_as_qemu(&script);
+    }
+
+    #[test]
+    fn id_and_redirection_entry_writes_match_qemu() {
+        assert_script_same_as_qemu(
+            "writel 0xfec00000 0x00
+            writel 0xfec00010 0xffffffff
+            readl 0xfec00010
+            writel 0xfec00000 0x02
+            readl 0xfec00010
+            writel 0xfec00000 0x01
+            writel 0xfec00010 0
+            readl 0xfec00010
+            # read-only delivery status and remote IRR bits
+            writel 0xfec00000 0x12
+            writel 0xfec00010 0xffffffff
+            readl 0xfec00010
+            writel 0xfec00000 0x13
+            writel 0xfec00010 0xffffffff
+            readl 0xfec00010
+            # 2-byte writes to IOWIN are ignored
+            writew 0xfec00010 0x1234
+            readl 0xfec00010
+            writeq 0xfec00000 0x0000000000000021
+            readl 0xfec00010
+            ",
+        );
+    }
+
+    #[test]
+    fn level_pins_remote_irr_and_eoi_match_qemu() {
+        assert_script_same_as_qemu(
+            "# pin 5: level-triggered, vector 0x35, unmasked
+            writel 0xfec00000 0x1a
+            writel 0xfec00010 0x8035
+            set_irq_in $IOAPIC unnamed-gpio-in 5 1
+            readl 0xfec00010
+            # EOI of another vector changes nothing
+            writel 0xfec00040 0x36
+            readl 0xfec00010
+            # EOI while the line is high: delivered again
+            writel 0xfec00040 0x35
+            readl 0xfec00010
+            set_irq_in $IOAPIC unnamed-gpio-in 5 0
+            writel 0xfec00040 0x35
+            readl 0xfec00010
+            # edge mode clears the remote IRR
+            set_irq_in $IOAPIC unnamed-gpio-in 5 1
+            readl 0xfec00010
+            writel 0xfec00010 0x0035
+            readl 0xfec00010
+            writel 0xfec00010 0x8035
+            readl 0xfec00010
+            # a masked level pin remembers the request
+            writel 0xfec00000 0x1c
+            writel 0xfec00010 0x18036
+            set_irq_in $IOAPIC unnamed-gpio-in 6 1
+            readl 0xfec00010
+            writel 0xfec00010 0x8036
+            readl 0xfec00010
+            # input 0 is pin 2
+            writel 0xfec00000 0x14
+            writel 0xfec00010 0x8030
+            set_irq_in $IOAPIC unnamed-gpio-in 0 1
+            readl 0xfec00010
+            writel 0xfec00000 0x10
+            readl 0xfec00010
+            ",
+        );
+    }
+
+    fn entry_writes(pin: u32, entry: u64) -> [String; 4] {
+        let register = 0x10 + 2 * pin;
+        [
+            format!("writel 0xfec00000 {:#x}", register + 1),
+            format!("writel 0xfec00010 {:#x}", entry >> 32),
+            format!("writel 0xfec00000 {register:#x}"),
+            format!("writel 0xfec00010 {:#x}", entry as u32),
+        ]
+    }
+
+    #[test]
+    fn random_register_and_pin_sequences_match_qemu() {
+        for seed in 1..=4 {
+            let mut rng = Random::new(seed);
+            let mut script = Vec::new();
+            for _ in 0..1500 {
+                let pin = rng.below(24) as u32;
+                let vector = 0x30 + rng.below(4);
+                match rng.below(8) {
+                    0 | 1 => {
+                        let level = rng.below(2);
+                        script.push(format!("set_irq_in {IOAPIC} unnamed-gpio-in {pin} {level}"));
+                    }
+                    2 => {
+                        // level or edge, masked or not, a few vectors, with
+                        // the read-only bits set at random
+                        let flags = rng.below(8) << 14 | rng.below(2) << 12;
+                        script.extend(entry_writes(pin, vector | flags | rng.below(256) << 56));
+                    }
+                    3 => script.push(format!("writel 0xfec00040 {vector:#x}")),
+                    4 => {
+                        let register = rng.below(0x44);
+                        script.push(format!("writel 0xfec00000 {register:#x}"));
+                    }
+                    5 => script.push(format!("writel 0xfec00010 {:#x}", rng.next() as u32)),
+                    _ => {
+                        let register = 0x10 + rng.below(48);
+                        script.push(format!("writel 0xfec00000 {register:#x}"));
+                        script.push("readl 0xfec00010".to_string());
+                    }
+                }
+            }
+            assert_same_as_qemu(&script);
+        }
+    }
+
+    #[test]
+    fn messages_carry_destination_vector_mode_and_trigger() {
+        let mut pc = ModelPc::new();
+        // pin 9: level, logical destination 0x0f, lowest priority, vector 0x49
+        for command in entry_writes(9, 0x0f00_0000_0000_0000 | 0x8000 | 0x800 | 0x100 | 0x49) {
+            pc.command(&command);
+        }
+        // pin 4: edge, physical destination 3, NMI
+        for command in entry_writes(4, 0x0300_0000_0000_0000 | 0x400 | 0x22) {
+            pc.command(&command);
+        }
+        pc.command(&format!("set_irq_in {IOAPIC} unnamed-gpio-in 9 1"));
+        pc.command(&format!("set_irq_in {IOAPIC} unnamed-gpio-in 4 1"));
+        pc.command(&format!("set_irq_in {IOAPIC} unnamed-gpio-in 4 1"));
+        pc.command(&format!("set_irq_in {IOAPIC} unnamed-gpio-in 9 1"));
+        let messages = pc.messages.0.lock().unwrap().clone();
+        // The level pin delivers once until EOI; every edge delivers.
+        assert_eq!(
+            messages,
+            [
+                MsiMessage {
+                    address: 0xfee0_f004,
+                    data: 0x8149
+                },
+                MsiMessage {
+                    address: 0xfee0_3000,
+                    data: 0x0422
+                },
+                MsiMessage {
+                    address: 0xfee0_3000,
+                    data: 0x0422
+                },
+            ]
+        );
+        let level = messages[0];
+        assert_eq!(level.destination(), 0x0f);
+        assert!(level.logical_destination());
+        assert_eq!(level.vector(), 0x49);
+        assert_eq!(level.delivery_mode(), 1);
+        assert!(level.level_triggered());
+        assert!(!messages[1].level_triggered());
+        assert_eq!(messages[1].delivery_mode(), 4);
+    }
+
+    #[test]
+    fn extint_pins_take_their_vector_from_the_pic() {
+        let mut pc = ModelPc::new();
+        for command in [
+            format!("irq_intercept_out {MASTER_PIC}"),
+            "outb 0x20 0x11".into(),
+            "outb 0x21 0x20".into(),
+            "outb 0x21 0x04".into(),
+            "outb 0x21 0x01".into(),
+            format!("set_irq_in {MASTER_PIC} unnamed-gpio-in 1 1"),
+        ] {
+            pc.command(&command);
+        }
+        for command in entry_writes(3, 0x700) {
+            pc.command(&command);
+        }
+        pc.command(&format!("set_irq_in {IOAPIC} unnamed-gpio-in 3 1"));
+        let messages = pc.messages.0.lock().unwrap().clone();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].vector(), 0x21);
+        assert_eq!(messages[0].delivery_mode(), DELIVERY_MODE_EXTINT);
+        // The PIC's IRQ 1 is now in service.
+        assert_eq!(pc.command("outb 0x20 0x0b"), ["OK"]);
+        assert_eq!(pc.command("inb 0x20"), ["OK 0x0002"]);
+    }
+
+    #[test]
+    fn an_interrupt_storm_delays_the_redelivery_by_10ms() {
+        let mut pc = ModelPc::new();
+        for command in entry_writes(10, 0x8040) {
+            pc.command(&command);
+        }
+        pc.command(&format!("set_irq_in {IOAPIC} unnamed-gpio-in 10 1"));
+        for _ in 0..SUCCESSIVE_IRQ_MAX_COUNT {
+            pc.command("writel 0xfec00040 0x40");
+        }
+        let delivered = pc.messages.0.lock().unwrap().len() as u32;
+        assert_eq!(delivered, SUCCESSIVE_IRQ_MAX_COUNT);
+        let now = pc.clock.now();
+        let mut ioapic = lock(&pc.ioapic);
+        assert_eq!(ioapic.next_deadline(), Some(now + INTERRUPT_STORM_DELAY));
+        ioapic.on_timer(now + Duration::from_millis(9));
+        assert_eq!(pc.messages.0.lock().unwrap().len() as u32, delivered);
+        ioapic.on_timer(now + INTERRUPT_STORM_DELAY);
+        assert_eq!(pc.messages.0.lock().unwrap().len() as u32, delivered + 1);
+        assert_eq!(ioapic.next_deadline(), None);
+    }
+}

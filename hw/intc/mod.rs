@@ -5,3 +5,5 @@
 pub mod gsi;
 pub mod i8259;
 pub mod ioapic;
+#[cfg(test)]
+pub(crate) mod qtest;

@@ -476,3 +476,301 @@ impl BusDevice for SpeakerPort {
         write_bytewise(offset, data, |_, v| self.write_port(v));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::{ManualClock, RecordingLine};
+    use crate::intc::qtest::{assert_same_as_qemu, assert_script_same_as_qemu, Random, MASTER_PIC};
+
+    #[test]
+    fn power_on_state_and_status_read_back_match_qemu() {
+        assert_script_same_as_qemu(
+            "inb 0x40
+            inb 0x41
+            inb 0x42
+            inb 0x43
+            inb 0x61
+            inb 0x61
+            inb 0x61
+            outb 0x43 0xee
+            inb 0x40
+            inb 0x41
+            inb 0x42
+            inb 0x40
+            # a latch on a channel never programmed latches nothing
+            outb 0x43 0x00
+            inb 0x40
+            ",
+        );
+    }
+
+    #[test]
+    fn modes_access_modes_latches_and_bcd_match_qemu() {
+        let mut script = String::new();
+        for mode in 0..8 {
+            for rw in 1..=3 {
+                let control = 0x80 | rw << 4 | mode << 1 | (mode & 1);
+                script += &format!(
+                    "outb 0x43 {control:#x}
+                    outb 0x42 0x34
+                    outb 0x42 0x12
+                    outb 0x42 0x07
+                    inb 0x42
+                    inb 0x42
+                    inb 0x42
+                    outb 0x43 0x80
+                    outb 0x43 0xe8
+                    outb 0x42 0x99
+                    inb 0x42
+                    inb 0x42
+                    inb 0x42
+                    outb 0x43 0xd8
+                    inb 0x42
+                    inb 0x42
+                    inb 0x61
+                    "
+                );
+            }
+        }
+        assert_script_same_as_qemu(&script);
+    }
+
+    #[test]
+    fn speaker_port_gates_channel_2_and_shows_its_output_as_qemu() {
+        assert_script_same_as_qemu(
+            "inb 0x61
+            outb 0x61 0x03
+            inb 0x61
+            inb 0x61
+            # one-shot: restarted by the rising gate (QEMU's OUT is high
+            # while it counts)
+            outb 0x43 0xb2
+            outb 0x42 0x00
+            outb 0x42 0x10
+            inb 0x61
+            outb 0x61 0x00
+            inb 0x61
+            outb 0x61 0x01
+            inb 0x61
+            # mode 0: OUT2 low until the count ends
+            outb 0x43 0xb0
+            outb 0x42 0x10
+            outb 0x42 0x00
+            inb 0x61
+            outb 0x61 0xfc
+            inb 0x61
+            ",
+        );
+    }
+
+    #[test]
+    fn channel_0_output_reaches_pic_irq_0_and_ioapic_pin_2_as_in_qemu() {
+        assert_script_same_as_qemu(
+            "irq_intercept_out $MASTER
+            outb 0x20 0x11
+            outb 0x21 0x08
+            outb 0x21 0x04
+            outb 0x21 0x01
+            # pin 2 level-triggered, so its remote IRR shows deliveries
+            writel 0xfec00000 0x14
+            writel 0xfec00010 0x8030
+            # mode 2 starts with OUT low, mode 3 with OUT high
+            outb 0x43 0x34
+            outb 0x40 0x00
+            outb 0x40 0x10
+            inb 0x20
+            readl 0xfec00010
+            outb 0x43 0x36
+            outb 0x40 0x00
+            outb 0x40 0x10
+            inb 0x20
+            readl 0xfec00010
+            outb 0x20 0x0c
+            inb 0x20
+            outb 0x20 0x20
+            writel 0xfec00040 0x30
+            readl 0xfec00010
+            # mode 0 drops OUT on the load
+            outb 0x43 0x30
+            outb 0x40 0x00
+            outb 0x40 0x10
+            writel 0xfec00040 0x30
+            readl 0xfec00010
+            inb 0x20
+            ",
+        );
+    }
+
+    #[test]
+    fn random_programming_matches_qemu() {
+        for seed in 1..=4 {
+            let mut rng = Random::new(seed);
+            let mut script = vec![
+                format!("irq_intercept_out {MASTER_PIC}"),
+                "outb 0x20 0x11".into(),
+                "outb 0x21 0x08".into(),
+                "outb 0x21 0x04".into(),
+                "outb 0x21 0x01".into(),
+            ];
+            script.extend([
+                "writel 0xfec00000 0x14".to_string(),
+                "writel 0xfec00010 0x8030".to_string(),
+            ]);
+            for _ in 0..1500 {
+                let port = 0x40 + rng.below(3);
+                let command = match rng.below(12) {
+                    0..=2 => format!("outb 0x43 {:#x}", rng.below(256)),
+                    3..=5 => format!("outb {port:#x} {:#x}", rng.below(256)),
+                    6..=8 => format!("inb {port:#x}"),
+                    9 => format!("outb 0x61 {:#x}", rng.below(4)),
+                    10 => "inb 0x61".to_string(),
+                    _ => rng
+                        .pick(&[
+                            "inb 0x20",
+                            "outb 0x20 0x20",
+                            "writel 0xfec00040 0x30",
+                            "readl 0xfec00010",
+                        ])
+                        .to_string(),
+                };
+                script.push(command);
+            }
+            assert_same_as_qemu(&script);
+        }
+    }
+
+    fn pit_at_zero() -> (I8254, Arc<RecordingLine>, Arc<ManualClock>) {
+        let irq = Arc::new(RecordingLine::default());
+        let clock = Arc::new(ManualClock::at(Duration::ZERO));
+        (I8254::new(irq.clone(), clock.clone()), irq, clock)
+    }
+
+    fn program(pit: &mut I8254, channel: u64, mode: u8, count: u16) {
+        pit.write(3, &[(channel as u8) << 6 | 0x30 | mode << 1]);
+        pit.write(channel, &count.to_le_bytes()[..1]);
+        pit.write(channel, &count.to_le_bytes()[1..]);
+    }
+
+    fn read_count(pit: &mut I8254, channel: u64) -> u16 {
+        pit.write(3, &[(channel as u8) << 6]);
+        let (mut low, mut high) = ([0u8], [0u8]);
+        pit.read(channel, &mut low);
+        pit.read(channel, &mut high);
+        u16::from_le_bytes([low[0], high[0]])
+    }
+
+    #[test]
+    fn counters_run_down_at_the_pit_frequency_with_qemus_rounding() {
+        let (mut pit, _, clock) = pit_at_zero();
+        program(&mut pit, 2, 2, 0x1000);
+        program(&mut pit, 1, 3, 0x1000);
+        program(&mut pit, 0, 0, 0x1000);
+        // 1 ms is 1193.182 ticks, counted as 1193.
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(read_count(&mut pit, 2), 0x1000 - 1193);
+        assert_eq!(read_count(&mut pit, 1), 0x1000 - 2 * 1193);
+        assert_eq!(read_count(&mut pit, 0), 0x1000 - 1193);
+        // Mode 0 wraps past zero; mode 2 reloads.
+        clock.advance(Duration::from_millis(4));
+        assert_eq!(
+            read_count(&mut pit, 0),
+            (0x1000u32.wrapping_sub(5965) & 0xffff) as u16
+        );
+        assert_eq!(read_count(&mut pit, 2), (0x1000 - 5965 % 0x1000) as u16);
+    }
+
+    /// Fire channel 0's timer `n` times, each at its deadline, and note
+    /// when and to which level IRQ 0 went.
+    fn run_transitions(pit: &mut I8254, irq: &RecordingLine, n: usize) -> Vec<(u128, bool)> {
+        (0..n)
+            .map(|_| {
+                let deadline = pit.next_deadline().unwrap();
+                pit.on_timer(deadline);
+                (deadline.as_nanos(), irq.level())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mode_2_pulses_irq_0_once_per_period_with_qemus_rounding() {
+        let (mut pit, irq, _) = pit_at_zero();
+        // Count 1193: a period of 999.847 us. QEMU converts tick 1194 to
+        // 1000685 ns, rounding down, where 1193 ticks have elapsed: OUT
+        // reads high there, and low one period later at 1999694 ns (tick
+        // 2386 rounds to a time in tick 2385). The rising edges come once
+        // per period all the same.
+        program(&mut pit, 0, 2, 1193);
+        assert_eq!(
+            run_transitions(&mut pit, &irq, 4),
+            [
+                (1_000_685, true),
+                (1_999_694, false),
+                (2_000_533, true),
+                (2_999_542, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_late_timer_plays_every_missed_transition() {
+        let (mut pit, irq, clock) = pit_at_zero();
+        program(&mut pit, 0, 3, 100);
+        let edges_before = irq.rising_edges();
+        clock.set(Duration::from_millis(1));
+        pit.on_timer(clock.now());
+        // 1193 ticks: OUT rose at ticks 100, 200, ... 1100, and is in the
+        // low half of the period at 1193.
+        assert_eq!(irq.rising_edges() - edges_before, 11);
+        assert!(!irq.level());
+        assert!(pit.next_deadline().unwrap() > clock.now());
+    }
+
+    #[test]
+    fn mode_0_raises_irq_0_at_terminal_count_and_stops() {
+        let (mut pit, irq, _) = pit_at_zero();
+        program(&mut pit, 0, 0, 0x100);
+        assert!(!irq.level());
+        // Tick 256 is 214552.35 ns, rounded down to a time still in tick
+        // 255; QEMU then retries 1 ns later.
+        assert_eq!(
+            run_transitions(&mut pit, &irq, 2),
+            [(214_552, false), (214_553, true)]
+        );
+        assert_eq!(pit.next_deadline(), None);
+    }
+
+    #[test]
+    fn gate_rising_edge_restarts_a_one_shot_on_channel_2() {
+        let (pit, _, clock) = pit_at_zero();
+        let pit = Arc::new(Mutex::new(pit));
+        let mut speaker = SpeakerPort::new(pit.clone());
+        program(&mut lock(&pit), 2, 1, 1000);
+        let read = |speaker: &mut SpeakerPort| {
+            let mut byte = [0u8];
+            speaker.read(0, &mut byte);
+            byte[0] & 0x21
+        };
+        // QEMU's mode 1 output is high while the count runs.
+        assert_eq!(read(&mut speaker), 0x20, "gate low, counting from the load");
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(read(&mut speaker), 0x00, "count over: OUT low");
+        speaker.write(0, &[0x01]);
+        assert_eq!(read(&mut speaker), 0x21, "restarted by the rising gate");
+    }
+
+    #[test]
+    fn disabling_the_interrupt_stops_the_timer() {
+        let (mut pit, irq, _) = pit_at_zero();
+        assert!(
+            pit.next_deadline().is_some(),
+            "channel 0 runs from power-on"
+        );
+        assert!(irq.history().is_empty(), "IRQ 0 untouched until then");
+        pit.set_irq_enabled(false);
+        assert_eq!(pit.next_deadline(), None);
+        pit.set_irq_enabled(true);
+        assert!(pit.next_deadline().is_some());
+        assert_eq!(irq.history(), [true]);
+    }
+}
