@@ -37,3 +37,80 @@ impl InterruptController for GsiRouter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::bus::BusDevice;
+    use crate::core::testing::{ManualClock, RecordingLine};
+    use crate::intc::i8259::{PicPorts, PicRegisters};
+    use crate::intc::qtest::RecordingSink;
+    use std::time::Duration;
+
+    struct Rig {
+        router: GsiRouter,
+        master: PicPorts,
+        slave: PicPorts,
+        messages: Arc<RecordingSink>,
+    }
+
+    fn rig() -> Rig {
+        let pics = Arc::new(Mutex::new(I8259::new(Arc::new(RecordingLine::default()))));
+        let messages = Arc::new(RecordingSink::default());
+        let ioapic = Arc::new(Mutex::new(Ioapic::new(
+            messages.clone(),
+            pics.clone(),
+            Arc::new(ManualClock::at(Duration::ZERO)),
+        )));
+        // Every pin edge-triggered, unmasked, with vector 0x40 + pin.
+        for pin in 0..IOAPIC_NUM_PINS as u8 {
+            let mut ioapic = lock(&ioapic);
+            ioapic.write(0, &[0x10 + 2 * pin]);
+            ioapic.write(0x10, &u32::from(0x40 + pin).to_le_bytes());
+        }
+        Rig {
+            router: GsiRouter::new(pics.clone(), ioapic),
+            master: PicPorts::new(pics.clone(), PicRegisters::Master),
+            slave: PicPorts::new(pics, PicRegisters::Slave),
+            messages,
+        }
+    }
+
+    impl Rig {
+        /// Raise and lower `gsi`; the PICs' IRRs and the IOAPIC vectors
+        /// delivered.
+        fn pulse(&mut self, gsi: u32) -> (u8, u8, Vec<u8>) {
+            self.router.set_irq(gsi, true);
+            self.router.set_irq(gsi, false);
+            let (mut master, mut slave) = ([0u8], [0u8]);
+            self.master.read(0, &mut master);
+            self.slave.read(0, &mut slave);
+            let vectors = std::mem::take(&mut *self.messages.0.lock().unwrap())
+                .iter()
+                .map(|m| m.vector())
+                .collect();
+            (master[0], slave[0], vectors)
+        }
+    }
+
+    #[test]
+    fn isa_irqs_reach_both_chips_and_irq_0_is_ioapic_pin_2() {
+        let mut rig = rig();
+        assert_eq!(rig.pulse(0), (0x01, 0, vec![0x42]));
+        let mut rig = self::rig();
+        assert_eq!(rig.pulse(2), (0x04, 0, vec![0x42]));
+        let mut rig = self::rig();
+        assert_eq!(rig.pulse(9), (0x04, 0x02, vec![0x49]));
+        let mut rig = self::rig();
+        assert_eq!(rig.pulse(15), (0x04, 0x80, vec![0x4f]));
+    }
+
+    #[test]
+    fn pci_gsis_reach_only_the_ioapic_and_others_nothing() {
+        let mut rig = rig();
+        assert_eq!(rig.pulse(16), (0, 0, vec![0x50]));
+        assert_eq!(rig.pulse(23), (0, 0, vec![0x57]));
+        assert_eq!(rig.pulse(24), (0, 0, vec![]));
+        assert_eq!(rig.pulse(u32::MAX), (0, 0, vec![]));
+    }
+}
