@@ -451,8 +451,52 @@ mod tests {
             readl 0xfec00010
             writel 0xfec00000 0x10
             readl 0xfec00010
+            lapic_irr
             ",
         );
+    }
+
+    /// Which messages reach QEMU's local APIC 0, and with which vector and
+    /// trigger mode, tells how entries become messages.
+    #[test]
+    fn messages_reach_the_local_apic_as_in_qemu() {
+        // (destination byte, logical, delivery mode, level, vector)
+        let entries: [(u64, bool, u64, bool, u64); 13] = [
+            (0x00, false, 0, false, 0x40),
+            (0x00, false, 1, true, 0x41),
+            (0x01, false, 0, false, 0x42),
+            (0xff, false, 0, true, 0x43),
+            (0x01, true, 0, false, 0x44),
+            (0xff, true, 1, false, 0x45),
+            (0x00, false, 2, false, 0x46),
+            (0x00, false, 4, false, 0x47),
+            (0x00, false, 5, false, 0x48),
+            (0x0f, false, 0, true, 0x49),
+            // the reserved byte next to the destination goes in the address
+            (0x00, false, 0, false, 0x14a),
+            (0x02, false, 0, true, 0x24b),
+            (0xff, false, 0, true, 0x34c),
+        ];
+        let mut script = Vec::new();
+        for (i, &(dest, logical, mode, level, vector)) in entries.iter().enumerate() {
+            let pin = i as u32 + 1;
+            let reserved = vector >> 8;
+            let entry = dest << 56
+                | reserved << 48
+                | u64::from(logical) << 11
+                | mode << 8
+                | u64::from(level) << 15
+                | (vector & 0xff);
+            script.extend(entry_writes(pin, entry));
+            script.push(format!("set_irq_in {IOAPIC} unnamed-gpio-in {pin} 1"));
+        }
+        script.push("lapic_irr".to_string());
+        // An edge entry switched to level: the trigger mode shows in TMR.
+        script.extend(entry_writes(1, 0x8040));
+        script.push(format!("set_irq_in {IOAPIC} unnamed-gpio-in 1 0"));
+        script.push(format!("set_irq_in {IOAPIC} unnamed-gpio-in 1 1"));
+        script.push("lapic_irr".to_string());
+        assert_same_as_qemu(&script);
     }
 
     fn entry_writes(pin: u32, entry: u64) -> [String; 4] {
@@ -482,7 +526,9 @@ mod tests {
                         // level or edge, masked or not, a few vectors, with
                         // the read-only bits set at random
                         let flags = rng.below(8) << 14 | rng.below(2) << 12;
-                        script.extend(entry_writes(pin, vector | flags | rng.below(256) << 56));
+                        let dest = *rng.pick(&[0, 0, 1, 0xff]) << 56 | rng.below(2) << 11;
+                        let mode = *rng.pick(&[0, 0, 1, 2, 4, 7]) << 8;
+                        script.extend(entry_writes(pin, vector | flags | dest | mode));
                     }
                     3 => script.push(format!("writel 0xfec00040 {vector:#x}")),
                     4 => {
@@ -496,7 +542,11 @@ mod tests {
                         script.push("readl 0xfec00010".to_string());
                     }
                 }
+                if rng.below(100) == 0 {
+                    script.push("lapic_irr".to_string());
+                }
             }
+            script.push("lapic_irr".to_string());
             assert_same_as_qemu(&script);
         }
     }

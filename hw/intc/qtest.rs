@@ -4,9 +4,18 @@
 //! a small machine made of our models, and the answers must match line for
 //! line. QEMU's virtual clock stands still while the machine is stopped, so
 //! the PIT reads deterministically on both sides.
+//!
+//! Where the IOAPIC's messages go is seen through QEMU's CPU 0 local APIC:
+//! the script line `lapic_irr` (not a qtest command) compares the IRR
+//! that QEMU's `info lapic` shows with the vectors our messages would leave
+//! in the IRR of a local APIC in its power-on state (APIC id 0).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,15 +37,23 @@ pub const IOAPIC: &str = "/machine/i440fx/ioapic";
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 
-/// QEMU 7.2 speaking qtest on its standard input and output.
+/// QEMU 7.2 speaking qtest on its standard input and output, and QMP on a
+/// socket.
 pub struct Qemu {
     child: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
+    qmp_path: PathBuf,
 }
 
 impl Qemu {
     pub fn start() -> Self {
+        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+        let qmp_path = std::env::temp_dir().join(format!(
+            "rqemu-hw-qtest-{}-{}.sock",
+            std::process::id(),
+            INSTANCES.fetch_add(1, Ordering::SeqCst)
+        ));
         let mut child = Command::new(QEMU)
             .args([
                 "-machine",
@@ -45,7 +62,8 @@ impl Qemu {
                 "none",
                 "-nodefaults",
             ])
-            .args(["-S", "-qtest", "stdio"])
+            .args(["-S", "-qtest", "stdio", "-qmp"])
+            .arg(format!("unix:{},server=on,wait=off", qmp_path.display()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -57,7 +75,41 @@ impl Qemu {
             child,
             input,
             output,
+            qmp_path,
         }
+    }
+
+    /// The vectors in CPU 0's local APIC IRR, as `info lapic` lists them
+    /// (`(none)`, or e.g. `53(level) 68`).
+    pub fn lapic_irr(&mut self) -> String {
+        // A qtest answer first: QEMU has created its QMP socket by then.
+        self.command("inb 0x21");
+        let stream = UnixStream::connect(&self.qmp_path).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap(); // greeting
+        let mut execute = |command: &str| -> String {
+            writeln!(writer, "{command}").unwrap();
+            loop {
+                let mut line = String::new();
+                assert!(reader.read_line(&mut line).unwrap() > 0, "QMP closed");
+                if line.contains("\"return\"") || line.contains("\"error\"") {
+                    return line;
+                }
+            }
+        };
+        execute(r#"{"execute": "qmp_capabilities"}"#);
+        let reply = execute(
+            r#"{"execute": "human-monitor-command", "arguments": {"command-line": "info lapic"}}"#,
+        );
+        // The text is a JSON string: its tabs and newlines are escaped.
+        let irr = reply
+            .split("\\nIRR\\t")
+            .nth(1)
+            .and_then(|rest| rest.split("\\n").next())
+            .unwrap_or_else(|| panic!("no IRR in {reply}"));
+        irr.trim_end_matches("\\r").trim().to_string()
     }
 
     /// The lines QEMU answers `command` with: interrupt events, then the
@@ -84,6 +136,7 @@ impl Drop for Qemu {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.qmp_path);
     }
 }
 
@@ -172,6 +225,36 @@ impl ModelPc {
         }
     }
 
+    /// What `Qemu::lapic_irr` shows after our messages: fixed,
+    /// lowest-priority and (QEMU's APIC has no special case for them)
+    /// ExtINT messages to APIC id 0 (or broadcast, 0xff) in
+    /// physical mode set their vector in the IRR, with the trigger mode of
+    /// the last one; logical destinations match nothing, the logical
+    /// destination register being 0 after reset. QEMU's APIC window takes
+    /// a write to its offsets 0x010-0xff0 (destination 0 and a non-zero
+    /// reserved byte) for a write to a register of the APIC page, not a
+    /// message.
+    pub fn lapic_irr(&self) -> String {
+        let mut irr = BTreeMap::new();
+        for message in self.messages.0.lock().unwrap().iter() {
+            let offset = message.address & 0xf_ffff;
+            let is_message = offset > 0xfff || (offset >> 4) & 0xff == 0;
+            let to_cpu0 =
+                !message.logical_destination() && matches!(message.destination(), 0 | 0xff);
+            if is_message && to_cpu0 && matches!(message.delivery_mode(), 0 | 1 | 7) {
+                irr.insert(message.vector(), message.level_triggered());
+            }
+        }
+        if irr.is_empty() {
+            return "(none)".to_string();
+        }
+        let vectors: Vec<String> = irr
+            .iter()
+            .map(|(vector, &level)| format!("{vector}{}", if level { "(level)" } else { "" }))
+            .collect();
+        vectors.join(" ")
+    }
+
     pub fn command(&mut self, command: &str) -> Vec<String> {
         let words: Vec<&str> = command.split_whitespace().collect();
         let number = |i: usize| -> u64 {
@@ -238,8 +321,11 @@ pub fn assert_same_as_qemu(script: &[String]) {
     let mut qemu = Qemu::start();
     let mut model = ModelPc::new();
     for (i, command) in script.iter().enumerate() {
-        let expected = qemu.command(command);
-        let actual = model.command(command);
+        let (expected, actual) = if command == "lapic_irr" {
+            (vec![qemu.lapic_irr()], vec![model.lapic_irr()])
+        } else {
+            (qemu.command(command), model.command(command))
+        };
         if expected != actual {
             let start = i.saturating_sub(40);
             panic!(

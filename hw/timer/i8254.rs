@@ -598,6 +598,7 @@ mod tests {
             writel 0xfec00040 0x30
             readl 0xfec00010
             inb 0x20
+            lapic_irr
             ",
         );
     }
@@ -636,6 +637,7 @@ mod tests {
                 };
                 script.push(command);
             }
+            script.push("lapic_irr".to_string());
             assert_same_as_qemu(&script);
         }
     }
