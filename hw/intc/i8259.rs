@@ -497,7 +497,7 @@ mod tests {
     use super::*;
     use crate::core::testing::RecordingLine;
     use crate::intc::qtest::{assert_same_as_qemu, assert_script_same_as_qemu, Random};
-    use crate::intc::qtest::{MASTER_PIC, SLAVE_PIC};
+    use crate::intc::qtest::{IOAPIC, MASTER_PIC, SLAVE_PIC};
 
     /// The initialisation sequence PC firmware and Linux use: vectors 0x08
     /// and 0x70, slave on IRQ 2, 8086 mode.
@@ -685,12 +685,67 @@ mod tests {
         );
     }
 
-    /// Random commands on both chips, their ELCRs and their input lines.
+    /// QEMU's IOAPIC takes the vector of an ExtINT pin from the PICs'
+    /// interrupt acknowledge and passes it to the local APIC, whose IRR
+    /// shows it: the one way to see an INTA cycle through qtest.
+    const EXTINT_PIN_5: &str = "
+        writel 0xfec00000 0x1a
+        writel 0xfec00010 0x700
+    ";
+    const INTA: &str = "
+        set_irq_in $IOAPIC unnamed-gpio-in 5 1
+        set_irq_in $IOAPIC unnamed-gpio-in 5 0
+    ";
+
+    #[test]
+    fn interrupt_acknowledge_matches_qemu() {
+        assert_script_same_as_qemu(&format!(
+            "irq_intercept_out $MASTER
+            {PC_INIT}
+            {EXTINT_PIN_5}
+            # spurious: IRQ 7's vector, nothing in service
+            {INTA}
+            lapic_irr
+            outb 0x20 0x0b
+            inb 0x20
+            set_irq_in $MASTER unnamed-gpio-in 1 1
+            set_irq_in $SLAVE unnamed-gpio-in 4 1
+            {INTA}
+            lapic_irr
+            inb 0x20
+            outb 0x20 0x20
+            {INTA}
+            lapic_irr
+            inb 0x20
+            outb 0xa0 0x0b
+            inb 0xa0
+            # spurious on the slave: the cascade input alone
+            outb 0xa0 0x20
+            outb 0x20 0x20
+            set_irq_in $MASTER unnamed-gpio-in 2 0
+            set_irq_in $MASTER unnamed-gpio-in 2 1
+            outb 0x21 0xfb
+            {INTA}
+            lapic_irr
+            inb 0x20
+            "
+        ));
+    }
+
+    /// Random commands on both chips, their ELCRs and their input lines,
+    /// and interrupt acknowledges.
     #[test]
     fn random_command_sequences_match_qemu() {
         for seed in 1..=4 {
             let mut rng = Random::new(seed);
             let mut script = vec![format!("irq_intercept_out {MASTER_PIC}")];
+            script.extend(
+                EXTINT_PIN_5
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .chunks(3)
+                    .map(|c| c.join(" ")),
+            );
             for _ in 0..1500 {
                 let port = *rng.pick(&[0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1]);
                 let command = match rng.below(10) {
@@ -698,6 +753,11 @@ mod tests {
                         let path = *rng.pick(&[MASTER_PIC, SLAVE_PIC]);
                         let (line, level) = (rng.below(8), rng.below(2));
                         format!("set_irq_in {path} unnamed-gpio-in {line} {level}")
+                    }
+                    3 if rng.below(4) == 0 => {
+                        script.push(format!("set_irq_in {IOAPIC} unnamed-gpio-in 5 1"));
+                        script.push(format!("set_irq_in {IOAPIC} unnamed-gpio-in 5 0"));
+                        "lapic_irr".to_string()
                     }
                     3..=5 => format!("inb {port:#x}"),
                     6 => {

@@ -79,12 +79,22 @@ impl Qemu {
         }
     }
 
+    /// A connection to QEMU's QMP socket, which QEMU creates while it
+    /// starts.
+    fn connect_qmp(&self) -> UnixStream {
+        for _ in 0..500 {
+            if let Ok(stream) = UnixStream::connect(&self.qmp_path) {
+                return stream;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no QMP socket at {}", self.qmp_path.display());
+    }
+
     /// The vectors in CPU 0's local APIC IRR, as `info lapic` lists them
     /// (`(none)`, or e.g. `53(level) 68`).
     pub fn lapic_irr(&mut self) -> String {
-        // A qtest answer first: QEMU has created its QMP socket by then.
-        self.command("inb 0x21");
-        let stream = UnixStream::connect(&self.qmp_path).unwrap();
+        let stream = self.connect_qmp();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
         let mut writer = stream;
         let mut line = String::new();
