@@ -302,10 +302,10 @@ impl I8254 {
         self.channels[channel].gate = gate;
     }
 
-    /// Channel `channel`'s gate and OUT pin now.
-    pub fn gate_and_out(&self, channel: usize) -> (bool, bool) {
-        let c = &self.channels[channel.min(2)];
-        (c.gate, c.out(self.now()))
+    /// Channel `channel`'s gate and OUT pin now; `None` past channel 2.
+    pub fn gate_and_out(&self, channel: usize) -> Option<(bool, bool)> {
+        let c = self.channels.get(channel)?;
+        Some((c.gate, c.out(self.now())))
     }
 
     /// Stop or restart channel 0's interrupt (what an HPET in legacy
@@ -453,7 +453,7 @@ impl SpeakerPort {
     }
 
     fn read_port(&mut self) -> u8 {
-        let (gate, out) = lock(&self.pit).gate_and_out(2);
+        let (gate, out) = lock(&self.pit).gate_and_out(2).unwrap_or_default();
         self.refresh_clock = !self.refresh_clock;
         u8::from(gate)
             | u8::from(self.data_on) << 1
