@@ -44,16 +44,46 @@ pub struct Qemu {
     input: ChildStdin,
     output: BufReader<ChildStdout>,
     qmp_path: PathBuf,
+    qmp: Option<(BufReader<UnixStream>, UnixStream)>,
+    firmware: Option<PathBuf>,
+}
+
+/// A unique path in the temporary directory.
+fn temp_path(what: &str) -> PathBuf {
+    static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "rqemu-hw-qtest-{}-{}-{what}",
+        std::process::id(),
+        INSTANCES.fetch_add(1, Ordering::SeqCst)
+    ))
+}
+
+/// 64 KiB of firmware whose reset vector disables interrupts and halts,
+/// so that QEMU's machine can run with the devices untouched.
+fn write_halting_firmware() -> PathBuf {
+    let mut image = vec![0xf4u8; 0x10000]; // hlt
+                                           // At 0xffff0: cli; hlt; jmp back to the hlt.
+    image[0xfff0..0xfff4].copy_from_slice(&[0xfa, 0xf4, 0xeb, 0xfd]);
+    let path = temp_path("halt.bin");
+    std::fs::write(&path, image).unwrap();
+    path
 }
 
 impl Qemu {
+    /// QEMU stopped before running any firmware: its virtual clock stands
+    /// still.
     pub fn start() -> Self {
-        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
-        let qmp_path = std::env::temp_dir().join(format!(
-            "rqemu-hw-qtest-{}-{}.sock",
-            std::process::id(),
-            INSTANCES.fetch_add(1, Ordering::SeqCst)
-        ));
+        Self::start_with(None)
+    }
+
+    /// QEMU whose CPU halts at once when it runs (`cont`), so that time can
+    /// pass without anything touching the devices.
+    pub fn start_halting() -> Self {
+        Self::start_with(Some(write_halting_firmware()))
+    }
+
+    fn start_with(firmware: Option<PathBuf>) -> Self {
+        let qmp_path = temp_path("qmp.sock");
         let mut child = Command::new(QEMU)
             .args([
                 "-machine",
@@ -64,6 +94,11 @@ impl Qemu {
             ])
             .args(["-S", "-qtest", "stdio", "-qmp"])
             .arg(format!("unix:{},server=on,wait=off", qmp_path.display()))
+            .args(
+                firmware
+                    .iter()
+                    .flat_map(|f| ["-bios".as_ref(), f.as_os_str()]),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -76,6 +111,29 @@ impl Qemu {
             input,
             output,
             qmp_path,
+            qmp: None,
+            firmware,
+        }
+    }
+
+    /// Run a QMP command (JSON text) and return the reply line.
+    pub fn qmp(&mut self, command: &str) -> String {
+        if self.qmp.is_none() {
+            let stream = self.connect_qmp();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut greeting = String::new();
+            reader.read_line(&mut greeting).unwrap();
+            self.qmp = Some((reader, stream));
+            self.qmp(r#"{"execute": "qmp_capabilities"}"#);
+        }
+        let (reader, writer) = self.qmp.as_mut().unwrap();
+        writeln!(writer, "{command}").unwrap();
+        loop {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "QMP closed");
+            if line.contains("\"return\"") || line.contains("\"error\"") {
+                return line;
+            }
         }
     }
 
@@ -94,23 +152,7 @@ impl Qemu {
     /// The vectors in CPU 0's local APIC IRR, as `info lapic` lists them
     /// (`(none)`, or e.g. `53(level) 68`).
     pub fn lapic_irr(&mut self) -> String {
-        let stream = self.connect_qmp();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap(); // greeting
-        let mut execute = |command: &str| -> String {
-            writeln!(writer, "{command}").unwrap();
-            loop {
-                let mut line = String::new();
-                assert!(reader.read_line(&mut line).unwrap() > 0, "QMP closed");
-                if line.contains("\"return\"") || line.contains("\"error\"") {
-                    return line;
-                }
-            }
-        };
-        execute(r#"{"execute": "qmp_capabilities"}"#);
-        let reply = execute(
+        let reply = self.qmp(
             r#"{"execute": "human-monitor-command", "arguments": {"command-line": "info lapic"}}"#,
         );
         // The text is a JSON string: its tabs and newlines are escaped.
@@ -147,6 +189,9 @@ impl Drop for Qemu {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.qmp_path);
+        if let Some(firmware) = &self.firmware {
+            let _ = std::fs::remove_file(firmware);
+        }
     }
 }
 

@@ -482,6 +482,7 @@ mod tests {
     use super::*;
     use crate::core::testing::{ManualClock, RecordingLine};
     use crate::intc::qtest::{assert_same_as_qemu, assert_script_same_as_qemu, Random, MASTER_PIC};
+    use crate::intc::qtest::{ModelPc, Qemu};
 
     #[test]
     fn power_on_state_and_status_read_back_match_qemu() {
@@ -640,6 +641,103 @@ mod tests {
             script.push("lapic_irr".to_string());
             assert_same_as_qemu(&script);
         }
+    }
+
+    /// Channel 0 counts down from 0x10000 in mode 0: the ticks elapsed
+    /// since its load, as long as its OUT (status bit 7) is still low.
+    const CH0_STOPWATCH: [&str; 3] = ["outb 0x43 0x30", "outb 0x40 0x00", "outb 0x40 0x00"];
+    const CH0_READ_BACK: [&str; 4] = ["outb 0x43 0xc2", "inb 0x40", "inb 0x40", "inb 0x40"];
+
+    fn answer_byte(lines: &[String]) -> u64 {
+        let last = lines.last().unwrap();
+        u64::from_str_radix(last.trim_start_matches("OK 0x"), 16).unwrap()
+    }
+
+    /// Program channels 1 and 2 at random, let QEMU's machine run (its CPU
+    /// halted) for some milliseconds, and read everything back; the models,
+    /// moved by the same number of PIT ticks, must read the same. Counter
+    /// values and outputs depend only on the ticks elapsed.
+    #[test]
+    fn counters_outputs_and_status_after_running_match_qemu() {
+        let mut rng = Random::new(0x8254);
+        for _ in 0..6 {
+            let mut setup: Vec<String> = CH0_STOPWATCH.iter().map(|c| c.to_string()).collect();
+            setup.push(format!("outb 0x61 {:#x}", rng.below(4)));
+            for channel in 1..=2u64 {
+                let rw = 1 + rng.below(3);
+                let mode = rng.below(6);
+                let control = channel << 6 | rw << 4 | mode << 1;
+                setup.push(format!("outb 0x43 {control:#x}"));
+                let count = 2 + rng.below(0xfffe);
+                let port = 0x40 + channel;
+                match rw {
+                    1 => setup.push(format!("outb {port:#x} {:#x}", count & 0xff)),
+                    2 => setup.push(format!("outb {port:#x} {:#x}", count >> 8)),
+                    _ => {
+                        setup.push(format!("outb {port:#x} {:#x}", count & 0xff));
+                        setup.push(format!("outb {port:#x} {:#x}", count >> 8));
+                    }
+                }
+            }
+            let mut reads: Vec<String> = CH0_READ_BACK.iter().map(|c| c.to_string()).collect();
+            for command in [
+                "outb 0x43 0xcc",
+                "inb 0x41",
+                "inb 0x41",
+                "inb 0x41",
+                "inb 0x42",
+                "inb 0x42",
+                "inb 0x42",
+                "outb 0x43 0x40",
+                "inb 0x41",
+                "inb 0x41",
+                "inb 0x42",
+                "inb 0x42",
+                "inb 0x61",
+                "inb 0x61",
+            ] {
+                reads.push(command.to_string());
+            }
+            compare_after_running(&setup, &reads);
+        }
+    }
+
+    fn compare_after_running(setup: &[String], reads: &[String]) {
+        for _attempt in 0..5 {
+            let mut qemu = Qemu::start_halting();
+            let mut model = ModelPc::new();
+            for command in setup {
+                assert_eq!(qemu.command(command), model.command(command), "{command}");
+            }
+            qemu.qmp(r#"{"execute": "cont"}"#);
+            std::thread::sleep(Duration::from_millis(20));
+            qemu.qmp(r#"{"execute": "stop"}"#);
+            let expected: Vec<Vec<String>> = reads.iter().map(|c| qemu.command(c)).collect();
+            let status = answer_byte(&expected[1]);
+            let count = answer_byte(&expected[2]) | answer_byte(&expected[3]) << 8;
+            if status & 0x80 != 0 {
+                // More than 0x10000 ticks went by: try again.
+                continue;
+            }
+            let ticks_elapsed = (0x10000 - count) & 0xffff;
+            // The first nanosecond at which that many ticks have elapsed.
+            let ns = (ticks_elapsed * NANOSECONDS_PER_SECOND).div_ceil(PIT_FREQ);
+            assert_eq!(ticks(ns as i64), ticks_elapsed);
+            assert!(
+                ticks_elapsed > 1000,
+                "QEMU's clock ran {ticks_elapsed} ticks"
+            );
+            model.clock.advance(Duration::from_nanos(ns));
+            for (command, expected) in reads.iter().zip(&expected) {
+                let actual = model.command(command);
+                assert_eq!(
+                    &actual, expected,
+                    "{command} after {ticks_elapsed} ticks, set up by {setup:?}"
+                );
+            }
+            return;
+        }
+        panic!("QEMU never stopped within 0x10000 PIT ticks");
     }
 
     fn pit_at_zero() -> (I8254, Arc<RecordingLine>, Arc<ManualClock>) {
