@@ -759,6 +759,7 @@ mod tests {
                         script.push(format!("set_irq_in {IOAPIC} unnamed-gpio-in 5 0"));
                         "lapic_irr".to_string()
                     }
+                    3 if rng.below(20) == 0 => "system_reset".to_string(),
                     3..=5 => format!("inb {port:#x}"),
                     6 => {
                         // OCW2 or OCW3 on a command port

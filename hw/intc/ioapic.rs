@@ -530,6 +530,7 @@ mod tests {
                         let mode = *rng.pick(&[0, 0, 1, 2, 4, 7]) << 8;
                         script.extend(entry_writes(pin, vector | flags | dest | mode));
                     }
+                    3 if rng.below(20) == 0 => script.push("system_reset".to_string()),
                     3 => script.push(format!("writel 0xfec00040 {vector:#x}")),
                     4 => {
                         let register = rng.below(0x44);

@@ -1,6 +1,7 @@
 //! Comparing the models with QEMU 7.2 itself: the same qtest script is run
 //! by QEMU's `pc` machine (TCG, stopped with `-S`, whose PICs, IOAPIC, PIT
-//! and speaker port are exactly the userspace models these follow) and by
+//! and speaker port are exactly the userspace models these follow; without
+//! HPET, whose reset would drive IRQ 0 from the PIT's pre-reset state) and by
 //! a small machine made of our models, and the answers must match line for
 //! line. QEMU's virtual clock stands still while the machine is stopped, so
 //! the PIT reads deterministically on both sides.
@@ -8,7 +9,8 @@
 //! Where the IOAPIC's messages go is seen through QEMU's CPU 0 local APIC:
 //! the script line `lapic_irr` (not a qtest command) compares the IRR
 //! that QEMU's `info lapic` shows with the vectors our messages would leave
-//! in the IRR of a local APIC in its power-on state (APIC id 0).
+//! in the IRR of a local APIC in its power-on state (APIC id 0). The line
+//! `system_reset` resets both machines.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -87,7 +89,7 @@ impl Qemu {
         let mut child = Command::new(QEMU)
             .args([
                 "-machine",
-                "pc,accel=tcg",
+                "pc,accel=tcg,hpet=off",
                 "-display",
                 "none",
                 "-nodefaults",
@@ -116,8 +118,27 @@ impl Qemu {
         }
     }
 
-    /// Run a QMP command (JSON text) and return the reply line.
+    /// Run a QMP command (JSON text) and return the reply line; events
+    /// read on the way are dropped.
     pub fn qmp(&mut self, command: &str) -> String {
+        self.qmp_until(command, |line| {
+            line.contains("\"return\"") || line.contains("\"error\"")
+        })
+    }
+
+    /// A machine reset (QMP `system_reset`), complete when QEMU reports its
+    /// RESET event.
+    pub fn system_reset(&mut self) {
+        let mut returned = false;
+        let mut reset = false;
+        self.qmp_until(r#"{"execute": "system_reset"}"#, |line| {
+            returned |= line.contains("\"return\"");
+            reset |= line.contains("\"RESET\"");
+            returned && reset
+        });
+    }
+
+    fn qmp_until(&mut self, command: &str, mut done: impl FnMut(&str) -> bool) -> String {
         if self.qmp.is_none() {
             let stream = self.connect_qmp();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -131,7 +152,7 @@ impl Qemu {
         loop {
             let mut line = String::new();
             assert!(reader.read_line(&mut line).unwrap() > 0, "QMP closed");
-            if line.contains("\"return\"") || line.contains("\"error\"") {
+            if done(&line) {
                 return line;
             }
         }
@@ -310,6 +331,14 @@ impl ModelPc {
         vectors.join(" ")
     }
 
+    /// A machine reset: every device on the buses back to power-on state.
+    pub fn system_reset(&mut self) {
+        self.io.reset_devices();
+        self.mmio.reset_devices();
+        // The local APIC's IRR is cleared too.
+        self.messages.0.lock().unwrap().clear();
+    }
+
     pub fn command(&mut self, command: &str) -> Vec<String> {
         let words: Vec<&str> = command.split_whitespace().collect();
         let number = |i: usize| -> u64 {
@@ -378,6 +407,11 @@ pub fn assert_same_as_qemu(script: &[String]) {
     for (i, command) in script.iter().enumerate() {
         let (expected, actual) = if command == "lapic_irr" {
             (vec![qemu.lapic_irr()], vec![model.lapic_irr()])
+        } else if command == "system_reset" {
+            // Interrupt events of the reset show with the next answer.
+            qemu.system_reset();
+            model.system_reset();
+            (vec![], vec![])
         } else {
             (qemu.command(command), model.command(command))
         };

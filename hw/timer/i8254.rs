@@ -626,6 +626,7 @@ mod tests {
                     3..=5 => format!("outb {port:#x} {:#x}", rng.below(256)),
                     6..=8 => format!("inb {port:#x}"),
                     9 => format!("outb 0x61 {:#x}", rng.below(4)),
+                    10 if rng.below(10) == 0 => "system_reset".to_string(),
                     10 => "inb 0x61".to_string(),
                     _ => rng
                         .pick(&[
