@@ -2,6 +2,12 @@
 //! `gsi_handler` in hw/i386/x86.c): GSIs 0-15, the ISA IRQs, reach both
 //! the 8259A pair and the IOAPIC; GSIs 16-23 (PCI) only the IOAPIC. The
 //! IOAPIC takes ISA IRQ 0 on its pin 2 (`Ioapic::set_irq`).
+//!
+//! Lock order, for whoever wires these up: a device raising a line (the
+//! PIT from its timer, say) holds its own lock while the router takes the
+//! PICs' lock and then, separately, the IOAPIC's; the IOAPIC takes the
+//! PICs' lock for an ExtINT pin. Nothing here locks a device, or the
+//! IOAPIC while holding the PICs.
 
 use std::sync::{Arc, Mutex};
 

@@ -101,7 +101,8 @@ pub trait MsiSink: Send + Sync {
 }
 
 /// The 8259A's interrupt acknowledge, which supplies the vector of a pin in
-/// ExtINT delivery mode.
+/// ExtINT delivery mode. It is called with the IOAPIC's lock held: the PICs
+/// are locked after the IOAPIC, never the other way round.
 pub trait ExtIntSource: Send + Sync {
     fn acknowledge(&self) -> u8;
 }
