@@ -7,6 +7,8 @@ pub mod char;
 pub mod core;
 pub mod i386;
 pub mod input;
+pub mod intc;
 pub mod misc;
 pub mod pci;
 pub mod rtc;
+pub mod timer;
