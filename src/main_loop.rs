@@ -104,6 +104,11 @@ impl MainLoop {
         registry.register(signals, SIGNALS, Interest::READABLE)?;
         chardevs.register(registry, FIRST_CHARDEV)?;
         let mut events = Events::with_capacity(64);
+        // Greet the clients connected from the start (stdio, inherited
+        // sockets) before waiting for anything.
+        if let Some(status) = monitors.process(handler) {
+            return Ok(status);
+        }
         loop {
             let timeout = handler
                 .next_deadline()

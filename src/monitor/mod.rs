@@ -147,6 +147,8 @@ impl Monitors {
     /// Answers every request queued so far, stopping when a command (such
     /// as `quit`) ends the process; returns the exit status then.
     pub fn process(&mut self, handler: &mut dyn LoopHandler) -> Option<i32> {
+        // Events raised before go to the clients negotiated before.
+        self.flush_events();
         for index in 0..self.monitors.len() {
             loop {
                 let Some(incoming) = lock(&self.monitors[index].input).incoming.pop_front() else {

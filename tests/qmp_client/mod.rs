@@ -135,10 +135,15 @@ impl Client {
 
     /// Reads until the monitor closes the connection.
     pub fn read_to_eof(&mut self) -> Vec<u8> {
+        self.read_to_eof_within(REPLY_TIMEOUT)
+    }
+
+    /// Reads until the monitor closes the connection, for up to `timeout`.
+    pub fn read_to_eof_within(&mut self, timeout: Duration) -> Vec<u8> {
         let mut out = Vec::new();
         let start = Instant::now();
         loop {
-            let left = REPLY_TIMEOUT.saturating_sub(start.elapsed());
+            let left = timeout.saturating_sub(start.elapsed());
             assert!(!left.is_zero(), "no end of stream");
             if self.read_some(&mut out, left) == Some(0) {
                 return out;
