@@ -486,6 +486,23 @@ mod tests {
         assert_eq!(out, vec![err("JSON token size limit exceeded")]);
     }
 
+    #[test]
+    fn too_many_tokens_are_refused() {
+        // '[' and then "0," pairs: the 2 Mi + 1st token is one too many.
+        let mut input = b"[".to_vec();
+        input.extend(b"0,".repeat(MAX_TOKEN_COUNT / 2));
+        let out = feed_all(&[&input]);
+        assert_eq!(out.first(), Some(&err("JSON token count limit exceeded")));
+        // Within the limit a value gets through: '[', 2 per element but
+        // the last, which has ']'.
+        let elements = MAX_TOKEN_COUNT / 2 - 1;
+        let mut input = b"[".to_vec();
+        input.extend(b"0,".repeat(elements - 1));
+        input.extend(b"0]");
+        let out = feed_all(&[&input]);
+        assert!(matches!(&out[..], [Ok(Value::Array(items))] if items.len() == elements));
+    }
+
     /// Garbage, truncated input and huge lines never panic, and the stream
     /// is usable afterwards.
     #[test]
