@@ -274,6 +274,7 @@ fn monitors_on_stdio_and_inherited_sockets() {
             .spawn()
             .expect("spawn");
         drop(theirs);
+        let vm = Vm { child };
         let mut client = Client { stream: ours };
         let greeting = text(&client.read_lines(1));
         assert_eq!(
@@ -288,7 +289,6 @@ fn monitors_on_stdio_and_inherited_sockets() {
             "{\"return\": {}}\r\n{\"timestamp\": {\"seconds\": N, \"microseconds\": N}, \"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, \"reason\": \"host-qmp-quit\"}}\r\n{\"return\": {}}\r\n",
             "{program}"
         );
-        let vm = Vm { child };
         assert_eq!(vm.wait(Duration::from_secs(10)).0.code(), Some(0));
     }
 }
