@@ -421,3 +421,27 @@ fn guest_reset_and_shutdown_events_as_qemu() {
         assert_eq!(ours.join().expect("our run"), qemu, "{extra:?}");
     }
 }
+
+/// With -no-reboot, `system_reset` is a shutdown: SHUTDOWN, the reply,
+/// then the process ends with status 0.
+#[test]
+fn system_reset_with_no_reboot_ends_the_process_as_qemu() {
+    let mut logs = Vec::new();
+    for program in [RQEMU, QEMU] {
+        let dir = scratch(&format!("noreboot-{}", program.len()));
+        let socket = dir.join("q.sock");
+        let mut args = strings(IDLE);
+        args.push("-no-reboot".into());
+        args.extend(qmp_socket_args("-qmp", &socket));
+        let vm = Vm::start(program, &args, &socket);
+        let mut client = Client::negotiated(&socket);
+        client.send(br#"{"execute":"system_reset","id":1}"#);
+        let got = text(&client.read_to_eof());
+        logs.push((got, vm.wait(Duration::from_secs(10)).0.code()));
+    }
+    assert_eq!(logs[0], logs[1]);
+    assert_eq!(
+        logs[0].0,
+        "{\"timestamp\": {\"seconds\": N, \"microseconds\": N}, \"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, \"reason\": \"host-qmp-system-reset\"}}\r\n{\"return\": {}, \"id\": 1}\r\n"
+    );
+}
