@@ -365,7 +365,7 @@ fn guest_reset_scenario(
     let events = if event_lines == 0 {
         client.read_to_eof_within(common::BOOT_TIMEOUT)
     } else {
-        client.read_lines(event_lines)
+        client.read_lines_within(event_lines, common::BOOT_TIMEOUT)
     };
     log.push(without_firmware_reset(&text(&events)));
     for (request, lines) in then {

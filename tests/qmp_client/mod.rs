@@ -105,10 +105,15 @@ impl Client {
 
     /// Reads until `lines` CRLF-ended lines came (or the peer closed).
     pub fn read_lines(&mut self, lines: usize) -> Vec<u8> {
+        self.read_lines_within(lines, REPLY_TIMEOUT)
+    }
+
+    /// `read_lines`, waiting up to `timeout`.
+    pub fn read_lines_within(&mut self, lines: usize, timeout: Duration) -> Vec<u8> {
         let mut out = Vec::new();
         let start = Instant::now();
         while count_lines(&out) < lines {
-            let left = REPLY_TIMEOUT.saturating_sub(start.elapsed());
+            let left = timeout.saturating_sub(start.elapsed());
             assert!(
                 !left.is_zero(),
                 "no reply; got {:?}",
