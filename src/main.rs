@@ -8,6 +8,7 @@ mod chardev;
 mod cpu;
 mod machine;
 mod main_loop;
+mod monitor;
 mod os;
 mod runstate;
 mod vl;
@@ -17,6 +18,8 @@ use std::process::exit;
 use chardev::ChardevSet;
 use machine::{Machine, MachineContext};
 use main_loop::MainLoop;
+use monitor::events::EventQueue;
+use monitor::Monitors;
 use vl::description::MachineDescription;
 
 fn print_lines(lines: &[String]) {
@@ -74,12 +77,20 @@ fn run(desc: &MachineDescription) -> Result<i32, String> {
             None => format!("qemu-system-x86_64: {e}"),
         })?;
     }
+    let events = EventQueue::default();
+    let mut monitors = Monitors::new(events.clone());
+    for options in &desc.monitors {
+        monitors
+            .add(&mut chardevs, options)
+            .map_err(|e| format!("qemu-system-x86_64: -mon chardev={}: {e}", options.chardev))?;
+    }
     let mut machine = Machine::build(
         desc,
         MachineContext {
             chardevs: &mut chardevs,
             requests: main_loop.requests(),
             waker: main_loop.waker(),
+            events,
         },
     )
     .map_err(|e| e.to_string())?;
@@ -89,7 +100,7 @@ fn run(desc: &MachineDescription) -> Result<i32, String> {
             .map_err(|e| format!("qemu-system-x86_64: -daemonize: {e}"))?;
     }
     main_loop
-        .run(&mut chardevs, &mut signals, &mut machine)
+        .run(&mut chardevs, &mut monitors, &mut signals, &mut machine)
         .map_err(|e| format!("qemu-system-x86_64: main loop: {e}"))
 }
 

@@ -12,6 +12,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use hw::core::system::{SystemControl, SystemRequest};
 
 use crate::chardev::ChardevSet;
+use crate::monitor::qmp::CommandHandler;
+use crate::monitor::Monitors;
 use crate::os::signals::{TerminationSignal, TerminationSignals};
 
 const WAKER: Token = Token(0);
@@ -44,8 +46,9 @@ impl SystemControl for Requests {
     }
 }
 
-/// What the main loop drives: the machine, as far as the loop is concerned.
-pub trait LoopHandler {
+/// What the main loop drives: the machine, as far as the loop is concerned,
+/// and the commands its monitors run.
+pub trait LoopHandler: CommandHandler {
     /// Act on a request; `Some(status)` ends the process with that status.
     fn handle_request(&mut self, request: SystemRequest) -> Option<i32>;
     /// A termination signal arrived; `Some(status)` ends the process.
@@ -54,6 +57,8 @@ pub trait LoopHandler {
     fn next_deadline(&self) -> Option<Instant>;
     /// Run the timers that are due at `now`.
     fn run_timers(&mut self, now: Instant);
+    /// `Some(status)` once a command (`quit`) asked to end the process.
+    fn exit_status(&self) -> Option<i32>;
 }
 
 /// The poller and the sources it waits on.
@@ -91,6 +96,7 @@ impl MainLoop {
     pub fn run(
         &mut self,
         chardevs: &mut ChardevSet,
+        monitors: &mut Monitors,
         signals: &mut TerminationSignals,
         handler: &mut dyn LoopHandler,
     ) -> io::Result<i32> {
@@ -98,6 +104,11 @@ impl MainLoop {
         registry.register(signals, SIGNALS, Interest::READABLE)?;
         chardevs.register(registry, FIRST_CHARDEV)?;
         let mut events = Events::with_capacity(64);
+        // Greet the clients connected from the start (stdio, inherited
+        // sockets) before waiting for anything.
+        if let Some(status) = monitors.process(handler) {
+            return Ok(status);
+        }
         loop {
             let timeout = handler
                 .next_deadline()
@@ -113,6 +124,7 @@ impl MainLoop {
                     SIGNALS => {
                         while let Some(signal) = signals.take() {
                             if let Some(status) = handler.handle_signal(signal) {
+                                monitors.flush_events();
                                 return Ok(status);
                             }
                         }
@@ -123,12 +135,18 @@ impl MainLoop {
                 }
             }
             chardevs.deliver_pending(self.poll.registry());
+            if let Some(status) = monitors.process(handler) {
+                return Ok(status);
+            }
             while let Some(request) = self.requests.take() {
-                if let Some(status) = handler.handle_request(request) {
+                let exit = handler.handle_request(request);
+                monitors.flush_events();
+                if let Some(status) = exit {
                     return Ok(status);
                 }
             }
             handler.run_timers(Instant::now());
+            monitors.flush_events();
         }
     }
 }

@@ -7,6 +7,8 @@ pub enum RunState {
     /// Built but not started yet (`-S`, or after a reset while stopped).
     Prelaunch,
     Running,
+    /// Stopped from the monitor (`stop`).
+    Paused,
     /// The guest shut down and `-no-shutdown` keeps the process alive.
     Shutdown,
     /// A vCPU hit an error KVM cannot emulate past.
@@ -19,6 +21,7 @@ impl RunState {
         match self {
             RunState::Prelaunch => "prelaunch",
             RunState::Running => "running",
+            RunState::Paused => "paused",
             RunState::Shutdown => "shutdown",
             RunState::InternalError => "internal-error",
         }

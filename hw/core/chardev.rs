@@ -17,10 +17,24 @@ pub trait CharBackend: Send + Sync {
     fn accept_input(&self);
 }
 
+/// A change of a character backend's connection (QEMU's CHR_EVENT_OPENED
+/// and CHR_EVENT_CLOSED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharEvent {
+    /// A peer is there: a socket client connected, or the backend is
+    /// connected from the start (stdio, a pty, an inherited socket).
+    Opened,
+    /// The peer went away (a socket client disconnected, stdin ended).
+    Closed,
+}
+
 /// A device that takes input from a character backend.
 pub trait CharFrontend: Send {
     /// How many bytes the device can take now.
     fn can_receive(&self) -> usize;
     /// Take bytes; never more than `can_receive()` said.
     fn receive(&mut self, data: &[u8]);
+    /// The backend's connection changed. Devices that do not care about
+    /// who is connected keep this default.
+    fn event(&mut self, _event: CharEvent) {}
 }

@@ -47,6 +47,11 @@ pub trait Chardev: Send {
     /// Called when `input_fd` is readable: accept a connection or read up to
     /// `buf.len()` bytes.
     fn read_input(&mut self, buf: &mut [u8]) -> ChardevRead;
+    /// Whether a peer is connected now: false only for a socket server
+    /// waiting for its client.
+    fn is_open(&self) -> bool {
+        true
+    }
     /// Guest output. Never blocks the caller for long; output with no peer
     /// (unconnected socket, pty nobody opened) is dropped, as QEMU does.
     fn write(&mut self, data: &[u8]);

@@ -7,6 +7,10 @@
 //! buffer, tty) as QEMU does; when it can again it calls `accept_input`,
 //! which wakes the main loop, which calls `deliver_pending`.
 //!
+//! Connections: when a socket client connects or goes away, every frontend
+//! of the chardev gets `CharFrontend::event` (Opened, Closed); a frontend
+//! attached to a chardev that is connected already gets Opened at once.
+//!
 //! Readiness: mio is edge-triggered, so each chardev remembers whether its
 //! fd may still have data (`readable`) until a read says "would block".
 //!
@@ -40,7 +44,7 @@ use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hw::core::chardev::{CharBackend, CharFrontend};
+use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, Waker};
 
@@ -308,7 +312,19 @@ fn service(entry: &Entry, token: Token, registry: &Registry) {
         }
         match state.chardev.read_input(&mut buf) {
             ChardevRead::Data(n) => state.take_input(&buf[..n]),
-            ChardevRead::Connected | ChardevRead::Disconnected => state.reregister(registry, token),
+            read @ (ChardevRead::Connected | ChardevRead::Disconnected) => {
+                state.reregister(registry, token);
+                let frontends = state.frontends.clone();
+                drop(state);
+                let event = if read == ChardevRead::Connected {
+                    CharEvent::Opened
+                } else {
+                    CharEvent::Closed
+                };
+                for frontend in &frontends {
+                    lock_frontend(frontend).event(event);
+                }
+            }
             ChardevRead::WouldBlock => {
                 state.readable = false;
                 return;
@@ -317,12 +333,23 @@ fn service(entry: &Entry, token: Token, registry: &Registry) {
     }
 }
 
-/// Makes `frontend` the newest frontend of a chardev, with the focus.
+/// Makes `frontend` the newest frontend of a chardev, with the focus. A
+/// chardev connected already tells it so at once, as QEMU does.
 fn attach(entry: &Entry, frontend: Frontend) {
-    let mut state = entry.lock();
-    state.frontends.push(frontend);
-    state.pending.push(VecDeque::new());
-    state.focus = state.frontends.len() - 1;
+    let open = {
+        let mut state = entry.lock();
+        state.frontends.push(frontend.clone());
+        state.pending.push(VecDeque::new());
+        state.focus = state.frontends.len() - 1;
+        state.chardev.is_open()
+    };
+    if open {
+        lock_frontend(&frontend).event(CharEvent::Opened);
+    }
+}
+
+fn lock_frontend(frontend: &Frontend) -> MutexGuard<'_, dyn CharFrontend + 'static> {
+    frontend.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Hands frontend `index` as much of its queued input as it takes, calling
@@ -339,7 +366,7 @@ fn deliver(entry: &Entry, index: usize) {
         (Arc::clone(&state.frontends[index]), chunk)
     };
     let taken = {
-        let mut fe = frontend.lock().unwrap_or_else(|p| p.into_inner());
+        let mut fe = lock_frontend(&frontend);
         let n = fe.can_receive().min(chunk.len());
         if n > 0 {
             fe.receive(&chunk[..n]);

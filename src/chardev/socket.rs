@@ -496,6 +496,10 @@ impl Chardev for SocketChardev {
         result
     }
 
+    fn is_open(&self) -> bool {
+        self.peer.is_some()
+    }
+
     fn write(&mut self, data: &[u8]) {
         // Nobody connected: the output is lost, as in QEMU. A peer that went
         // away is noticed by read_input, which sees its end of stream.

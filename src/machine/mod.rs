@@ -33,6 +33,7 @@ use crate::chardev::ChardevSet;
 use crate::cpu::cpuid::{CpuidEntry, GuestCpu, HostCpuid, Topology};
 use crate::cpu::models::find_model;
 use crate::main_loop::LoopHandler;
+use crate::monitor::events::{EventQueue, QmpEvent, ShutdownCause};
 use crate::os::signals::TerminationSignal;
 use crate::runstate::RunState;
 use crate::vl::description::MachineDescription;
@@ -74,6 +75,14 @@ pub struct Machine {
     policy: LifecyclePolicy,
     board: Option<PcBoard>,
     timers: TimerList,
+    /// Where run-state changes are announced (QMP events).
+    events: EventQueue,
+    /// `-name`, `-uuid`: what `query-name` and `query-uuid` report.
+    name: Option<String>,
+    uuid: Option<String>,
+    /// Set when the process is to end with this status (`quit`, or a
+    /// reset or shutdown asked for from the monitor that ends it).
+    exit_status: Option<i32>,
 }
 
 /// The parts of a `pc`/`q35` machine.
@@ -103,6 +112,7 @@ pub struct MachineContext<'a> {
     pub chardevs: &'a mut ChardevSet,
     pub requests: Arc<dyn SystemControl>,
     pub waker: Arc<Waker>,
+    pub events: EventQueue,
 }
 
 fn machine_kind(type_name: &str) -> Option<PcMachineKind> {
@@ -137,6 +147,7 @@ impl Machine {
             no_shutdown: desc.lifecycle.no_shutdown,
         };
         let mut timers = TimerList::default();
+        let events = ctx.events.clone();
         let board = match machine_kind(&desc.machine.type_name) {
             Some(kind) => Some(PcBoard::build(desc, kind, ctx, &mut timers)?),
             None => {
@@ -149,12 +160,58 @@ impl Machine {
             policy,
             board,
             timers,
+            events,
+            name: desc.name.as_ref().and_then(|n| n.guest.clone()),
+            uuid: desc.uuid.clone(),
+            exit_status: None,
         };
         machine.reset()?;
         if !desc.lifecycle.start_paused {
-            machine.resume();
+            machine.vm_start();
         }
         Ok(machine)
+    }
+
+    pub fn run_state(&self) -> RunState {
+        self.state
+    }
+
+    /// `-name`'s guest name.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// `-uuid`, as given (checked when parsed).
+    pub fn uuid(&self) -> Option<&str> {
+        self.uuid.as_deref()
+    }
+
+    /// QMP `stop`: pause a running machine (QEMU's vm_stop).
+    pub fn qmp_stop(&mut self) {
+        self.vm_stop(RunState::Paused);
+    }
+
+    /// QMP `cont`: run a machine that is not running (QEMU's qmp_cont).
+    pub fn qmp_cont(&mut self) -> Result<(), String> {
+        if matches!(self.state, RunState::Shutdown | RunState::InternalError) {
+            return Err("Resetting the Virtual Machine is required".to_string());
+        }
+        self.vm_start();
+        Ok(())
+    }
+
+    /// QMP `system_reset`: as a guest's reset request, from the host.
+    pub fn qmp_system_reset(&mut self) {
+        if let Some(status) = self.reset_request(ShutdownCause::HostQmpSystemReset) {
+            self.exit_status = Some(status);
+        }
+    }
+
+    /// QMP `quit`: announce the shutdown and end the process.
+    pub fn qmp_quit(&mut self) {
+        self.events
+            .emit(QmpEvent::shutdown(ShutdownCause::HostQmpQuit));
+        self.exit_status = Some(0);
     }
 
     /// Reset the machine: chipset, devices, vCPUs, and the kernel loaded
@@ -174,28 +231,66 @@ impl Machine {
         Ok(())
     }
 
-    fn resume(&mut self) {
+    /// Run the vCPUs; announced with RESUME unless running already.
+    fn vm_start(&mut self) {
+        if self.state == RunState::Running {
+            return;
+        }
+        self.events.emit(QmpEvent::resume());
         if let Some(board) = &self.board {
             board.vcpus.resume();
         }
         self.state = RunState::Running;
     }
 
-    fn stop(&mut self, state: RunState) {
+    /// Pause a running machine into `state`, announced with STOP; a
+    /// machine not running stays as it is, as in QEMU.
+    fn vm_stop(&mut self, state: RunState) {
+        if self.state != RunState::Running {
+            return;
+        }
         if let Some(board) = &self.board {
             board.vcpus.pause();
         }
         self.state = state;
+        self.events.emit(QmpEvent::stop());
     }
 
-    /// The guest powered off: stop, or end the process (status 0).
-    fn shutdown(&mut self) -> Option<i32> {
+    /// A shutdown for `cause`: announced, then the process ends (status
+    /// 0) or, with `-no-shutdown`, the machine stops.
+    fn shutdown(&mut self, cause: ShutdownCause) -> Option<i32> {
+        self.events.emit(QmpEvent::shutdown(cause));
         if self.policy.no_shutdown {
-            self.stop(RunState::Shutdown);
+            self.vm_stop(RunState::Shutdown);
             None
         } else {
             Some(0)
         }
+    }
+
+    /// A reset asked for `cause`: a shutdown with `-no-reboot`, else the
+    /// machine resets, announced with RESET, and runs on if it was
+    /// running; a machine that was not running is `prelaunch` after it.
+    fn reset_request(&mut self, cause: ShutdownCause) -> Option<i32> {
+        if self.policy.no_reboot {
+            return self.shutdown(cause);
+        }
+        let was_running = self.state == RunState::Running;
+        if let Err(e) = self.reset() {
+            eprintln!("{e}");
+            self.vm_stop(RunState::InternalError);
+            self.state = RunState::InternalError;
+            return None;
+        }
+        self.events.emit(QmpEvent::reset(cause));
+        if was_running {
+            if let Some(board) = &self.board {
+                board.vcpus.resume();
+            }
+        } else {
+            self.state = RunState::Prelaunch;
+        }
+        None
     }
 }
 
@@ -203,24 +298,10 @@ impl LoopHandler for Machine {
     fn handle_request(&mut self, request: SystemRequest) -> Option<i32> {
         match request {
             SystemRequest::Exit(status) => Some(status),
-            SystemRequest::Shutdown => self.shutdown(),
-            SystemRequest::Reset if self.policy.no_reboot => self.shutdown(),
-            SystemRequest::Reset => {
-                let was_running = self.state == RunState::Running;
-                if let Err(e) = self.reset() {
-                    eprintln!("{e}");
-                    self.stop(RunState::InternalError);
-                    return None;
-                }
-                if was_running {
-                    self.resume();
-                } else {
-                    self.state = RunState::Prelaunch;
-                }
-                None
-            }
+            SystemRequest::Shutdown => self.shutdown(ShutdownCause::GuestShutdown),
+            SystemRequest::Reset => self.reset_request(ShutdownCause::GuestReset),
             SystemRequest::InternalError => {
-                self.stop(RunState::InternalError);
+                self.vm_stop(RunState::InternalError);
                 None
             }
         }
@@ -228,7 +309,13 @@ impl LoopHandler for Machine {
 
     fn handle_signal(&mut self, signal: TerminationSignal) -> Option<i32> {
         eprintln!("qemu-system-x86_64: {signal}");
+        self.events
+            .emit(QmpEvent::shutdown(ShutdownCause::HostSignal));
         Some(0)
+    }
+
+    fn exit_status(&self) -> Option<i32> {
+        self.exit_status
     }
 
     fn next_deadline(&self) -> Option<Instant> {

@@ -1,0 +1,190 @@
+//! The QMP monitor (QEMU's monitor/): `-qmp`, `-qmp-pretty` and `-mon
+//! mode=control` on any chardev.
+//!
+//! Input flows chardev -> `QmpFrontend` (the JSON stream parser, on the
+//! chardev's side) -> queue -> `Monitors::process` on the main loop, which
+//! runs each request through the client's `QmpSession` and a
+//! `CommandHandler`, then sends the events the command raised and its
+//! reply, in that order. Events the machine raises on its own are sent by
+//! `Monitors::flush_events` to every client that negotiated capabilities.
+//!
+//! A socket monitor serves one client at a time; each new client gets a
+//! greeting and a fresh session. A client leaving never stops the machine.
+
+mod commands;
+pub mod events;
+mod json_parser;
+mod json_stream;
+mod json_writer;
+pub mod qmp;
+mod unicode;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
+
+use crate::chardev::{ChardevSet, ConnectError};
+use crate::main_loop::LoopHandler;
+use crate::vl::description::{MonitorMode, MonitorOptions};
+use events::EventQueue;
+use json_stream::{JsonStream, StreamItem};
+use qmp::{wire_bytes, QmpSession};
+
+/// What a monitor's chardev handed over, in the order it happened.
+enum Incoming {
+    /// A client connected (or the chardev is connected from the start).
+    Opened,
+    /// The client went away.
+    Closed,
+    Request(StreamItem),
+}
+
+#[derive(Default)]
+struct InputQueue {
+    stream: JsonStream,
+    incoming: VecDeque<Incoming>,
+}
+
+type SharedInput = Arc<Mutex<InputQueue>>;
+
+fn lock(input: &SharedInput) -> MutexGuard<'_, InputQueue> {
+    input.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The chardev side of a monitor: parses input into requests and queues
+/// them with the connection changes for the main loop.
+struct QmpFrontend {
+    input: SharedInput,
+}
+
+impl CharFrontend for QmpFrontend {
+    fn can_receive(&self) -> usize {
+        // The parser takes any amount; its own limits bound what it keeps.
+        usize::MAX
+    }
+
+    fn receive(&mut self, data: &[u8]) {
+        let mut input = lock(&self.input);
+        let mut items = Vec::new();
+        input.stream.feed(data, &mut items);
+        input
+            .incoming
+            .extend(items.into_iter().map(Incoming::Request));
+    }
+
+    fn event(&mut self, event: CharEvent) {
+        let mut input = lock(&self.input);
+        match event {
+            CharEvent::Opened => input.incoming.push_back(Incoming::Opened),
+            CharEvent::Closed => {
+                // Half a request from a client that left is dropped.
+                input.stream.reset();
+                input.incoming.push_back(Incoming::Closed);
+            }
+        }
+    }
+}
+
+/// One QMP monitor on its chardev.
+struct QmpMonitor {
+    input: SharedInput,
+    output: Arc<dyn CharBackend>,
+    session: QmpSession,
+    pretty: bool,
+}
+
+impl QmpMonitor {
+    fn send(&self, message: &serde_json::Value) {
+        self.output.write(&wire_bytes(message, self.pretty));
+    }
+}
+
+/// Every QMP monitor of the process.
+pub struct Monitors {
+    monitors: Vec<QmpMonitor>,
+    events: EventQueue,
+}
+
+impl Monitors {
+    /// Monitors that send the events raised into `events`.
+    pub fn new(events: EventQueue) -> Self {
+        Monitors {
+            monitors: Vec::new(),
+            events,
+        }
+    }
+
+    /// Starts the `mode=control` monitor `options` describes on its
+    /// chardev. Readline (HMP) monitors are not served here.
+    pub fn add(
+        &mut self,
+        chardevs: &mut ChardevSet,
+        options: &MonitorOptions,
+    ) -> Result<(), ConnectError> {
+        if options.mode != MonitorMode::Control {
+            return Ok(());
+        }
+        let input = SharedInput::default();
+        let mut output = None;
+        chardevs.connect_new_frontend(&options.chardev, |backend| {
+            output = Some(backend);
+            QmpFrontend {
+                input: input.clone(),
+            }
+        })?;
+        if let Some(output) = output {
+            self.monitors.push(QmpMonitor {
+                input,
+                output,
+                session: QmpSession::default(),
+                pretty: options.pretty,
+            });
+        }
+        Ok(())
+    }
+
+    /// Answers every request queued so far, stopping when a command (such
+    /// as `quit`) ends the process; returns the exit status then.
+    pub fn process(&mut self, handler: &mut dyn LoopHandler) -> Option<i32> {
+        // Events raised before go to the clients negotiated before.
+        self.flush_events();
+        for index in 0..self.monitors.len() {
+            loop {
+                let Some(incoming) = lock(&self.monitors[index].input).incoming.pop_front() else {
+                    break;
+                };
+                let monitor = &mut self.monitors[index];
+                match incoming {
+                    Incoming::Opened => {
+                        monitor.session.reset();
+                        monitor.send(&QmpSession::greeting());
+                    }
+                    Incoming::Closed => monitor.session.reset(),
+                    Incoming::Request(request) => {
+                        let reply = monitor.session.handle(request, handler);
+                        // Events the command raised go out before its reply.
+                        self.flush_events();
+                        self.monitors[index].send(&reply);
+                        if let Some(status) = handler.exit_status() {
+                            return Some(status);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Sends the events raised so far to every client that negotiated.
+    pub fn flush_events(&mut self) {
+        for event in self.events.take() {
+            let message = event.message();
+            for monitor in &self.monitors {
+                if monitor.session.receives_events() {
+                    monitor.send(&message);
+                }
+            }
+        }
+    }
+}
