@@ -759,10 +759,17 @@ fn pty_drops_output_until_attached_then_works_both_ways() {
         .unwrap();
     crate::chardev::fd_io::set_nonblocking(slave.as_raw_fd(), true).unwrap();
     backend.write(b"seen");
-    std::thread::sleep(Duration::from_millis(50));
-    let mut buf = [0u8; 64];
-    let n = slave.read(&mut buf).unwrap();
-    assert_eq!(&buf[..n], b"seen");
+    // The bytes cross the pty asynchronously: wait for them, within reason.
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while got.len() < 4 && Instant::now() < deadline {
+        let mut buf = [0u8; 64];
+        match slave.read(&mut buf) {
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    assert_eq!(got, b"seen");
     slave.write_all(b"typed").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"typed"));
 }

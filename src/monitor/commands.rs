@@ -69,11 +69,7 @@ impl CommandHandler for Machine {
                 self.qmp_quit();
                 json!({})
             }
-            _ => {
-                return Err(QmpError::command_not_found(format!(
-                    "The command {name} has not been found"
-                )))
-            }
+            _ => return Err(QmpError::command_not_found(name)),
         })
     }
 }

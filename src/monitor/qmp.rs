@@ -8,54 +8,7 @@ use serde_json::{json, Map, Value};
 use super::json_stream::StreamItem;
 use super::json_writer::{qdict_order, to_json};
 
-/// QEMU's error classes (`ErrorClass` in its schema). The run-state
-/// commands raise only the first two; the others belong to device, balloon
-/// and KVM commands.
-#[allow(dead_code)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    GenericError,
-    CommandNotFound,
-    DeviceNotActive,
-    DeviceNotFound,
-    KvmMissingCap,
-}
-
-impl ErrorClass {
-    /// The name on the wire.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorClass::GenericError => "GenericError",
-            ErrorClass::CommandNotFound => "CommandNotFound",
-            ErrorClass::DeviceNotActive => "DeviceNotActive",
-            ErrorClass::DeviceNotFound => "DeviceNotFound",
-            ErrorClass::KvmMissingCap => "KVMMissingCap",
-        }
-    }
-}
-
-/// A failed command: QEMU's error class and message (`desc`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QmpError {
-    pub class: ErrorClass,
-    pub desc: String,
-}
-
-impl QmpError {
-    pub fn generic(desc: impl Into<String>) -> Self {
-        QmpError {
-            class: ErrorClass::GenericError,
-            desc: desc.into(),
-        }
-    }
-
-    pub fn command_not_found(desc: impl Into<String>) -> Self {
-        QmpError {
-            class: ErrorClass::CommandNotFound,
-            desc: desc.into(),
-        }
-    }
-}
+pub use qapi::error::{ErrorClass, QmpError};
 
 /// What the dispatcher needs to know about a command before running it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +68,8 @@ impl QmpSession {
         let result = self.execute(request, handler).map_err(|e| {
             // A client that has not negotiated learns what it must do.
             if !self.negotiated && e.class == ErrorClass::CommandNotFound {
-                QmpError::command_not_found(
+                QmpError::new(
+                    ErrorClass::CommandNotFound,
                     "Expecting capabilities negotiation with 'qmp_capabilities'",
                 )
             } else {
@@ -156,9 +110,7 @@ impl QmpSession {
         let info = handler
             .command(&name)
             .filter(|_| self.negotiated)
-            .ok_or_else(|| {
-                QmpError::command_not_found(format!("The command {name} has not been found"))
-            })?;
+            .ok_or_else(|| QmpError::command_not_found(&name))?;
         if oob && !info.allow_oob {
             return Err(QmpError::generic(format!(
                 "The command {name} does not support OOB"
@@ -208,7 +160,8 @@ impl QmpSession {
     /// `qmp_capabilities [enable: ['oob']]`.
     fn negotiate(&mut self, mut args: Map<String, Value>) -> Result<Value, QmpError> {
         if self.negotiated {
-            return Err(QmpError::command_not_found(
+            return Err(QmpError::new(
+                ErrorClass::CommandNotFound,
                 "Capabilities negotiation is already complete, command ignored",
             ));
         }
@@ -267,7 +220,7 @@ fn error_reply(error: &QmpError, id: Option<Value>) -> Value {
     let mut reply = Map::new();
     reply.insert(
         "error".to_string(),
-        json!({"class": error.class.name(), "desc": error.desc}),
+        json!({"class": error.class.as_str(), "desc": error.desc}),
     );
     if let Some(id) = id {
         reply.insert("id".to_string(), id);
