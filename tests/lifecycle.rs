@@ -209,8 +209,13 @@ fn serial_on_a_socket_server() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    wait_for("the socket", || socket.exists());
-    let mut client = UnixStream::connect(&socket).expect("connect");
+    // The file appears at bind, before the server listens: retry.
+    let mut connection = None;
+    wait_for("the socket to listen", || {
+        connection = UnixStream::connect(&socket).ok();
+        connection.is_some()
+    });
+    let mut client = connection.expect("connected");
     let mut output = String::new();
     client
         .read_to_string(&mut output)

@@ -94,9 +94,22 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connects, retrying while the socket file exists but nobody listens
+    /// on it yet (between the server's bind and listen).
     pub fn connect(socket: &Path) -> Client {
-        let stream = UnixStream::connect(socket).expect("connect to the QMP socket");
-        Client { stream }
+        let start = Instant::now();
+        loop {
+            match UnixStream::connect(socket) {
+                Ok(stream) => return Client { stream },
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused
+                        && start.elapsed() < REPLY_TIMEOUT =>
+                {
+                    thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!("connect to the QMP socket {socket:?}: {e}"),
+            }
+        }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
