@@ -8,4 +8,5 @@ pub mod core;
 pub mod i386;
 pub mod input;
 pub mod misc;
+pub mod nvram;
 pub mod rtc;
