@@ -220,7 +220,11 @@ impl FwCfg {
     /// (with `HALT` last under `-boot strict=on`), and `bios-geometry`,
     /// the disks' logical CHS geometries (empty: no disk model here
     /// reports one).
-    pub fn update_boot_files(&mut self, boot_paths: &[String], strict: bool) -> Result<(), FwCfgError> {
+    pub fn update_boot_files(
+        &mut self,
+        boot_paths: &[String],
+        strict: bool,
+    ) -> Result<(), FwCfgError> {
         self.modify_file("bootorder", boot_order_file(boot_paths, strict))?;
         self.modify_file("bios-geometry", Vec::new())
     }

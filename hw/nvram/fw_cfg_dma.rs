@@ -68,9 +68,9 @@ pub fn dma_transfer(fw_cfg: &mut FwCfg, mem: &GuestMemoryMmap, descriptor: Guest
     let mut failed = false;
     while length > 0 && !failed {
         let offset = fw_cfg.current_offset();
-        let available = fw_cfg
-            .current_item()
-            .map_or(0, |item| (item.data.len() as u64).saturating_sub(u64::from(offset)));
+        let available = fw_cfg.current_item().map_or(0, |item| {
+            (item.data.len() as u64).saturating_sub(u64::from(offset))
+        });
         let chunk;
         if available == 0 {
             // Nothing (left) to transfer: reads see zeros, writes fail, and

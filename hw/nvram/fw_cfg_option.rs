@@ -91,8 +91,12 @@ pub fn add_fw_cfg_option(
 fn load_file(path: &Path) -> Result<Vec<u8>, FwCfgOptionError> {
     let shown = path.display().to_string();
     let failed = |message: String| FwCfgOptionError::CantLoad(shown.clone(), message);
-    let mut file = File::open(path)
-        .map_err(|e| failed(format!("Failed to open file \u{201c}{shown}\u{201d}: {}", strerror(&e))))?;
+    let mut file = File::open(path).map_err(|e| {
+        failed(format!(
+            "Failed to open file \u{201c}{shown}\u{201d}: {}",
+            strerror(&e)
+        ))
+    })?;
     let regular = file.metadata().map(|m| m.is_file()).map_err(|e| {
         failed(format!(
             "Failed to get attributes of file \u{201c}{shown}\u{201d}: fstat() failed: {}",

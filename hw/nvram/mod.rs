@@ -5,3 +5,6 @@ pub mod fw_cfg_dma;
 pub mod fw_cfg_io;
 pub mod fw_cfg_option;
 pub mod fw_cfg_x86;
+
+#[cfg(test)]
+mod fw_cfg_tests;
