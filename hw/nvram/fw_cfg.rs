@@ -545,3 +545,137 @@ fn directory_name(name: &str) -> Vec<u8> {
 fn lossy(name: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    fn read_selected(fw_cfg: &mut FwCfg, len: usize) -> Vec<u8> {
+        (0..len).map(|_| fw_cfg.read_data_byte()).collect()
+    }
+
+    #[test]
+    fn files_stay_sorted_and_their_keys_move() {
+        let mut fw_cfg = FwCfg::new(true);
+        assert_eq!(fw_cfg.add_file("opt/b", vec![2]).unwrap(), 0x20);
+        assert_eq!(fw_cfg.add_file("opt/c", vec![3]).unwrap(), 0x21);
+        // Sorts before both: takes 0x20, the others move up.
+        assert_eq!(fw_cfg.add_file("opt/a", vec![1]).unwrap(), 0x20);
+        assert_eq!(fw_cfg.file_names(), ["opt/a", "opt/b", "opt/c"]);
+        fw_cfg.select(0x22);
+        assert_eq!(read_selected(&mut fw_cfg, 2), [3, 0]);
+        fw_cfg.select(keys::FILE_DIR);
+        let dir = read_selected(&mut fw_cfg, 4 + 64 * 2);
+        assert_eq!(&dir[..4], &3u32.to_be_bytes());
+        assert_eq!(&dir[4..8], &1u32.to_be_bytes());
+        assert_eq!(&dir[8..10], &0x20u16.to_be_bytes());
+        assert_eq!(&dir[12..17], b"opt/a");
+        assert_eq!(&dir[72..74], &0x21u16.to_be_bytes());
+    }
+
+    #[test]
+    fn duplicate_and_overlong_names() {
+        let mut fw_cfg = FwCfg::new(true);
+        fw_cfg.add_file("opt/x", vec![]).unwrap();
+        assert_eq!(
+            fw_cfg.add_file("opt/x", vec![1]).unwrap_err().to_string(),
+            "duplicate fw_cfg file name: opt/x"
+        );
+        // Names are cut to 55 bytes, so two that differ later clash.
+        let long = "n".repeat(60);
+        fw_cfg.add_file(&long, vec![]).unwrap();
+        assert!(fw_cfg.file_names().contains(&"n".repeat(55)));
+        let err = fw_cfg.add_file(&format!("{long}x"), vec![]).unwrap_err();
+        assert_eq!(err, FwCfgError::DuplicateFile("n".repeat(55)));
+        // A name cut inside a multi-byte character does not break the
+        // directory.
+        fw_cfg
+            .add_file(&format!("{}é", "m".repeat(54)), vec![7])
+            .unwrap();
+        assert_eq!(fw_cfg.file(&"m".repeat(54)), None);
+    }
+
+    #[test]
+    fn the_directory_has_a_fixed_number_of_slots() {
+        let mut fw_cfg = FwCfg::new(true);
+        for i in 0..FILE_SLOTS {
+            fw_cfg.add_file(&format!("opt/{i:02}"), vec![]).unwrap();
+        }
+        assert_eq!(
+            fw_cfg.add_file("opt/more", vec![]),
+            Err(FwCfgError::DirectoryFull)
+        );
+        assert_eq!(
+            fw_cfg.item(keys::FILE_DIR).unwrap().len(),
+            4 + 64 * FILE_SLOTS as usize
+        );
+        // The last file's key is the last one selectable.
+        assert!(fw_cfg.select(keys::FILE_FIRST + FILE_SLOTS - 1));
+        assert!(!fw_cfg.select(keys::FILE_FIRST + FILE_SLOTS));
+    }
+
+    #[test]
+    fn numbered_items_are_set_once_and_modified_in_place() {
+        let mut fw_cfg = FwCfg::new(false);
+        assert_eq!(fw_cfg.item(keys::ID).unwrap(), &1u32.to_le_bytes());
+        fw_cfg.add_i16(keys::NB_CPUS, 1).unwrap();
+        assert_eq!(
+            fw_cfg.add_i16(keys::NB_CPUS, 2),
+            Err(FwCfgError::KeyInUse(keys::NB_CPUS))
+        );
+        fw_cfg.modify_i16(keys::NB_CPUS, 4).unwrap();
+        assert_eq!(fw_cfg.item(keys::NB_CPUS).unwrap(), &[4, 0]);
+        fw_cfg.add_string(keys::KERNEL_CMDLINE, "quiet").unwrap();
+        assert_eq!(fw_cfg.item(keys::KERNEL_CMDLINE).unwrap(), b"quiet\0");
+        assert_eq!(
+            fw_cfg.add_i32(keys::FILE_FIRST, 0),
+            Err(FwCfgError::InvalidKey(keys::FILE_FIRST))
+        );
+        assert_eq!(
+            fw_cfg.add_i32(keys::FILE_DIR, 0),
+            Err(FwCfgError::InvalidKey(keys::FILE_DIR))
+        );
+        fw_cfg.add_i64(keys::HPET, 5).unwrap();
+        assert_eq!(fw_cfg.item(keys::HPET).unwrap(), &5u64.to_le_bytes());
+    }
+
+    #[test]
+    fn modify_file_replaces_or_adds_and_updates_the_size() {
+        let mut fw_cfg = FwCfg::new(true);
+        fw_cfg.add_file("bootorder", vec![]).unwrap();
+        fw_cfg.modify_file("bootorder", b"/a\0".to_vec()).unwrap();
+        fw_cfg.modify_file("bios-geometry", vec![]).unwrap();
+        assert_eq!(fw_cfg.file_names(), ["bios-geometry", "bootorder"]);
+        let dir = fw_cfg.item(keys::FILE_DIR).unwrap();
+        assert_eq!(&dir[68..72], &3u32.to_be_bytes());
+    }
+
+    #[test]
+    fn select_callback_runs_on_selection() {
+        let mut fw_cfg = FwCfg::new(true);
+        let selections = Arc::new(Mutex::new(0));
+        let counter = selections.clone();
+        let access = FileAccess {
+            on_select: Some(Box::new(move |data: &mut [u8]| {
+                *counter.lock().unwrap() += 1;
+                data[0] = 1;
+            })),
+            ..FileAccess::default()
+        };
+        let key = fw_cfg
+            .add_file_with_access("etc/ok", vec![0], access)
+            .unwrap();
+        fw_cfg.select(key);
+        assert_eq!(fw_cfg.read_data_byte(), 1);
+        assert_eq!(*selections.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn bootorder_form() {
+        assert_eq!(boot_order_file(&[], true), b"");
+        let paths = ["/a@1".to_string(), "/b@2".to_string()];
+        assert_eq!(boot_order_file(&paths, false), b"/a@1\n/b@2\0");
+        assert_eq!(boot_order_file(&paths, true), b"/a@1\n/b@2\nHALT\0");
+    }
+}

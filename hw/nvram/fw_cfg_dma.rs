@@ -165,3 +165,67 @@ fn fill_zero(mem: &GuestMemoryMmap, address: u64, len: u32) -> bool {
     }
     ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nvram::fw_cfg::{keys, FileAccess};
+    use std::sync::{Arc, Mutex};
+
+    fn memory() -> GuestMemoryMmap {
+        GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 0x10000)]).unwrap()
+    }
+
+    fn run(fw_cfg: &mut FwCfg, mem: &GuestMemoryMmap, control: u32, len: u32, addr: u64) -> u32 {
+        let mut descriptor = [0u8; DMA_DESCRIPTOR_SIZE];
+        descriptor[0..4].copy_from_slice(&control.to_be_bytes());
+        descriptor[4..8].copy_from_slice(&len.to_be_bytes());
+        descriptor[8..16].copy_from_slice(&addr.to_be_bytes());
+        mem.write_slice(&descriptor, GuestAddress(0x100)).unwrap();
+        dma_transfer(fw_cfg, mem, GuestAddress(0x100));
+        mem.read_obj::<u32>(GuestAddress(0x100))
+            .unwrap()
+            .swap_bytes()
+    }
+
+    #[test]
+    fn writes_reach_a_writable_file_and_its_callback() {
+        let mem = memory();
+        let mut fw_cfg = FwCfg::new(true);
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let log = writes.clone();
+        let access = FileAccess {
+            writable: true,
+            on_write: Some(Box::new(move |data: &[u8], offset, len| {
+                log.lock().unwrap().push((data.to_vec(), offset, len));
+            })),
+            ..FileAccess::default()
+        };
+        let key = fw_cfg
+            .add_file_with_access("etc/addr", vec![0; 4], access)
+            .unwrap();
+        mem.write_slice(&[9, 8], GuestAddress(0x200)).unwrap();
+        let select = (u32::from(key) << 16) | DMA_CTL_SELECT;
+        assert_eq!(run(&mut fw_cfg, &mem, select | DMA_CTL_SKIP, 1, 0), 0);
+        assert_eq!(run(&mut fw_cfg, &mem, DMA_CTL_WRITE, 2, 0x200), 0);
+        assert_eq!(fw_cfg.file("etc/addr").unwrap(), [0, 9, 8, 0]);
+        assert_eq!(*writes.lock().unwrap(), [(vec![0, 9, 8, 0], 1, 2)]);
+    }
+
+    #[test]
+    fn huge_lengths_and_wrapping_addresses_fail_without_panicking() {
+        let mem = memory();
+        let mut fw_cfg = FwCfg::new(true);
+        let select = (u32::from(keys::SIGNATURE) << 16) | DMA_CTL_SELECT;
+        for (control, len, addr) in [
+            (select | DMA_CTL_READ, u32::MAX, 0x1000),
+            (select | DMA_CTL_READ, u32::MAX, u64::MAX),
+            (DMA_CTL_READ, 16, u64::MAX - 1),
+            (select | DMA_CTL_WRITE, u32::MAX, u64::MAX),
+        ] {
+            assert_eq!(run(&mut fw_cfg, &mem, control, len, addr), DMA_CTL_ERROR);
+        }
+        // The descriptor itself beyond RAM: nothing happens.
+        dma_transfer(&mut fw_cfg, &mem, GuestAddress(u64::MAX - 3));
+    }
+}

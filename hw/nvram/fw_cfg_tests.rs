@@ -575,3 +575,240 @@ fn user_files_match_qemu() {
         );
     }
 }
+
+/// Run QEMU with `-qtest stdio` until it has either failed at start or
+/// finished building the machine (it answers a qtest command), then stop
+/// it; what it printed on stderr.
+fn run_to_exit(command: &mut Command) -> Vec<u8> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    // A write error or an empty answer both mean QEMU has exited.
+    let _ = writeln!(input, "inb 0x80");
+    let mut answer = String::new();
+    let _ = output.read_line(&mut answer);
+    let _ = child.kill();
+    child.wait_with_output().unwrap().stderr
+}
+
+/// What QEMU prints for `-fw_cfg` options (each group given together),
+/// line by line, for the lines about `-fw_cfg`.
+fn qemu_fw_cfg_messages(options: &[&str]) -> Vec<String> {
+    let mut command = Command::new("qemu-system-x86_64");
+    command.args([
+        "-machine",
+        "pc",
+        "-accel",
+        "kvm",
+        "-nodefaults",
+        "-display",
+        "none",
+    ]);
+    command.args(["-S", "-qtest", "stdio"]);
+    for option in options {
+        command.args(["-fw_cfg", option]);
+    }
+    String::from_utf8_lossy(&run_to_exit(&mut command))
+        .lines()
+        .filter(|line| line.contains("-fw_cfg"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The same options through `add_fw_cfg_option`, printed as the command
+/// line prints a located warning or error.
+fn our_fw_cfg_messages(options: &[&str]) -> Vec<String> {
+    use super::fw_cfg_option::{add_fw_cfg_option, FwCfgOption};
+    use std::path::Path;
+    let mut fw_cfg = pc_fw_cfg(&MachineItems::default(), &pc_items(PcMachineKind::I440fx)).unwrap();
+    let mut lines = Vec::new();
+    for arg in options {
+        let value = |key: &str| {
+            arg.split(',')
+                .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        };
+        let option = FwCfgOption {
+            name: value("name"),
+            file: value("file").map(Path::new),
+            string: value("string"),
+            gen_id: value("gen_id"),
+        };
+        let located = |message: &str| format!("qemu-system-x86_64: -fw_cfg {arg}: {message}");
+        let mut warnings = Vec::new();
+        let result = add_fw_cfg_option(
+            Some(&mut fw_cfg),
+            &option,
+            |_| false,
+            |w| warnings.push(located(&format!("warning: {w}"))),
+        );
+        lines.extend(warnings);
+        if let Err(e) = result {
+            lines.push(located(&e.to_string()));
+            break;
+        }
+    }
+    lines
+}
+
+#[test]
+fn fw_cfg_option_messages_match_qemu() {
+    let long_name = format!("name=opt/{},string=a", "n".repeat(52));
+    let longest_name = format!("name=opt/{},string=a", "n".repeat(51));
+    let cases: &[&[&str]] = &[
+        &["name=opt/x,string=abc"],
+        &["name=x,string=abc"],
+        &["name=etc/e820,string=a"],
+        &["string=abc"],
+        &["name=opt/x"],
+        &["name=opt/x,string="],
+        &["name=,string=a"],
+        &["name=opt/x,file=/dev/null,string=a"],
+        &["name=opt/x,file=/nonexistent/file"],
+        &["name=x,file=/nonexistent/file"],
+        &["name=opt/x,file=/"],
+        &[&long_name],
+        &[&longest_name],
+        &["name=opt/x,gen_id=g0"],
+        &[
+            "name=opt/a,string=1",
+            "name=opt/b,string=2",
+            "name=opt/a,string=3",
+        ],
+    ];
+    for options in cases {
+        assert_eq!(
+            our_fw_cfg_messages(options),
+            qemu_fw_cfg_messages(options),
+            "{options:?}"
+        );
+    }
+}
+
+#[test]
+fn boot_option_limits_match_qemu() {
+    for (option, machine) in [
+        (
+            "splash-time=65536",
+            MachineItems {
+                splash_time: Some(65536),
+                ..MachineItems::default()
+            },
+        ),
+        (
+            "splash-time=-1",
+            MachineItems {
+                splash_time: Some(-1),
+                ..MachineItems::default()
+            },
+        ),
+        (
+            "reboot-timeout=65536",
+            MachineItems {
+                reboot_timeout: Some(65536),
+                ..MachineItems::default()
+            },
+        ),
+        (
+            "reboot-timeout=-2",
+            MachineItems {
+                reboot_timeout: Some(-2),
+                ..MachineItems::default()
+            },
+        ),
+    ] {
+        let mut command = Command::new("qemu-system-x86_64");
+        command.args([
+            "-machine",
+            "pc",
+            "-accel",
+            "kvm",
+            "-nodefaults",
+            "-display",
+            "none",
+        ]);
+        command.args(["-S", "-qtest", "stdio", "-boot", option]);
+        let stderr = run_to_exit(&mut command);
+        let stderr = String::from_utf8_lossy(&stderr);
+        let theirs = stderr.lines().last().unwrap_or_default();
+        let error = pc_fw_cfg(&machine, &pc_items(PcMachineKind::I440fx))
+            .err()
+            .unwrap();
+        assert_eq!(format!("qemu-system-x86_64: {error}"), theirs, "{option}");
+    }
+}
+
+/// `bootorder` with a device that has a boot index, under `-boot
+/// strict=on`: the device's path is QEMU's, the file's form ours.
+#[test]
+fn bootorder_matches_qemu() {
+    let mut qemu = Qemu::start(
+        "pc",
+        &["-device", "e1000,bootindex=1", "-boot", "strict=on"],
+    );
+    let mut model = Model::pc(PcMachineKind::I440fx);
+    let path = "/pci@i0cf8/ethernet@2/ethernet-phy@0".to_string();
+    model
+        .fw_cfg
+        .lock()
+        .unwrap()
+        .update_boot_files(&[path], true)
+        .unwrap();
+    for m in [&mut qemu as &mut dyn Machine, &mut model] {
+        let entry = read_directory(m)
+            .into_iter()
+            .find(|e| e.name == "bootorder")
+            .unwrap();
+        assert_eq!(
+            read_item(m, entry.key, entry.size as usize),
+            b"/pci@i0cf8/ethernet@2/ethernet-phy@0\nHALT\0"
+        );
+    }
+}
+
+/// DMA writes into a writable file: q35's `etc/smi/requested-features`
+/// (8 bytes), given to our model as the ICH9 LPC bridge adds it.
+#[test]
+fn dma_writes_match_qemu() {
+    use super::fw_cfg::FileAccess;
+    const NAME: &str = "etc/smi/requested-features";
+    fn script(m: &mut dyn Machine) -> Vec<(u32, Vec<u8>)> {
+        let key = read_directory(m)
+            .into_iter()
+            .find(|e| e.name == NAME)
+            .unwrap()
+            .key;
+        let mut seen = Vec::new();
+        let mut step = |m: &mut dyn Machine, control, length| {
+            let status = dma(m, DESC, control, length, BUF);
+            seen.push((status, read_item(m, key, 12)));
+        };
+        m.write_mem(BUF, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        step(m, select(key) | DMA_CTL_WRITE, 8);
+        // Longer than what is left: the part that fits is not written.
+        step(m, select(key) | DMA_CTL_WRITE, 9);
+        // At an offset, after a skip.
+        m.write_mem(BUF, &[0xee; 12]);
+        step(m, select(key) | DMA_CTL_SKIP, 6);
+        step(m, DMA_CTL_WRITE, 2);
+        // Past the end.
+        step(m, DMA_CTL_WRITE, 1);
+        seen
+    }
+    let mut qemu = Qemu::start("q35", &[]);
+    let items = pc_items(PcMachineKind::Q35);
+    let mut fw_cfg = pc_fw_cfg(&MachineItems::default(), &items).unwrap();
+    let writable = FileAccess {
+        writable: true,
+        ..FileAccess::default()
+    };
+    fw_cfg
+        .add_file_with_access(NAME, vec![0; 8], writable)
+        .unwrap();
+    let mut model = Model::new(fw_cfg, &items.layout);
+    assert_eq!(script(&mut model), script(&mut qemu));
+}
