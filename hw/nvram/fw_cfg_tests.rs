@@ -139,6 +139,8 @@ fn pc_items(kind: PcMachineKind) -> PcItems {
         acpi_tables: Vec::new(),
         hpet: vec![HpetBlock::QEMU_DEFAULT],
         system_states: Some(SystemStates::default()),
+        maxram_size: 128 * MIB,
+        ram_slots: 0,
     }
 }
 
@@ -345,6 +347,7 @@ fn machine_options_change_items_as_in_qemu() {
     };
     let pc = PcItems {
         layout: PcMemoryLayout::new(PcMachineKind::I440fx, 5 << 30),
+        maxram_size: 5 << 30,
         boot_cpus: 3,
         apic_id_limit: 8,
         hpet: Vec::new(),
@@ -811,4 +814,48 @@ fn dma_writes_match_qemu() {
         .unwrap();
     let mut model = Model::new(fw_cfg, &items.layout);
     assert_eq!(script(&mut model), script(&mut qemu));
+}
+
+/// `etc/reserved-memory-end` with `-m maxmem=`.
+#[test]
+fn reserved_memory_end_matches_qemu() {
+    const GIB: u64 = 1 << 30;
+    for (machine, kind, memory, ram, maxram, slots) in [
+        (
+            "pc",
+            PcMachineKind::I440fx,
+            "1G,maxmem=4G,slots=2",
+            GIB,
+            4 * GIB,
+            2,
+        ),
+        (
+            "q35",
+            PcMachineKind::Q35,
+            "5G,maxmem=8G,slots=1",
+            5 * GIB,
+            8 * GIB,
+            1,
+        ),
+        ("pc", PcMachineKind::I440fx, "1G,maxmem=4G", GIB, 4 * GIB, 0),
+    ] {
+        let mut qemu = Qemu::start(machine, &["-m", memory]);
+        let pc = PcItems {
+            layout: PcMemoryLayout::new(kind, ram),
+            maxram_size: maxram,
+            ram_slots: slots,
+            ..pc_items(kind)
+        };
+        let fw_cfg = pc_fw_cfg(&MachineItems::default(), &pc).unwrap();
+        let ours = fw_cfg.file("etc/reserved-memory-end").unwrap().to_vec();
+        let entry = read_directory(&mut qemu)
+            .into_iter()
+            .find(|e| e.name == "etc/reserved-memory-end")
+            .unwrap();
+        assert_eq!(
+            ours,
+            read_item(&mut qemu, entry.key, entry.size as usize),
+            "{memory}"
+        );
+    }
 }

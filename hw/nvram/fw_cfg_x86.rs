@@ -70,6 +70,11 @@ pub struct PcItems {
     pub hpet: Vec<HpetBlock>,
     /// The ACPI sleep states, when the machine has ACPI.
     pub system_states: Option<SystemStates>,
+    /// `-m maxmem=`: RAM size including what may be plugged later
+    /// (`layout.ram_size` when nothing may).
+    pub maxram_size: u64,
+    /// `-m slots=`: memory slots for plugging.
+    pub ram_slots: u64,
 }
 
 /// The fw_cfg of a PC machine: [`FwCfg::for_machine`] with DMA, then what
@@ -88,7 +93,26 @@ pub fn pc_fw_cfg(machine: &MachineItems, pc: &PcItems) -> Result<FwCfg, FwCfgErr
     if let Some(states) = pc.system_states {
         fw_cfg.add_file("etc/system-states", system_states_file(states))?;
     }
+    if let Some(end) = reserved_memory_end(pc) {
+        fw_cfg.add_file("etc/reserved-memory-end", end.to_le_bytes().to_vec())?;
+    }
     Ok(fw_cfg)
+}
+
+/// Where the window for memory plugged later ends, when there is one
+/// (`maxmem` above the RAM size): it starts at the first gigabyte boundary
+/// past the RAM above 4 GiB and holds the missing RAM plus a gigabyte a
+/// slot (QEMU aligns DIMMs that way on every 7.2 PC type).
+fn reserved_memory_end(pc: &PcItems) -> Option<u64> {
+    const GIB: u64 = 1 << 30;
+    let layout = &pc.layout;
+    let pluggable = pc
+        .maxram_size
+        .checked_sub(layout.ram_size)
+        .filter(|&s| s > 0)?;
+    let base = (ABOVE_4G_MEM_START + layout.above_4g_mem_size).next_multiple_of(GIB);
+    let size = pluggable.saturating_add(pc.ram_slots.saturating_mul(GIB));
+    base.checked_add(size)?.checked_next_multiple_of(GIB)
 }
 
 /// QEMU's own e820 list, in the order entries are added: the KVM
