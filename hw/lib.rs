@@ -9,6 +9,7 @@ pub mod i386;
 pub mod input;
 pub mod intc;
 pub mod misc;
+pub mod nvram;
 pub mod pci;
 pub mod rtc;
 pub mod timer;

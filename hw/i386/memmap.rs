@@ -96,13 +96,13 @@ const Q35_RCRB_BASE: u64 = 0xfed1_c000;
 const Q35_RCRB_SIZE: u64 = 16 * KIB;
 /// KVM's EPT identity map page and TSS (four pages below the BIOS flash).
 pub const KVM_IDENTITY_MAP_ADDR: u64 = 0xfeff_c000;
-const KVM_IDENTITY_MAP_SIZE: u64 = 16 * KIB;
+pub const KVM_IDENTITY_MAP_SIZE: u64 = 16 * KIB;
 /// The BIOS flash mapping just below 4 GiB (SeaBIOS is 256 KiB).
 const BIOS_FLASH_START: u64 = 0xfffc_0000;
 /// The AMD HyperTransport window below 1 TiB, reserved for AMD CPUs whose
 /// address space reaches it.
-const AMD_HT_START: u64 = 0xfd_0000_0000;
-const AMD_HT_END: u64 = 1 << 40;
+pub const AMD_HT_START: u64 = 0xfd_0000_0000;
+pub const AMD_HT_END: u64 = 1 << 40;
 
 /// How a PC machine lays its RAM out, as QEMU 7.2's `pc_init1` (i440fx) and
 /// `pc_q35_init` compute it.

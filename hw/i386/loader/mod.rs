@@ -224,7 +224,7 @@ impl fmt::Display for BootError {
 impl std::error::Error for BootError {}
 
 /// The text `strerror()` gives for an I/O error, as QEMU prints it.
-fn strerror(err: &io::Error) -> String {
+pub(crate) fn strerror(err: &io::Error) -> String {
     match err.raw_os_error() {
         Some(code) => {
             // std appends " (os error N)" to the C library's text.
