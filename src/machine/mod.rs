@@ -4,12 +4,16 @@
 //! `runstate.c` decisions).
 
 mod devices;
+mod fw_cfg;
 mod memory;
 mod none;
 mod unsupported;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use hw::core::bus::lock;
+use hw::nvram::fw_cfg::FwCfg;
 use std::time::{Duration, Instant};
 
 use mio::Waker;
@@ -95,6 +99,8 @@ struct PcBoard {
     buses: Arc<IoBuses>,
     vcpus: VcpuThreads,
     boot: DirectBoot,
+    fw_cfg: Arc<Mutex<FwCfg>>,
+    boot_strict: bool,
 }
 
 /// Wakes the main loop when a device timer moves.
@@ -225,6 +231,9 @@ impl Machine {
                 .map_err(|e| MachineError::plain(e.to_string()))?;
             board.buses.pio.reset_devices();
             board.buses.mmio.reset_devices();
+            lock(&board.fw_cfg)
+                .update_boot_files(&[], board.boot_strict)
+                .map_err(MachineError::plain)?;
             let entry = board.load_kernel()?;
             board.vcpus.reset(Some(entry));
         }
@@ -413,6 +422,8 @@ impl PcBoard {
             &cmos,
         )
         .map_err(MachineError::plain)?;
+        let apic_id_limit = apic_id(smp.max_cpus.saturating_sub(1), smp) + 1;
+        let fw_cfg = fw_cfg::create(desc, &layout, apic_id_limit, &memory, &buses.pio)?;
         devices::create_user_devices(
             desc,
             &devices::DeviceWiring {
@@ -463,6 +474,8 @@ impl PcBoard {
             buses,
             vcpus,
             boot,
+            fw_cfg,
+            boot_strict: fw_cfg::boot_strict(desc),
         })
     }
 

@@ -38,6 +38,8 @@ pub enum Guest {
     ResetI8042,
     /// Resets with a triple fault on its first boot (PVH).
     ResetTripleFault,
+    /// Reads fw_cfg: signature, numbered items, etc/e820 (PVH).
+    FwCfg,
 }
 
 impl Guest {
@@ -51,10 +53,11 @@ impl Guest {
             Guest::Smp => "smp.elf",
             Guest::ResetI8042 => "reset.elf",
             Guest::ResetTripleFault => "reset-triple-fault.elf",
+            Guest::FwCfg => "fwcfg.elf",
         }
     }
 
-    const ALL: [Guest; 8] = [
+    const ALL: [Guest; 9] = [
         Guest::Pvh32,
         Guest::Pvh64,
         Guest::MultibootFlat,
@@ -63,6 +66,7 @@ impl Guest {
         Guest::Smp,
         Guest::ResetI8042,
         Guest::ResetTripleFault,
+        Guest::FwCfg,
     ];
 
     /// (source, extra gcc flags, 64-bit object, linker script, flat binary)
@@ -90,6 +94,7 @@ impl Guest {
             Guest::Smp => ("smp.S", &[], false, "guest.ld", false),
             Guest::ResetI8042 => ("reset.S", &[], false, "guest.ld", false),
             Guest::ResetTripleFault => ("reset.S", &["-DTRIPLE_FAULT"], false, "guest.ld", false),
+            Guest::FwCfg => ("fwcfg.S", &[], false, "guest.ld", false),
         }
     }
 }

@@ -378,6 +378,16 @@ fn park_and_request(shared: &Shared, control: &dyn SystemControl, request: Syste
     control.request(request);
 }
 
+/// The width of each access of the port I/O exit being handled.
+fn io_access_size() -> usize {
+    KVM_RUN.with(|run| {
+        // SAFETY: the pointer is this thread's kvm_run page, set before the
+        // first KVM_RUN, and KVM filled its `io` member for this exit.
+        let size = unsafe { (*run.get()).__bindgen_anon_1.io.size };
+        usize::from(size).max(1)
+    })
+}
+
 /// Enter the guest once and handle the exit. Returns a request when the
 /// vCPU cannot go on by itself.
 fn run_once(vcpu: &mut Vcpu, buses: &IoBuses) -> Option<SystemRequest> {
@@ -393,14 +403,20 @@ fn run_once(vcpu: &mut Vcpu, buses: &IoBuses) -> Option<SystemRequest> {
         }
     };
     match exit {
+        // String instructions (`rep insb`) come as `count` accesses of
+        // `size` bytes each, all at the same port.
         VcpuExit::IoIn(port, data) => {
-            if !buses.pio.read(u64::from(port), data) {
-                // Unassigned ports read as all ones.
-                data.fill(0xff);
+            for access in data.chunks_mut(io_access_size()) {
+                if !buses.pio.read(u64::from(port), access) {
+                    // Unassigned ports read as all ones.
+                    access.fill(0xff);
+                }
             }
         }
         VcpuExit::IoOut(port, data) => {
-            buses.pio.write(u64::from(port), data);
+            for access in data.chunks(io_access_size()) {
+                buses.pio.write(u64::from(port), access);
+            }
         }
         VcpuExit::MmioRead(addr, data) => {
             if !buses.mmio.read(addr, data) {
