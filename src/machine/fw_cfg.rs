@@ -57,7 +57,7 @@ pub fn create(
         ..MachineItems::default()
     };
     let items = PcItems {
-        layout: layout.clone(),
+        layout: *layout,
         boot_cpus: u16::try_from(desc.smp.cpus).unwrap_or(u16::MAX),
         apic_id_limit: u16::try_from(apic_id_limit).unwrap_or(u16::MAX),
         acpi_tables: Vec::new(),
