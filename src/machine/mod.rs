@@ -7,6 +7,7 @@ mod devices;
 mod fw_cfg;
 mod memory;
 mod none;
+mod pci;
 mod unsupported;
 
 use std::path::PathBuf;
@@ -422,6 +423,7 @@ impl PcBoard {
             &cmos,
         )
         .map_err(MachineError::plain)?;
+        pci::create(kind, desc.memory.size, &interrupts, &ctx.requests, &buses)?;
         let apic_id_limit = apic_id(smp.max_cpus.saturating_sub(1), smp) + 1;
         let fw_cfg = fw_cfg::create(desc, &layout, apic_id_limit, &memory, &buses.pio)?;
         devices::create_user_devices(

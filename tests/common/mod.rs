@@ -40,6 +40,8 @@ pub enum Guest {
     ResetTripleFault,
     /// Reads fw_cfg: signature, numbered items, etc/e820 (PVH).
     FwCfg,
+    /// Scans PCI bus 0 through ports 0xcf8/0xcfc (PVH).
+    PciScan,
 }
 
 impl Guest {
@@ -54,10 +56,11 @@ impl Guest {
             Guest::ResetI8042 => "reset.elf",
             Guest::ResetTripleFault => "reset-triple-fault.elf",
             Guest::FwCfg => "fwcfg.elf",
+            Guest::PciScan => "pciscan.elf",
         }
     }
 
-    const ALL: [Guest; 9] = [
+    const ALL: [Guest; 10] = [
         Guest::Pvh32,
         Guest::Pvh64,
         Guest::MultibootFlat,
@@ -67,6 +70,7 @@ impl Guest {
         Guest::ResetI8042,
         Guest::ResetTripleFault,
         Guest::FwCfg,
+        Guest::PciScan,
     ];
 
     /// (source, extra gcc flags, 64-bit object, linker script, flat binary)
@@ -95,6 +99,7 @@ impl Guest {
             Guest::ResetI8042 => ("reset.S", &[], false, "guest.ld", false),
             Guest::ResetTripleFault => ("reset.S", &["-DTRIPLE_FAULT"], false, "guest.ld", false),
             Guest::FwCfg => ("fwcfg.S", &[], false, "guest.ld", false),
+            Guest::PciScan => ("pciscan.S", &[], false, "guest.ld", false),
         }
     }
 }
