@@ -56,8 +56,65 @@ fn machine_errors_match_qemu() {
             "isa-debugcon,chardev=c,iobase=0x400",
         ],
     ];
+    compare_errors("pc", cases);
+}
+
+/// Placing PCI bridges: buses, slots, values.
+#[test]
+fn pci_bridge_errors_match_qemu() {
+    let on_both: &[&[&str]] = &[
+        &["-device", "pcie-root-port,addr=0"],
+        &["-device", "pcie-root-port,bus=nosuch"],
+        &["-device", "pcie-root-port,bus=isa.0"],
+        &["-device", "pcie-root-port,addr=0x1.0x8"],
+        &["-device", "pcie-root-port,addr=0x20"],
+        &["-device", "pcie-root-port,port=256"],
+        &["-device", "pcie-root-port,slot=65536"],
+        &["-device", "pci-bridge"],
+        &["-device", "pci-bridge,chassis_nr=0,addr=4"],
+        &[
+            "-device",
+            "pci-bridge,chassis_nr=1,addr=3",
+            "-device",
+            "pcie-root-port,addr=3.1",
+        ],
+        &[
+            "-device",
+            "pcie-root-port,addr=3.1",
+            "-device",
+            "pcie-root-port,addr=3",
+        ],
+        &[
+            "-device",
+            "pcie-root-port,id=r",
+            "-device",
+            "pci-bridge,chassis_nr=1,bus=r,addr=0",
+            "-device",
+            "pcie-root-port,bus=r,addr=0",
+        ],
+        &[
+            "-device",
+            "isa-debug-exit,id=x,iobase=0x600",
+            "-device",
+            "pcie-root-port,bus=x",
+        ],
+    ];
+    compare_errors("pc", on_both);
+    compare_errors("q35", on_both);
+    compare_errors("pc", &[&["-device", "pcie-root-port,bus=pcie.0"]]);
+    compare_errors(
+        "q35",
+        &[
+            &["-device", "pcie-root-port,bus=pci.0"],
+            &["-device", "pci-bridge,chassis_nr=1,addr=0x1f"],
+        ],
+    );
+}
+
+/// Each extra command line on `machine` fails as QEMU 7.2's does.
+fn compare_errors(machine: &str, cases: &[&[&str]]) {
     for extra in cases {
-        let args = with(boot_args("pc", "128", &guest(Guest::Pvh32)), extra);
+        let args = with(boot_args(machine, "128", &guest(Guest::Pvh32)), extra);
         let ours = run(RQEMU, &args, Duration::from_secs(60));
         let qemu = run(QEMU, &args, Duration::from_secs(60));
         assert_eq!(qemu.code(), Some(1), "QEMU {extra:?}: {}", qemu.stderr);

@@ -42,7 +42,12 @@ impl DeviceCategory {
 /// A property's type as QEMU names it in `-device TYPE,help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropertyType {
+    Uint8,
+    Uint16,
     Uint32,
+    /// A PCI slot and function: `slot[.function]` in hex (`int32` in the
+    /// help text).
+    PciDevfn,
     Bool,
     /// A chardev id (`str` in the help text).
     Chardev,
@@ -53,7 +58,10 @@ pub enum PropertyType {
 impl PropertyType {
     fn help_name(self) -> String {
         match self {
+            PropertyType::Uint8 => "uint8".to_owned(),
+            PropertyType::Uint16 => "uint16".to_owned(),
             PropertyType::Uint32 => "uint32".to_owned(),
+            PropertyType::PciDevfn => "int32".to_owned(),
             PropertyType::Bool => "bool".to_owned(),
             PropertyType::Chardev => "str".to_owned(),
             PropertyType::Child(class) => format!("child<{class}>"),
@@ -83,13 +91,33 @@ pub struct DeviceTypeInfo {
 const CHARDEV_DESCRIPTION: Option<&str> = Some("ID of a chardev to use as a backend");
 
 const fn uint32(name: &'static str, default: &'static str) -> PropertyInfo {
+    integer(name, PropertyType::Uint32, default)
+}
+
+const fn integer(name: &'static str, kind: PropertyType, default: &'static str) -> PropertyInfo {
     PropertyInfo {
         name,
-        kind: PropertyType::Uint32,
+        kind,
         default: Some(default),
         description: None,
     }
 }
+
+/// `addr` of every PCI device.
+const PCI_ADDR: PropertyInfo = PropertyInfo {
+    name: "addr",
+    kind: PropertyType::PciDevfn,
+    default: Some("-1"),
+    description: Some("Slot and optional function number, example: 06.0 or 06"),
+};
+
+/// `multifunction` of every PCI device.
+const PCI_MULTIFUNCTION: PropertyInfo = PropertyInfo {
+    name: "multifunction",
+    kind: PropertyType::Bool,
+    default: Some("false"),
+    description: Some("on/off"),
+};
 
 const CHARDEV: PropertyInfo = PropertyInfo {
     name: "chardev",
@@ -98,8 +126,40 @@ const CHARDEV: PropertyInfo = PropertyInfo {
     description: CHARDEV_DESCRIPTION,
 };
 
-/// Every device type implemented, by name.
+/// Every device type implemented, by name. The PCI bridges list the
+/// properties that shape what the guest sees; QEMU's others (reserves,
+/// ROM, ACPI index, link speed) are not settable here.
 pub const DEVICE_TYPES: &[DeviceTypeInfo] = &[
+    DeviceTypeInfo {
+        name: "pci-bridge",
+        bus: "PCI",
+        category: DeviceCategory::Bridge,
+        description: Some("Standard PCI Bridge"),
+        properties: &[
+            PCI_ADDR,
+            integer("chassis_nr", PropertyType::Uint8, "0"),
+            PCI_MULTIFUNCTION,
+        ],
+    },
+    DeviceTypeInfo {
+        name: "pcie-root-port",
+        bus: "PCI",
+        category: DeviceCategory::Bridge,
+        description: Some("PCI Express Root Port"),
+        properties: &[
+            PCI_ADDR,
+            integer("chassis", PropertyType::Uint8, "0"),
+            PropertyInfo {
+                name: "hotplug",
+                kind: PropertyType::Bool,
+                default: Some("true"),
+                description: None,
+            },
+            PCI_MULTIFUNCTION,
+            integer("port", PropertyType::Uint8, "0"),
+            integer("slot", PropertyType::Uint16, "0"),
+        ],
+    },
     DeviceTypeInfo {
         name: "isa-debug-exit",
         bus: "ISA",
@@ -207,6 +267,7 @@ pub enum PropertyInput<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PropertyValue {
     Uint32(u32),
+    PciDevfn(u8),
     Bool(bool),
     Chardev(String),
 }
@@ -237,6 +298,67 @@ pub fn parse_c_integer(text: &str) -> Option<u64> {
     })
 }
 
+/// An unsigned integer property of at most `max`, `c_type` naming its
+/// width in QEMU's range error.
+fn parse_unsigned(
+    name: &str,
+    input: PropertyInput,
+    c_type: &str,
+    max: u32,
+) -> Result<PropertyValue, String> {
+    let value = match input {
+        PropertyInput::Text(text) => {
+            parse_c_integer(text).ok_or_else(|| format!("Parameter '{name}' expects integer"))?
+        }
+        PropertyInput::JsonInteger(n) => {
+            u64::try_from(n).map_err(|_| format!("Parameter '{name}' expects {c_type}"))?
+        }
+        _ => return Err(format!("Parameter '{name}' expects uint64")),
+    };
+    u32::try_from(value)
+        .ok()
+        .filter(|&v| v <= max)
+        .map(PropertyValue::Uint32)
+        .ok_or_else(|| format!("Parameter '{name}' expects {c_type}"))
+}
+
+/// QEMU's `slot[.function]` PCI address: each part hex as C's `strtoul`
+/// reads it (blanks, sign and `0x` allowed), slot up to 0x1f, function up
+/// to 7. Returns the devfn.
+pub fn parse_pci_devfn(text: &str) -> Option<u8> {
+    let (slot, function) = match text.split_once('.') {
+        Some((slot, function)) => (slot, Some(function)),
+        None => (text, None),
+    };
+    let part = |t: &str| -> Option<u64> {
+        let t = t.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+        let (negative, t) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let digits = t
+            .strip_prefix("0x")
+            .or_else(|| t.strip_prefix("0X"))
+            .unwrap_or(t);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let value = u64::from_str_radix(digits, 16).unwrap_or(u64::MAX);
+        Some(if negative {
+            value.wrapping_neg()
+        } else {
+            value
+        })
+    };
+    let slot = part(slot).filter(|&s| s <= 0x1f)?;
+    let function = match function {
+        Some(f) => part(f).filter(|&f| f <= 7)?,
+        None => 0,
+    };
+    u8::try_from(slot << 3 | function).ok()
+}
+
 fn parse_value(
     type_name: &str,
     property: &PropertyInfo,
@@ -245,18 +367,26 @@ fn parse_value(
     let name = property.name;
     match property.kind {
         PropertyType::Child(_) => Err(format!("Property '{type_name}.{name}' is not writable")),
-        PropertyType::Uint32 => {
-            let value = match input {
-                PropertyInput::Text(text) => parse_c_integer(text)
-                    .ok_or_else(|| format!("Parameter '{name}' expects integer"))?,
-                PropertyInput::JsonInteger(n) => {
-                    u64::try_from(n).map_err(|_| format!("Parameter '{name}' expects uint32_t"))?
-                }
-                _ => return Err(format!("Parameter '{name}' expects uint64")),
+        PropertyType::Uint8 => parse_unsigned(name, input, "uint8_t", u8::MAX.into()),
+        PropertyType::Uint16 => parse_unsigned(name, input, "uint16_t", u16::MAX.into()),
+        PropertyType::Uint32 => parse_unsigned(name, input, "uint32_t", u32::MAX),
+        PropertyType::PciDevfn => {
+            let refused = |value: &dyn std::fmt::Display| {
+                format!("Property '{type_name}.{name}' doesn't take value '{value}'")
             };
-            u32::try_from(value)
-                .map(PropertyValue::Uint32)
-                .map_err(|_| format!("Parameter '{name}' expects uint32_t"))
+            match input {
+                PropertyInput::Text(text) | PropertyInput::JsonString(text) => {
+                    parse_pci_devfn(text)
+                        .map(PropertyValue::PciDevfn)
+                        .ok_or_else(|| refused(&text))
+                }
+                PropertyInput::JsonInteger(n) => u8::try_from(n)
+                    .map(PropertyValue::PciDevfn)
+                    .map_err(|_| refused(&n)),
+                _ => Err(format!(
+                    "Invalid parameter type for '{name}', expected: string"
+                )),
+            }
         }
         PropertyType::Bool => match input {
             PropertyInput::Text(text) => match text {
@@ -291,6 +421,11 @@ pub fn validate_device_properties<'a>(
         .ok_or_else(|| format!("'{driver}' is not a valid device model name"))?;
     let mut values = Vec::new();
     for (name, input) in properties {
+        // `bus` is qdev's own option, not a property; the machine resolves
+        // it. Only the PCI devices take it here.
+        if name == "bus" && info.bus == "PCI" {
+            continue;
+        }
         let property = info
             .properties
             .iter()
@@ -452,6 +587,70 @@ mod tests {
         );
     }
 
+    /// Recorded from QEMU 7.2 `-device pcie-root-port,...`.
+    #[test]
+    fn pci_property_values_match_qemu() {
+        let one = |driver: &str, name: &str, input: PropertyInput| {
+            validate_device_properties(driver, [(name, input)]).map(|mut v| v.remove(0).1)
+        };
+        for bad in ["0x1.0x8", "0x20", "1.8", "foo", "", "-1", "1.", "0x"] {
+            assert_eq!(
+                one("pcie-root-port", "addr", PropertyInput::Text(bad)),
+                Err(format!(
+                    "Property 'pcie-root-port.addr' doesn't take value '{bad}'"
+                ))
+            );
+        }
+        for (good, devfn) in [("0x1.0x1", 9), ("8", 0x40), (" 1", 8), ("1f.7", 0xff)] {
+            assert_eq!(
+                one("pci-bridge", "addr", PropertyInput::Text(good)),
+                Ok(PropertyValue::PciDevfn(devfn)),
+                "{good}"
+            );
+        }
+        let expects = |name: &str, text: &str, message: &str| {
+            assert_eq!(
+                one("pcie-root-port", name, PropertyInput::Text(text)),
+                Err(message.to_owned())
+            );
+        };
+        expects("port", "256", "Parameter 'port' expects uint8_t");
+        expects("port", "-1", "Parameter 'port' expects uint8_t");
+        expects("port", "foo", "Parameter 'port' expects integer");
+        expects("chassis", "256", "Parameter 'chassis' expects uint8_t");
+        expects("slot", "65536", "Parameter 'slot' expects uint16_t");
+        assert_eq!(
+            one("pcie-root-port", "slot", PropertyInput::Text("65535")),
+            Ok(PropertyValue::Uint32(65535))
+        );
+    }
+
+    /// Every line we print for the PCI bridges is one of QEMU 7.2's.
+    #[test]
+    fn pci_bridge_help_lines_are_qemus() {
+        let qemu_root_port = "\
+\x20 addr=<int32>           - Slot and optional function number, example: 06.0 or 06 (default: -1)
+  chassis=<uint8>        -  (default: 0)
+  hotplug=<bool>         -  (default: true)
+  multifunction=<bool>   - on/off (default: false)
+  port=<uint8>           -  (default: 0)
+  slot=<uint16>          -  (default: 0)
+";
+        let qemu_bridge = "\
+\x20 addr=<int32>           - Slot and optional function number, example: 06.0 or 06 (default: -1)
+  chassis_nr=<uint8>     -  (default: 0)
+  multifunction=<bool>   - on/off (default: false)
+";
+        assert_eq!(
+            property_help(find_device_type("pcie-root-port").unwrap()),
+            format!("pcie-root-port options:\n{qemu_root_port}")
+        );
+        assert_eq!(
+            property_help(find_device_type("pci-bridge").unwrap()),
+            format!("pci-bridge options:\n{qemu_bridge}")
+        );
+    }
+
     #[test]
     fn device_list_lines_are_qemus() {
         // The reference files live in `shared/` beside the checkout.
@@ -463,7 +662,7 @@ mod tests {
         let ours = device_list_help();
         assert_eq!(
             ours,
-            "Input devices:\nname \"isa-serial\", bus ISA\n\nMisc devices:\nname \"isa-debug-exit\", bus ISA\nname \"isa-debugcon\", bus ISA\n"
+            "Controller/Bridge/Hub devices:\nname \"pci-bridge\", bus PCI, desc \"Standard PCI Bridge\"\nname \"pcie-root-port\", bus PCI, desc \"PCI Express Root Port\"\n\nInput devices:\nname \"isa-serial\", bus ISA\n\nMisc devices:\nname \"isa-debug-exit\", bus ISA\nname \"isa-debugcon\", bus ISA\n"
         );
         for line in ours.lines().filter(|l| !l.is_empty()) {
             assert!(reference.lines().any(|r| r == line), "{line:?}");

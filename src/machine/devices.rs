@@ -7,7 +7,7 @@ use hw::char::debugcon::{
     DebugCon, DEBUGCON_DEFAULT_IOBASE, DEBUGCON_DEFAULT_READBACK, DEBUGCON_IO_SIZE,
 };
 use hw::char::serial::{isa_serial_placement, Serial, ISA_SERIAL_BAUDBASE, SERIAL_IO_SIZE};
-use hw::core::bus::Bus;
+use hw::core::bus::{lock, Bus};
 use hw::core::chardev::{CharBackend, CharFrontend};
 use hw::core::clock::MonotonicClock;
 use hw::core::irq::{GsiLine, InterruptController};
@@ -15,15 +15,19 @@ use hw::core::qdev::PropertyValue;
 use hw::core::system::SystemControl;
 use hw::core::timer::{NotifyingDevice, TimerList, TimerNotifier};
 use hw::misc::debug_exit::{DebugExit, DEBUG_EXIT_DEFAULT_IOBASE, DEBUG_EXIT_DEFAULT_IOSIZE};
+use hw::pci::bridge::{PciBridge, PcieRootPort, RootPortProperties};
+use hw::pci::bus::PciBus;
 
+use super::pci::RootBus;
 use super::MachineError;
 use crate::chardev::{ChardevSet, ConnectError};
 use crate::vl::description::{DeviceOptions, Dict, GlobalProperty, MachineDescription};
 use crate::vl::validate_device;
 use serde_json::Value;
 
-/// What user-created ISA devices are connected to.
+/// What user-created devices are connected to.
 pub struct DeviceWiring<'a> {
+    pub pci_root: &'a RootBus,
     pub pio: &'a Bus,
     pub interrupts: &'a Arc<dyn InterruptController>,
     pub system: &'a Arc<dyn SystemControl>,
@@ -37,6 +41,20 @@ impl Properties {
     fn uint(&self, name: &str) -> Option<u32> {
         self.0.iter().rev().find_map(|(n, v)| match v {
             PropertyValue::Uint32(x) if *n == name => Some(*x),
+            _ => None,
+        })
+    }
+
+    fn flag(&self, name: &str) -> Option<bool> {
+        self.0.iter().rev().find_map(|(n, v)| match v {
+            PropertyValue::Bool(x) if *n == name => Some(*x),
+            _ => None,
+        })
+    }
+
+    fn devfn(&self) -> Option<u8> {
+        self.0.iter().rev().find_map(|(n, v)| match v {
+            PropertyValue::PciDevfn(x) if *n == "addr" => Some(*x),
             _ => None,
         })
     }
@@ -163,6 +181,9 @@ pub fn create_user_devices(
                 let device = Arc::new(Mutex::new(DebugExit::new(wiring.system.clone())));
                 insert(wiring.pio, u64::from(iobase), iosize, device, location)?;
             }
+            "pcie-root-port" | "pci-bridge" => {
+                add_pci_bridge(wiring.pci_root, device, &props)?;
+            }
             other => {
                 return Err(MachineError::at(
                     location,
@@ -265,5 +286,95 @@ fn connect<F: CharFrontend + 'static>(
             }
         };
         MachineError::at(location, message)
+    })
+}
+
+/// Run `plug` on the bus `bus=` names: bus 0 by default or by its name, or
+/// the secondary bus of a bridge on bus 0 named by the bridge's id.
+fn with_pci_bus<R>(
+    root: &RootBus,
+    device: &DeviceOptions,
+    plug: impl FnOnce(&mut PciBus) -> Result<R, MachineError>,
+) -> Result<R, MachineError> {
+    let name = match device.properties.get("bus") {
+        None => None,
+        Some(Value::String(name)) => Some(name.as_str()),
+        Some(_) => {
+            return Err(MachineError::at(
+                &device.location,
+                "Invalid parameter type for 'bus', expected: string",
+            ))
+        }
+    };
+    let not_found =
+        |name: &str| MachineError::at(&device.location, format!("Bus '{name}' not found"));
+    let mut bus = lock(&root.bus);
+    match name {
+        None => plug(&mut bus),
+        Some(name) if name == root.name => plug(&mut bus),
+        Some("isa.0") => Err(MachineError::at(
+            &device.location,
+            format!("Device '{}' can't go on ISA bus", device.driver),
+        )),
+        Some(name) => {
+            let bridge = bus
+                .devices()
+                .find(|(_, entry)| entry.qdev_id.as_deref() == Some(name))
+                .map(|(_, entry)| entry.device.clone())
+                .ok_or_else(|| not_found(name))?;
+            let mut bridge = lock(&bridge);
+            let secondary = bridge.secondary_bus_mut().ok_or_else(|| not_found(name))?;
+            plug(secondary)
+        }
+    }
+}
+
+/// `pcie-root-port` and `pci-bridge`: at `addr=` or the first free slot of
+/// their bus.
+fn add_pci_bridge(
+    root: &RootBus,
+    device: &DeviceOptions,
+    props: &Properties,
+) -> Result<(), MachineError> {
+    let location = device.location.as_str();
+    with_pci_bus(root, device, |bus| {
+        let plug_error = |e: hw::pci::bus::PciBusError| MachineError::at(location, e);
+        let devfn = match props.devfn() {
+            Some(devfn) => devfn,
+            None => bus.free_devfn(&device.driver).map_err(plug_error)?,
+        };
+        // The registry limits these properties to 8 and 16 bits.
+        let byte = |name| {
+            props
+                .uint(name)
+                .and_then(|v| u8::try_from(v).ok())
+                .unwrap_or(0)
+        };
+        let bridge: hw::pci::device::SharedPciDevice = if device.driver == "pci-bridge" {
+            Arc::new(Mutex::new(PciBridge::new(bus, devfn, byte("chassis_nr"))))
+        } else {
+            let properties = RootPortProperties {
+                port: byte("port"),
+                chassis: byte("chassis"),
+                slot: props
+                    .uint("slot")
+                    .and_then(|v| u16::try_from(v).ok())
+                    .unwrap_or(0),
+                hotplug: props.flag("hotplug").unwrap_or(true),
+            };
+            Arc::new(Mutex::new(PcieRootPort::new(bus, devfn, properties)))
+        };
+        let multifunction = props.flag("multifunction").unwrap_or(false);
+        bus.plug(devfn, bridge, multifunction, device.id.clone())
+            .map_err(plug_error)?;
+        // QEMU checks the chassis once the bridge has its slot.
+        let chassis_nr = props.uint("chassis_nr").unwrap_or(0);
+        if device.driver == "pci-bridge" && chassis_nr == 0 {
+            return Err(MachineError::at(
+                location,
+                "Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0.",
+            ));
+        }
+        Ok(())
     })
 }

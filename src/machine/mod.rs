@@ -423,7 +423,7 @@ impl PcBoard {
             &cmos,
         )
         .map_err(MachineError::plain)?;
-        pci::create(kind, desc.memory.size, &interrupts, &ctx.requests, &buses)?;
+        let pci_root = pci::create(kind, desc.memory.size, &interrupts, &ctx.requests, &buses)?;
         let apic_id_limit = apic_id(smp.max_cpus.saturating_sub(1), smp) + 1;
         let fw_cfg = fw_cfg::create(desc, &layout, apic_id_limit, &memory, &buses.pio)?;
         devices::create_user_devices(
@@ -433,6 +433,7 @@ impl PcBoard {
                 interrupts: &interrupts,
                 system: &ctx.requests,
                 timer_notifier: &notifier,
+                pci_root: &pci_root,
             },
             ctx.chardevs,
             timers,

@@ -109,6 +109,13 @@ impl BusDevice for PcHostPorts {
     }
 }
 
+/// Bus 0 of the machine with the name `bus=` gives it.
+pub struct RootBus {
+    pub bus: SharedPciBus,
+    /// `pci.0` on `pc`, `pcie.0` on `q35`.
+    pub name: &'static str,
+}
+
 /// Build bus 0 of the machine and put its configuration ports on the port
 /// bus.
 pub fn create(
@@ -117,8 +124,8 @@ pub fn create(
     interrupts: &Arc<dyn InterruptController>,
     system: &Arc<dyn SystemControl>,
     buses: &Arc<IoBuses>,
-) -> Result<(), MachineError> {
-    let ports: SharedDevice = match kind {
+) -> Result<RootBus, MachineError> {
+    let (ports, root): (SharedDevice, RootBus) = match kind {
         PcMachineKind::I440fx => {
             let router = Arc::new(PiixIntxRouter::new(lines(interrupts, PIIX_NUM_PIC_IRQS)));
             let mut bus = PciBus::new(router.clone());
@@ -133,10 +140,17 @@ pub fn create(
             .map_err(plug_error)?;
             let root = Arc::new(Mutex::new(bus));
             let reset = shared(ResetControl::piix3(system.clone()));
-            shared(PcHostPorts {
+            let ports = shared(PcHostPorts {
                 ports: PciHost::new(root.clone(), Some(reset)),
-                root,
-            })
+                root: root.clone(),
+            });
+            (
+                ports,
+                RootBus {
+                    bus: root,
+                    name: "pci.0",
+                },
+            )
         }
         PcMachineKind::Q35 => {
             let router = Arc::new(Ich9IntxRouter::new(lines(interrupts, ICH9_LPC_NUM_GSIS)));
@@ -152,16 +166,24 @@ pub fn create(
             .map_err(plug_error)?;
             let root = Arc::new(Mutex::new(bus));
             let reset = shared(ResetControl::ich9(system.clone()));
-            shared(Q35HostPorts {
+            let ports = shared(Q35HostPorts {
                 ports: PciHost::new(root.clone(), Some(reset)),
                 mch,
-                root,
+                root: root.clone(),
                 buses: Arc::downgrade(buses),
-            })
+            });
+            (
+                ports,
+                RootBus {
+                    bus: root,
+                    name: "pcie.0",
+                },
+            )
         }
     };
     buses
         .pio
         .insert(PCI_HOST_PORTS, PCI_HOST_PORTS_LEN, ports)
-        .map_err(plug_error)
+        .map_err(plug_error)?;
+    Ok(root)
 }
