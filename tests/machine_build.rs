@@ -101,7 +101,15 @@ fn pci_bridge_errors_match_qemu() {
     ];
     compare_errors("pc", on_both);
     compare_errors("q35", on_both);
-    compare_errors("pc", &[&["-device", "pcie-root-port,bus=pcie.0"]]);
+    compare_errors(
+        "pc",
+        &[
+            &["-device", "pcie-root-port,bus=pcie.0"],
+            &["-device", r#"{"driver":"pcie-root-port","addr":8}"#],
+            &["-device", r#"{"driver":"pcie-root-port","addr":256}"#],
+            &["-device", r#"{"driver":"pcie-root-port","addr":true}"#],
+        ],
+    );
     compare_errors(
         "q35",
         &[

@@ -267,7 +267,8 @@ pub enum PropertyInput<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PropertyValue {
     Uint32(u32),
-    PciDevfn(u8),
+    /// `None`: the first free slot.
+    PciDevfn(Option<u8>),
     Bool(bool),
     Chardev(String),
 }
@@ -377,14 +378,16 @@ fn parse_value(
             match input {
                 PropertyInput::Text(text) | PropertyInput::JsonString(text) => {
                     parse_pci_devfn(text)
-                        .map(PropertyValue::PciDevfn)
+                        .map(|devfn| PropertyValue::PciDevfn(Some(devfn)))
                         .ok_or_else(|| refused(&text))
                 }
+                // A number is the devfn itself, -1 the first free slot.
+                PropertyInput::JsonInteger(-1) => Ok(PropertyValue::PciDevfn(None)),
                 PropertyInput::JsonInteger(n) => u8::try_from(n)
-                    .map(PropertyValue::PciDevfn)
-                    .map_err(|_| refused(&n)),
+                    .map(|devfn| PropertyValue::PciDevfn(Some(devfn)))
+                    .map_err(|_| format!("Parameter '{name}' expects a value between -1 and 255")),
                 _ => Err(format!(
-                    "Invalid parameter type for '{name}', expected: string"
+                    "Invalid parameter type for '{name}', expected int or str"
                 )),
             }
         }
@@ -604,7 +607,7 @@ mod tests {
         for (good, devfn) in [("0x1.0x1", 9), ("8", 0x40), (" 1", 8), ("1f.7", 0xff)] {
             assert_eq!(
                 one("pci-bridge", "addr", PropertyInput::Text(good)),
-                Ok(PropertyValue::PciDevfn(devfn)),
+                Ok(PropertyValue::PciDevfn(Some(devfn))),
                 "{good}"
             );
         }
@@ -615,6 +618,27 @@ mod tests {
             );
         };
         expects("port", "256", "Parameter 'port' expects uint8_t");
+        let json = |input| one("pcie-root-port", "addr", input);
+        assert_eq!(
+            json(PropertyInput::JsonInteger(8)),
+            Ok(PropertyValue::PciDevfn(Some(8)))
+        );
+        assert_eq!(
+            json(PropertyInput::JsonInteger(-1)),
+            Ok(PropertyValue::PciDevfn(None))
+        );
+        assert_eq!(
+            json(PropertyInput::JsonInteger(256)),
+            Err("Parameter 'addr' expects a value between -1 and 255".to_owned())
+        );
+        assert_eq!(
+            json(PropertyInput::JsonBool(true)),
+            Err("Invalid parameter type for 'addr', expected int or str".to_owned())
+        );
+        assert_eq!(
+            one("pcie-root-port", "port", PropertyInput::JsonString("8")),
+            Err("Parameter 'port' expects uint64".to_owned())
+        );
         expects("port", "-1", "Parameter 'port' expects uint8_t");
         expects("port", "foo", "Parameter 'port' expects integer");
         expects("chassis", "256", "Parameter 'chassis' expects uint8_t");

@@ -52,11 +52,16 @@ impl Properties {
         })
     }
 
+    /// `addr=`, if it names a slot.
     fn devfn(&self) -> Option<u8> {
-        self.0.iter().rev().find_map(|(n, v)| match v {
-            PropertyValue::PciDevfn(x) if *n == "addr" => Some(*x),
-            _ => None,
-        })
+        self.0
+            .iter()
+            .rev()
+            .find_map(|(n, v)| match v {
+                PropertyValue::PciDevfn(x) if *n == "addr" => Some(*x),
+                _ => None,
+            })
+            .flatten()
     }
 
     fn chardev(&self) -> Option<&str> {
