@@ -73,3 +73,16 @@ fn pc_pci_bridges() {
         ],
     );
 }
+
+/// QEMU creates key=value devices before JSON ones: a key=value root port
+/// given after a JSON bridge still takes the first free slot before it.
+#[test]
+fn key_value_devices_come_before_json_ones() {
+    compare(
+        "q35",
+        &[
+            r#"{"driver":"pci-bridge","id":"pci.1","chassis_nr":1}"#,
+            "pcie-root-port,id=pci.2,chassis=2,port=9",
+        ],
+    );
+}

@@ -136,7 +136,8 @@ impl CharBackend for NoBackend {
 }
 
 /// Create the `-serial`, `-debugcon` and `-device` devices, in QEMU's order:
-/// the serial ports first, then the devices as given.
+/// the serial ports first, then the key=value devices, then the JSON ones,
+/// each in command-line order.
 pub fn create_user_devices(
     desc: &MachineDescription,
     wiring: &DeviceWiring,
@@ -144,7 +145,10 @@ pub fn create_user_devices(
     timers: &mut TimerList,
 ) -> Result<(), MachineError> {
     let mut serial_count = 0;
-    for device in shorthand_devices(desc).iter().chain(&desc.devices) {
+    // QEMU 7.2 creates the key=value `-device`s before the JSON ones.
+    let key_value = desc.devices.iter().filter(|d| !d.json);
+    let json = desc.devices.iter().filter(|d| d.json);
+    for device in shorthand_devices(desc).iter().chain(key_value).chain(json) {
         let props = properties(device, &desc.globals)?;
         let location = &device.location;
         match device.driver.as_str() {
