@@ -329,7 +329,7 @@ impl GuestCpu {
 const KVM_SIG: [u32; 3] = [0x4b4d_564b, 0x564b_4d56, 0x0000_004d];
 
 /// Bits needed to number `count` items in an APIC ID field.
-fn apicid_bits(count: u32) -> u32 {
+pub fn apicid_bits(count: u32) -> u32 {
     if count <= 1 {
         0
     } else {
@@ -338,7 +338,7 @@ fn apicid_bits(count: u32) -> u32 {
 }
 
 /// The vendor string as CPUID returns it: EBX, EDX, ECX order of the text.
-fn vendor_words(vendor: &str) -> [u32; 3] {
+pub fn vendor_words(vendor: &str) -> [u32; 3] {
     let mut bytes = [0u8; 12];
     for (dst, src) in bytes.iter_mut().zip(vendor.bytes()) {
         *dst = src;

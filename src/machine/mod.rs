@@ -35,7 +35,7 @@ use crate::accel::kvm::vcpu::{IoBuses, Vcpu, VcpuThreads};
 use crate::accel::kvm::KvmVm;
 use crate::accel::LegacyChipset;
 use crate::chardev::ChardevSet;
-use crate::cpu::cpuid::{CpuidEntry, GuestCpu, HostCpuid, Topology};
+use crate::cpu::cpuid::{apicid_bits, vendor_words, CpuidEntry, GuestCpu, HostCpuid, Topology};
 use crate::cpu::models::find_model;
 use crate::main_loop::LoopHandler;
 use crate::monitor::events::{EventQueue, QmpEvent, ShutdownCause};
@@ -532,7 +532,7 @@ fn parse_rtc_date(text: &str) -> Option<i64> {
 /// decide the AMD HyperTransport reservation in the memory map.
 fn addressing(cpuid: &[CpuidEntry]) -> CpuAddressing {
     let leaf = |function: u32| cpuid.iter().find(|e| e.function == function);
-    let amd_vendor = leaf(0).is_some_and(|e| (e.ebx, e.edx, e.ecx) == AUTHENTIC_AMD);
+    let amd_vendor = leaf(0).is_some_and(|e| [e.ebx, e.edx, e.ecx] == vendor_words("AuthenticAMD"));
     let phys_bits = leaf(0x8000_0008).map_or(36, |e| (e.eax & 0xff) as u8);
     CpuAddressing {
         amd_vendor,
@@ -540,26 +540,16 @@ fn addressing(cpuid: &[CpuidEntry]) -> CpuAddressing {
     }
 }
 
-/// "AuthenticAMD" in CPUID leaf 0's EBX, EDX, ECX.
-const AUTHENTIC_AMD: (u32, u32, u32) = (0x6874_7541, 0x6974_6e65, 0x444d_4163);
-
 /// The APIC ID of vCPU `index`: its socket, core and thread numbers packed
 /// in the bit fields the topology needs (QEMU's x86_apicid_from_cpu_idx).
 fn apic_id(index: u32, smp: crate::vl::description::SmpTopology) -> u32 {
-    let bits = |n: u32| {
-        if n <= 1 {
-            0
-        } else {
-            32 - (n - 1).leading_zeros()
-        }
-    };
     let thread = index % smp.threads;
     let core = (index / smp.threads) % smp.cores;
     let die = (index / (smp.threads * smp.cores)) % smp.dies;
     let socket = index / (smp.threads * smp.cores * smp.dies);
-    let thread_bits = bits(smp.threads);
-    let core_bits = bits(smp.cores);
-    let die_bits = bits(smp.dies);
+    let thread_bits = apicid_bits(smp.threads);
+    let core_bits = apicid_bits(smp.cores);
+    let die_bits = apicid_bits(smp.dies);
     thread
         | core << thread_bits
         | die << (thread_bits + core_bits)
