@@ -30,13 +30,9 @@ fn print_lines(lines: &[String]) {
 
 /// `-overcommit mem-lock=on`: keep all guest and emulator memory resident.
 fn mem_lock_requested(desc: &MachineDescription) -> bool {
-    desc.other.iter().any(|(option, dict)| {
-        option == "overcommit"
-            && matches!(
-                dict.get("mem-lock"),
-                Some(serde_json::Value::String(v)) if vl::qdict::parse_bool(v) == Some(true)
-            )
-    })
+    desc.other
+        .iter()
+        .any(|(option, dict)| option == "overcommit" && vl::qdict::is_on(dict, "mem-lock"))
 }
 
 /// Build the machine `desc` describes and run it; returns the exit status.

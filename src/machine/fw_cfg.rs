@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
 use vm_memory::GuestMemoryMmap;
 
 use hw::core::bus::Bus;
@@ -14,7 +13,7 @@ use hw::nvram::fw_cfg_x86::{pc_fw_cfg, PcItems};
 
 use super::MachineError;
 use crate::vl::description::MachineDescription;
-use crate::vl::qdict::parse_bool;
+use crate::vl::qdict::is_on;
 
 /// `-uuid` as its 16 bytes, in the order written; zeros without one (the
 /// command line has checked the text).
@@ -32,13 +31,9 @@ fn uuid_bytes(text: Option<&str>) -> [u8; 16] {
     bytes
 }
 
-fn boot_flag(desc: &MachineDescription, key: &str) -> bool {
-    matches!(desc.boot.boot_order.get(key), Some(Value::String(v)) if parse_bool(v) == Some(true))
-}
-
 /// `-boot strict=on`: the firmware boots only from the devices listed.
 pub fn boot_strict(desc: &MachineDescription) -> bool {
-    boot_flag(desc, "strict")
+    is_on(&desc.boot.boot_order, "strict")
 }
 
 /// Create the fw_cfg device and put its ports on `pio`. Nothing here has
@@ -53,7 +48,7 @@ pub fn create(
     let machine = MachineItems {
         uuid: uuid_bytes(desc.uuid.as_deref()),
         nographic: desc.display.nographic,
-        boot_menu: boot_flag(desc, "menu"),
+        boot_menu: is_on(&desc.boot.boot_order, "menu"),
         ..MachineItems::default()
     };
     let items = PcItems {

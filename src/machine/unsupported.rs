@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::MachineError;
 use crate::vl::description::{Dict, LocatedDict, MachineDescription, MonitorMode};
+use crate::vl::qdict::is_on;
 
 fn text<'a>(dict: &'a Dict, key: &str) -> &'a str {
     match dict.get(key) {
@@ -26,15 +27,6 @@ fn refuse(entry: &LocatedDict, key: &str) -> MachineError {
             text(&entry.properties, key)
         ),
     )
-}
-
-/// A property that is on, as QemuOpts booleans spell it.
-fn is_on(dict: &Dict, key: &str) -> bool {
-    match dict.get(key) {
-        Some(Value::String(s)) => matches!(s.as_str(), "on" | "yes" | "true" | "y"),
-        Some(Value::Bool(b)) => *b,
-        _ => false,
-    }
 }
 
 /// QEMU's name of a `-vga` type, for its "X not available" error.

@@ -10,6 +10,16 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
+/// Whether boolean option `key` of `dict` is on (a JSON true, or on/yes/
+/// true/y); absent or anything else is off.
+pub fn is_on(dict: &super::description::Dict, key: &str) -> bool {
+    match dict.get(key) {
+        Some(serde_json::Value::String(s)) => parse_bool(s) == Some(true),
+        Some(serde_json::Value::Bool(b)) => *b,
+        _ => false,
+    }
+}
+
 /// QEMU's message for a value that is not a boolean.
 pub fn expects_on_off(name: &str) -> String {
     format!("Parameter '{name}' expects 'on' or 'off'")
