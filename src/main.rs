@@ -10,7 +10,6 @@ mod machine;
 mod main_loop;
 mod monitor;
 mod os;
-mod runstate;
 mod vl;
 
 use std::process::exit;

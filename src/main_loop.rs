@@ -12,9 +12,9 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use hw::core::system::{SystemControl, SystemRequest};
 
 use crate::chardev::ChardevSet;
-use crate::monitor::qmp::CommandHandler;
+use crate::machine::Machine;
 use crate::monitor::Monitors;
-use crate::os::signals::{TerminationSignal, TerminationSignals};
+use crate::os::signals::TerminationSignals;
 
 const WAKER: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -44,21 +44,6 @@ impl SystemControl for Requests {
         // A failed wake-up leaves the request queued for the next one.
         let _ = self.waker.wake();
     }
-}
-
-/// What the main loop drives: the machine, as far as the loop is concerned,
-/// and the commands its monitors run.
-pub trait LoopHandler: CommandHandler {
-    /// Act on a request; `Some(status)` ends the process with that status.
-    fn handle_request(&mut self, request: SystemRequest) -> Option<i32>;
-    /// A termination signal arrived; `Some(status)` ends the process.
-    fn handle_signal(&mut self, signal: TerminationSignal) -> Option<i32>;
-    /// The earliest time a timer of the machine wants to run.
-    fn next_deadline(&self) -> Option<Instant>;
-    /// Run the timers that are due at `now`.
-    fn run_timers(&mut self, now: Instant);
-    /// `Some(status)` once a command (`quit`) asked to end the process.
-    fn exit_status(&self) -> Option<i32>;
 }
 
 /// The poller and the sources it waits on.
@@ -92,13 +77,13 @@ impl MainLoop {
         self.waker.clone()
     }
 
-    /// Run until the handler ends the process; returns its exit status.
+    /// Run until the machine ends the process; returns its exit status.
     pub fn run(
         &mut self,
         chardevs: &mut ChardevSet,
         monitors: &mut Monitors,
         signals: &mut TerminationSignals,
-        handler: &mut dyn LoopHandler,
+        machine: &mut Machine,
     ) -> io::Result<i32> {
         let registry = self.poll.registry();
         registry.register(signals, SIGNALS, Interest::READABLE)?;
@@ -106,11 +91,11 @@ impl MainLoop {
         let mut events = Events::with_capacity(64);
         // Greet the clients connected from the start (stdio, inherited
         // sockets) before waiting for anything.
-        if let Some(status) = monitors.process(handler) {
+        if let Some(status) = monitors.process(machine, chardevs) {
             return Ok(status);
         }
         loop {
-            let timeout = handler
+            let timeout = machine
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -123,7 +108,7 @@ impl MainLoop {
                     WAKER => {}
                     SIGNALS => {
                         while let Some(signal) = signals.take() {
-                            if let Some(status) = handler.handle_signal(signal) {
+                            if let Some(status) = machine.handle_signal(signal) {
                                 monitors.flush_events();
                                 return Ok(status);
                             }
@@ -135,17 +120,17 @@ impl MainLoop {
                 }
             }
             chardevs.deliver_pending(self.poll.registry());
-            if let Some(status) = monitors.process(handler) {
+            if let Some(status) = monitors.process(machine, chardevs) {
                 return Ok(status);
             }
             while let Some(request) = self.requests.take() {
-                let exit = handler.handle_request(request);
+                let exit = machine.handle_request(request);
                 monitors.flush_events();
                 if let Some(status) = exit {
                     return Ok(status);
                 }
             }
-            handler.run_timers(Instant::now());
+            machine.run_timers(Instant::now());
             monitors.flush_events();
         }
     }

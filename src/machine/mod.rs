@@ -37,11 +37,10 @@ use crate::accel::LegacyChipset;
 use crate::chardev::ChardevSet;
 use crate::cpu::cpuid::{apicid_bits, vendor_words, CpuidEntry, GuestCpu, HostCpuid, Topology};
 use crate::cpu::models::find_model;
-use crate::main_loop::LoopHandler;
 use crate::monitor::events::{EventQueue, QmpEvent, ShutdownCause};
 use crate::os::signals::TerminationSignal;
-use crate::runstate::RunState;
 use crate::vl::description::MachineDescription;
+use qapi::types::RunState;
 
 /// Why a machine could not be built: QEMU's complete message (one or more
 /// lines, each with the program-name prefix where QEMU prints one).
@@ -304,8 +303,10 @@ impl Machine {
     }
 }
 
-impl LoopHandler for Machine {
-    fn handle_request(&mut self, request: SystemRequest) -> Option<i32> {
+/// What the main loop asks of the machine.
+impl Machine {
+    /// Act on a request; `Some(status)` ends the process with that status.
+    pub fn handle_request(&mut self, request: SystemRequest) -> Option<i32> {
         match request {
             SystemRequest::Exit(status) => Some(status),
             SystemRequest::Shutdown => self.shutdown(ShutdownCause::GuestShutdown),
@@ -317,24 +318,28 @@ impl LoopHandler for Machine {
         }
     }
 
-    fn handle_signal(&mut self, signal: TerminationSignal) -> Option<i32> {
+    /// A termination signal arrived; `Some(status)` ends the process.
+    pub fn handle_signal(&mut self, signal: TerminationSignal) -> Option<i32> {
         eprintln!("qemu-system-x86_64: {signal}");
         self.events
             .emit(QmpEvent::shutdown(ShutdownCause::HostSignal));
         Some(0)
     }
 
-    fn exit_status(&self) -> Option<i32> {
+    /// `Some(status)` once a command (`quit`) asked to end the process.
+    pub fn exit_status(&self) -> Option<i32> {
         self.exit_status
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    /// The earliest time a timer of the machine wants to run.
+    pub fn next_deadline(&self) -> Option<Instant> {
         self.timers
             .time_to_next()
             .map(|wait| Instant::now() + wait.min(Duration::from_secs(3600)))
     }
 
-    fn run_timers(&mut self, _now: Instant) {
+    /// Run the timers that are due.
+    pub fn run_timers(&mut self, _now: Instant) {
         self.timers.run_due();
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Input flows chardev -> `QmpFrontend` (the JSON stream parser, on the
 //! chardev's side) -> queue -> `Monitors::process` on the main loop, which
-//! runs each request through the client's `QmpSession` and a
-//! `CommandHandler`, then sends the events the command raised and its
+//! runs each request through the client's `QmpSession` and the commands
+//! (`commands::QmpContext`, the schema's `QmpCommands`), then sends the events the command raised and its
 //! reply, in that order. Events the machine raises on its own are sent by
 //! `Monitors::flush_events` to every client that negotiated capabilities.
 //!
@@ -25,8 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
 
 use crate::chardev::{ChardevSet, ConnectError};
-use crate::main_loop::LoopHandler;
+use crate::machine::Machine;
 use crate::vl::description::{MonitorMode, MonitorOptions};
+use commands::QmpContext;
 use events::EventQueue;
 use json_stream::{JsonStream, StreamItem};
 use qmp::{wire_bytes, QmpSession};
@@ -146,7 +147,7 @@ impl Monitors {
 
     /// Answers every request queued so far, stopping when a command (such
     /// as `quit`) ends the process; returns the exit status then.
-    pub fn process(&mut self, handler: &mut dyn LoopHandler) -> Option<i32> {
+    pub fn process(&mut self, machine: &mut Machine, chardevs: &mut ChardevSet) -> Option<i32> {
         // Events raised before go to the clients negotiated before.
         self.flush_events();
         for index in 0..self.monitors.len() {
@@ -162,11 +163,12 @@ impl Monitors {
                     }
                     Incoming::Closed => monitor.session.reset(),
                     Incoming::Request(request) => {
-                        let reply = monitor.session.handle(request, handler);
+                        let mut context = QmpContext { machine, chardevs };
+                        let reply = monitor.session.handle(request, &mut context);
                         // Events the command raised go out before its reply.
                         self.flush_events();
                         self.monitors[index].send(&reply);
-                        if let Some(status) = handler.exit_status() {
+                        if let Some(status) = machine.exit_status() {
                             return Some(status);
                         }
                     }

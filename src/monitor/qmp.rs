@@ -9,19 +9,13 @@ use super::json_stream::StreamItem;
 use super::json_writer::{qdict_order, to_json};
 
 pub use qapi::error::{ErrorClass, QmpError};
-
-/// What the dispatcher needs to know about a command before running it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CommandInfo {
-    /// The command may be sent with `exec-oob` (QEMU's `allow-oob`).
-    pub allow_oob: bool,
-}
+use qapi::CommandEntry;
 
 /// The commands a monitor can run, by QMP name. `qmp_capabilities`
 /// belongs to the session and never reaches a handler.
 pub trait CommandHandler {
     /// The command `name`, if there is one.
-    fn command(&self, name: &str) -> Option<CommandInfo>;
+    fn command(&self, name: &str) -> Option<&'static CommandEntry>;
     /// Runs command `name` (which `command` knows) with its `arguments`
     /// (empty when the request had none); returns its `return` value.
     fn dispatch(&mut self, name: &str, args: Map<String, Value>) -> Result<Value, QmpError>;
@@ -249,12 +243,18 @@ mod tests {
     struct Echo;
 
     impl CommandHandler for Echo {
-        fn command(&self, name: &str) -> Option<CommandInfo> {
-            match name {
-                "echo" => Some(CommandInfo { allow_oob: false }),
-                "oob-echo" => Some(CommandInfo { allow_oob: true }),
-                _ => None,
+        fn command(&self, name: &str) -> Option<&'static CommandEntry> {
+            const fn entry(name: &'static str, allow_oob: bool) -> CommandEntry {
+                CommandEntry {
+                    name,
+                    allow_oob,
+                    allow_preconfig: false,
+                    features: &[],
+                }
             }
+            static ECHO: CommandEntry = entry("echo", false);
+            static OOB_ECHO: CommandEntry = entry("oob-echo", true);
+            [&ECHO, &OOB_ECHO].into_iter().find(|c| c.name == name)
         }
 
         fn dispatch(&mut self, _name: &str, args: Map<String, Value>) -> Result<Value, QmpError> {

@@ -1,0 +1,270 @@
+//! The commands the monitors run: `QmpContext` implements the schema's
+//! [`QmpCommands`] trait, one method per command, each a call into the
+//! module of its area. Argument decoding and the command table are
+//! generated from `qapi/schema` (see the `qapi` crate).
+
+mod run_state;
+mod schema;
+
+use serde_json::{Map, Value};
+
+use qapi::types::*;
+use qapi::{CommandEntry, ErrorClass, QmpCommands, QmpError};
+
+use super::qmp::CommandHandler;
+use crate::chardev::ChardevSet;
+use crate::machine::Machine;
+
+/// What a command may act on: the machine and the process's chardevs.
+pub struct QmpContext<'a> {
+    pub machine: &'a mut Machine,
+    #[allow(dead_code)] // read by the chardev commands, next to come
+    pub chardevs: &'a mut ChardevSet,
+}
+
+impl CommandHandler for QmpContext<'_> {
+    fn command(&self, name: &str) -> Option<&'static CommandEntry> {
+        qapi::commands::command(name)
+    }
+
+    fn dispatch(&mut self, name: &str, args: Map<String, Value>) -> Result<Value, QmpError> {
+        qapi::dispatch(self, name, &args)
+    }
+}
+
+impl QmpCommands for QmpContext<'_> {
+    fn query_status(&mut self) -> Result<StatusInfo, QmpError> {
+        Ok(run_state::query_status(self.machine))
+    }
+
+    fn query_jobs(&mut self) -> Result<Vec<JobInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-jobs"))
+    }
+
+    fn query_chardev(&mut self) -> Result<Vec<ChardevInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-chardev"))
+    }
+
+    fn chardev_add(
+        &mut self,
+        _id: String,
+        _backend: ChardevBackend,
+    ) -> Result<ChardevReturn, QmpError> {
+        Err(QmpError::command_not_found("chardev-add"))
+    }
+
+    fn chardev_remove(&mut self, _id: String) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("chardev-remove"))
+    }
+
+    fn send_key(&mut self, _keys: Vec<KeyValue>, _hold_time: Option<i64>) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("send-key"))
+    }
+
+    fn query_migrate(&mut self) -> Result<MigrationInfo, QmpError> {
+        Err(QmpError::command_not_found("query-migrate"))
+    }
+
+    fn migrate_set_capabilities(
+        &mut self,
+        _capabilities: Vec<MigrationCapabilityStatus>,
+    ) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("migrate-set-capabilities"))
+    }
+
+    fn query_migrate_capabilities(&mut self) -> Result<Vec<MigrationCapabilityStatus>, QmpError> {
+        Err(QmpError::command_not_found("query-migrate-capabilities"))
+    }
+
+    fn qmp_capabilities(&mut self, _enable: Option<Vec<QMPCapability>>) -> Result<(), QmpError> {
+        // The session answers qmp_capabilities itself, before dispatch;
+        // a negotiated session only reaches here by mistake.
+        Err(QmpError::new(
+            ErrorClass::CommandNotFound,
+            "Capabilities negotiation is already complete, command ignored",
+        ))
+    }
+
+    fn query_version(&mut self) -> Result<VersionInfo, QmpError> {
+        Ok(qapi::version::version_info())
+    }
+
+    fn query_commands(&mut self) -> Result<Vec<CommandInfo>, QmpError> {
+        Ok(schema::query_commands())
+    }
+
+    fn quit(&mut self) -> Result<(), QmpError> {
+        self.machine.qmp_quit();
+        Ok(())
+    }
+
+    fn query_qmp_schema(&mut self) -> Result<Vec<SchemaInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-qmp-schema"))
+    }
+
+    fn qom_list(&mut self, _path: String) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
+        Err(QmpError::command_not_found("qom-list"))
+    }
+
+    fn qom_get(&mut self, _path: String, _property: String) -> Result<serde_json::Value, QmpError> {
+        Err(QmpError::command_not_found("qom-get"))
+    }
+
+    fn qom_set(
+        &mut self,
+        _path: String,
+        _property: String,
+        _value: serde_json::Value,
+    ) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("qom-set"))
+    }
+
+    fn qom_list_types(
+        &mut self,
+        _implements: Option<String>,
+        _abstract: Option<bool>,
+    ) -> Result<Vec<ObjectTypeInfo>, QmpError> {
+        Err(QmpError::command_not_found("qom-list-types"))
+    }
+
+    fn qom_list_properties(
+        &mut self,
+        _typename: String,
+    ) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
+        Err(QmpError::command_not_found("qom-list-properties"))
+    }
+
+    fn device_list_properties(
+        &mut self,
+        _typename: String,
+    ) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
+        Err(QmpError::command_not_found("device-list-properties"))
+    }
+
+    fn query_cpus_fast(&mut self) -> Result<Vec<CpuInfoFast>, QmpError> {
+        Err(QmpError::command_not_found("query-cpus-fast"))
+    }
+
+    fn query_machines(&mut self) -> Result<Vec<MachineInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-machines"))
+    }
+
+    fn query_target(&mut self) -> Result<TargetInfo, QmpError> {
+        Ok(run_state::query_target())
+    }
+
+    fn query_uuid(&mut self) -> Result<UuidInfo, QmpError> {
+        Ok(run_state::query_uuid(self.machine))
+    }
+
+    fn system_reset(&mut self) -> Result<(), QmpError> {
+        self.machine.qmp_system_reset();
+        Ok(())
+    }
+
+    fn system_powerdown(&mut self) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("system_powerdown"))
+    }
+
+    fn system_wakeup(&mut self) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("system_wakeup"))
+    }
+
+    fn inject_nmi(&mut self) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("inject-nmi"))
+    }
+
+    fn query_kvm(&mut self) -> Result<KvmInfo, QmpError> {
+        Ok(run_state::query_kvm())
+    }
+
+    fn memsave(
+        &mut self,
+        _val: i64,
+        _size: i64,
+        _filename: String,
+        _cpu_index: Option<i64>,
+    ) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("memsave"))
+    }
+
+    fn pmemsave(&mut self, _val: i64, _size: i64, _filename: String) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("pmemsave"))
+    }
+
+    fn query_hotpluggable_cpus(&mut self) -> Result<Vec<HotpluggableCPU>, QmpError> {
+        Err(QmpError::command_not_found("query-hotpluggable-cpus"))
+    }
+
+    fn query_balloon(&mut self) -> Result<BalloonInfo, QmpError> {
+        Err(QmpError::command_not_found("query-balloon"))
+    }
+
+    fn query_cpu_model_expansion(
+        &mut self,
+        _type: CpuModelExpansionType,
+        _model: CpuModelInfo,
+    ) -> Result<CpuModelExpansionInfo, QmpError> {
+        Err(QmpError::command_not_found("query-cpu-model-expansion"))
+    }
+
+    fn query_cpu_definitions(&mut self) -> Result<Vec<CpuDefinitionInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-cpu-definitions"))
+    }
+
+    fn query_name(&mut self) -> Result<NameInfo, QmpError> {
+        Ok(run_state::query_name(self.machine))
+    }
+
+    fn query_iothreads(&mut self) -> Result<Vec<IOThreadInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-iothreads"))
+    }
+
+    fn stop(&mut self) -> Result<(), QmpError> {
+        self.machine.qmp_stop();
+        Ok(())
+    }
+
+    fn cont(&mut self) -> Result<(), QmpError> {
+        self.machine.qmp_cont().map_err(QmpError::generic)
+    }
+
+    fn human_monitor_command(
+        &mut self,
+        _command_line: String,
+        _cpu_index: Option<i64>,
+    ) -> Result<String, QmpError> {
+        Err(QmpError::command_not_found("human-monitor-command"))
+    }
+
+    fn getfd(&mut self, _fdname: String) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("getfd"))
+    }
+
+    fn closefd(&mut self, _fdname: String) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("closefd"))
+    }
+
+    fn add_fd(
+        &mut self,
+        _fdset_id: Option<i64>,
+        _opaque: Option<String>,
+    ) -> Result<AddfdInfo, QmpError> {
+        Err(QmpError::command_not_found("add-fd"))
+    }
+
+    fn remove_fd(&mut self, _fdset_id: i64, _fd: Option<i64>) -> Result<(), QmpError> {
+        Err(QmpError::command_not_found("remove-fd"))
+    }
+
+    fn query_fdsets(&mut self) -> Result<Vec<FdsetInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-fdsets"))
+    }
+
+    fn query_command_line_options(
+        &mut self,
+        _option: Option<String>,
+    ) -> Result<Vec<CommandLineOptionInfo>, QmpError> {
+        Err(QmpError::command_not_found("query-command-line-options"))
+    }
+}
