@@ -294,7 +294,16 @@ fn from_qmp_via_members(out: &mut String, rust: &str) {
 
 fn struct_type(out: &mut String, def: &TypeDef, rust: &str, members: &[Member], names: &Names) {
     doc_line(out, def);
-    let _ = writeln!(out, "#[derive(Debug, Clone, PartialEq, serde::Serialize)]");
+    // A struct of optional members only has an empty value: `Default`.
+    let default = if members.iter().all(|m| m.optional) {
+        ", Default"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "#[derive(Debug, Clone, PartialEq{default}, serde::Serialize)]"
+    );
     let _ = writeln!(out, "pub struct {rust} {{");
     for m in members {
         field(out, def, m, names);

@@ -213,6 +213,25 @@ impl Machine {
         }
     }
 
+    /// QMP `system_powerdown`: announced with POWERDOWN. The guest learns
+    /// of it through an ACPI power button, which the machine does not
+    /// have yet.
+    pub fn qmp_system_powerdown(&mut self) {
+        self.events.emit(QmpEvent::powerdown());
+    }
+
+    /// QMP `inject-nmi`: an NMI to every vCPU, as QEMU's PC machines do;
+    /// false on a machine without CPUs.
+    pub fn inject_nmi(&mut self) -> bool {
+        match &self.board {
+            Some(board) => {
+                board.vcpus.inject_nmi();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// QMP `quit`: announce the shutdown and end the process.
     pub fn qmp_quit(&mut self) {
         self.events

@@ -71,6 +71,11 @@ impl QmpEvent {
         QmpEvent::new("RESUME", Map::new())
     }
 
+    /// The host asked the guest to power down (`system_powerdown`).
+    pub fn powerdown() -> Self {
+        QmpEvent::new("POWERDOWN", Map::new())
+    }
+
     pub fn reset(cause: ShutdownCause) -> Self {
         QmpEvent::new("RESET", cause_data(cause))
     }

@@ -15,6 +15,10 @@ pub struct MachineType {
     pub max_cpus: u64,
     /// Whether QEMU gives it serial, parallel and VGA by default.
     pub has_default_devices: bool,
+    /// The CPU model `-cpu` defaults to, by QOM type name (none: no CPUs).
+    pub default_cpu_type: Option<&'static str>,
+    /// The id of the main RAM's memory backend.
+    pub default_ram_id: &'static str,
 }
 
 /// In QEMU's `-machine help` order.
@@ -26,6 +30,8 @@ pub const MACHINE_TYPES: &[MachineType] = &[
         is_default: true,
         max_cpus: 255,
         has_default_devices: true,
+        default_cpu_type: Some("qemu64-x86_64-cpu"),
+        default_ram_id: "pc.ram",
     },
     MachineType {
         name: "pc-q35-7.2",
@@ -34,6 +40,8 @@ pub const MACHINE_TYPES: &[MachineType] = &[
         is_default: false,
         max_cpus: 288,
         has_default_devices: true,
+        default_cpu_type: Some("qemu64-x86_64-cpu"),
+        default_ram_id: "pc.ram",
     },
     MachineType {
         name: "none",
@@ -42,6 +50,8 @@ pub const MACHINE_TYPES: &[MachineType] = &[
         is_default: false,
         max_cpus: 1,
         has_default_devices: false,
+        default_cpu_type: None,
+        default_ram_id: "ram",
     },
 ];
 

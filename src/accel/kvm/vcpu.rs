@@ -225,6 +225,8 @@ struct Control {
     parked: bool,
     quit: bool,
     reset: Option<ResetTo>,
+    /// An NMI to inject before the vCPU next enters the guest.
+    nmi: bool,
 }
 
 struct Shared {
@@ -287,6 +289,7 @@ impl VcpuThreads {
                     parked: false,
                     quit: false,
                     reset: None,
+                    nmi: false,
                 }),
                 changed: Condvar::new(),
             });
@@ -333,6 +336,16 @@ impl VcpuThreads {
         }
     }
 
+    /// Raise an NMI on every vCPU: each injects it before it next enters
+    /// the guest (at once if running, when resumed if paused).
+    pub fn inject_nmi(&self) {
+        for h in &self.vcpus {
+            h.shared.lock().nmi = true;
+            // SAFETY: as in `pause`.
+            unsafe { libc::pthread_kill(h.thread.as_pthread_t(), kick_signal()) };
+        }
+    }
+
     /// Let every vCPU run.
     pub fn resume(&self) {
         for h in &self.vcpus {
@@ -362,6 +375,11 @@ fn run_vcpu(mut vcpu: Vcpu, shared: &Shared, buses: &IoBuses, control: &dyn Syst
                     eprintln!("qemu-system-x86_64: vCPU {} reset: {e}", vcpu.index);
                     park_and_request(shared, control, SystemRequest::InternalError);
                     continue;
+                }
+            }
+            if std::mem::take(&mut c.nmi) {
+                if let Err(e) = vcpu.fd.nmi() {
+                    eprintln!("qemu-system-x86_64: vCPU {} NMI: {e}", vcpu.index);
                 }
             }
         }

@@ -3,6 +3,8 @@
 //! module of its area. Argument decoding and the command table are
 //! generated from `qapi/schema` (see the `qapi` crate).
 
+mod machine_info;
+mod migration;
 mod run_state;
 mod schema;
 
@@ -38,7 +40,8 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_jobs(&mut self) -> Result<Vec<JobInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-jobs"))
+        // No block jobs exist yet.
+        Ok(Vec::new())
     }
 
     fn query_chardev(&mut self) -> Result<Vec<ChardevInfo>, QmpError> {
@@ -62,18 +65,18 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_migrate(&mut self) -> Result<MigrationInfo, QmpError> {
-        Err(QmpError::command_not_found("query-migrate"))
+        Ok(migration::query_migrate())
     }
 
     fn migrate_set_capabilities(
         &mut self,
-        _capabilities: Vec<MigrationCapabilityStatus>,
+        capabilities: Vec<MigrationCapabilityStatus>,
     ) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("migrate-set-capabilities"))
+        migration::migrate_set_capabilities(&capabilities)
     }
 
     fn query_migrate_capabilities(&mut self) -> Result<Vec<MigrationCapabilityStatus>, QmpError> {
-        Err(QmpError::command_not_found("query-migrate-capabilities"))
+        Ok(migration::query_migrate_capabilities())
     }
 
     fn qmp_capabilities(&mut self, _enable: Option<Vec<QMPCapability>>) -> Result<(), QmpError> {
@@ -146,7 +149,7 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_machines(&mut self) -> Result<Vec<MachineInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-machines"))
+        Ok(machine_info::query_machines())
     }
 
     fn query_target(&mut self) -> Result<TargetInfo, QmpError> {
@@ -163,15 +166,25 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn system_powerdown(&mut self) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("system_powerdown"))
+        self.machine.qmp_system_powerdown();
+        Ok(())
     }
 
     fn system_wakeup(&mut self) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("system_wakeup"))
+        // Waking up needs ACPI suspend support, which the machine lacks.
+        Err(QmpError::generic(
+            "wake-up from suspend is not supported by this guest",
+        ))
     }
 
     fn inject_nmi(&mut self) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("inject-nmi"))
+        if self.machine.inject_nmi() {
+            Ok(())
+        } else {
+            Err(QmpError::generic(
+                "this feature or command is not currently supported",
+            ))
+        }
     }
 
     fn query_kvm(&mut self) -> Result<KvmInfo, QmpError> {
@@ -197,7 +210,10 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_balloon(&mut self) -> Result<BalloonInfo, QmpError> {
-        Err(QmpError::command_not_found("query-balloon"))
+        Err(QmpError::new(
+            ErrorClass::DeviceNotActive,
+            "No balloon device has been activated",
+        ))
     }
 
     fn query_cpu_model_expansion(
@@ -217,7 +233,8 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_iothreads(&mut self) -> Result<Vec<IOThreadInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-iothreads"))
+        // Devices do their I/O on the main loop: there are no -object iothreads.
+        Ok(Vec::new())
     }
 
     fn stop(&mut self) -> Result<(), QmpError> {
