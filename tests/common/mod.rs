@@ -42,6 +42,8 @@ pub enum Guest {
     FwCfg,
     /// Scans PCI bus 0 through ports 0xcf8/0xcfc (PVH).
     PciScan,
+    /// Waits for an NMI, then exits (PVH).
+    Nmi,
 }
 
 impl Guest {
@@ -57,10 +59,11 @@ impl Guest {
             Guest::ResetTripleFault => "reset-triple-fault.elf",
             Guest::FwCfg => "fwcfg.elf",
             Guest::PciScan => "pciscan.elf",
+            Guest::Nmi => "nmi.elf",
         }
     }
 
-    const ALL: [Guest; 10] = [
+    const ALL: [Guest; 11] = [
         Guest::Pvh32,
         Guest::Pvh64,
         Guest::MultibootFlat,
@@ -71,6 +74,7 @@ impl Guest {
         Guest::ResetTripleFault,
         Guest::FwCfg,
         Guest::PciScan,
+        Guest::Nmi,
     ];
 
     /// (source, extra gcc flags, 64-bit object, linker script, flat binary)
@@ -100,6 +104,7 @@ impl Guest {
             Guest::ResetTripleFault => ("reset.S", &["-DTRIPLE_FAULT"], false, "guest.ld", false),
             Guest::FwCfg => ("fwcfg.S", &[], false, "guest.ld", false),
             Guest::PciScan => ("pciscan.S", &[], false, "guest.ld", false),
+            Guest::Nmi => ("nmi.S", &[], false, "guest.ld", false),
         }
     }
 }

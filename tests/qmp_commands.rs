@@ -1,0 +1,173 @@
+//! QMP commands answered by the machine as a whole, compared with QEMU 7.2
+//! run the same way: the state of migration, jobs, iothreads and the
+//! balloon, power requests, NMIs, and the machine types.
+
+mod common;
+mod qmp_client;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::{boot_args, guest, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU};
+use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm};
+
+/// A machine paused before it starts; the PC machines get the NMI guest,
+/// which waits in `hlt` once started.
+fn idle_args(machine: &str, socket: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-machine",
+        machine,
+        "-accel",
+        "kvm",
+        "-nodefaults",
+        "-display",
+        "none",
+        "-S",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if machine != "none" {
+        args.push("-kernel".to_string());
+        args.push(guest(Guest::Nmi).display().to_string());
+    }
+    args.extend(qmp_socket_args("-qmp", socket));
+    args
+}
+
+/// A scratch directory of its own for each emulator a test starts.
+fn fresh_scratch(what: &str) -> std::path::PathBuf {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    scratch(&format!("{what}-{}", COUNT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Sends each request (one reply line each, after the events it raises)
+/// to `program` and returns the masked conversation.
+fn converse(program: &str, machine: &str, requests: &[(&str, usize)]) -> String {
+    let dir = fresh_scratch("commands");
+    let socket = dir.join("qmp.sock");
+    let _vm = Vm::start(program, &idle_args(machine, &socket), &socket);
+    let mut client = Client::negotiated(&socket);
+    let mut out = String::new();
+    for (request, lines) in requests {
+        out.push_str(&format!(">> {request}\n"));
+        out.push_str(&mask(&client.exchange(request, *lines)));
+    }
+    out
+}
+
+#[test]
+fn machine_state_commands_match_qemu() {
+    let requests: &[(&str, usize)] = &[
+        (r#"{"execute":"query-balloon","id":1}"#, 1),
+        (r#"{"execute":"query-migrate","id":2}"#, 1),
+        (r#"{"execute":"query-jobs","id":3}"#, 1),
+        (r#"{"execute":"query-iothreads","id":4}"#, 1),
+        (
+            r#"{"execute":"migrate-set-capabilities","arguments":{"capabilities":[]}}"#,
+            1,
+        ),
+        (
+            r#"{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"xbzrle"}]}}"#,
+            1,
+        ),
+        (
+            r#"{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"bogus","state":true}]}}"#,
+            1,
+        ),
+        // The event comes before the reply.
+        (r#"{"execute":"system_powerdown","id":5}"#, 2),
+        (r#"{"execute":"cont"}"#, 2),
+        (r#"{"execute":"system_powerdown","id":6}"#, 2),
+        (r#"{"execute":"query-balloon","arguments":{"x":1}}"#, 1),
+    ];
+    for machine in ["none", "pc", "q35"] {
+        assert_eq!(
+            converse(RQEMU, machine, requests),
+            converse(QEMU, machine, requests),
+            "-machine {machine}"
+        );
+    }
+    // Without CPUs there is nobody to take an NMI; without ACPI (which only
+    // the PC machines have in QEMU) nobody to wake up.
+    let cpu_less: &[(&str, usize)] = &[
+        (r#"{"execute":"inject-nmi"}"#, 1),
+        (r#"{"execute":"system_wakeup"}"#, 1),
+    ];
+    assert_eq!(
+        converse(RQEMU, "none", cpu_less),
+        converse(QEMU, "none", cpu_less)
+    );
+}
+
+/// QEMU's `query-machines` entry of each machine type we have equals ours,
+/// but for CPU hotplug, which we do not offer.
+#[test]
+fn query_machines_matches_qemu_for_our_machine_types() {
+    let request = [(r#"{"execute":"query-machines"}"#, 1)];
+    let parse = |text: String| -> Vec<Value> {
+        let reply = text.lines().nth(1).expect("reply line");
+        let value: Value = serde_json::from_str(reply).expect("JSON reply");
+        value["return"].as_array().expect("a list").clone()
+    };
+    let ours = parse(converse(RQEMU, "none", &request));
+    let qemu = parse(converse(QEMU, "none", &request));
+    assert!(!ours.is_empty());
+    for mut entry in ours {
+        let name = entry["name"].clone();
+        let mut theirs = qemu
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("QEMU has no machine {name}"))
+            .clone();
+        assert_eq!(entry["hotpluggable-cpus"], false);
+        entry["hotpluggable-cpus"] = Value::Null;
+        theirs["hotpluggable-cpus"] = Value::Null;
+        assert_eq!(entry, theirs);
+    }
+}
+
+/// Boots the NMI guest, waits until it says it is waiting, injects an NMI
+/// over QMP and returns how the emulator exited and what the guest said.
+fn nmi_run(program: &str) -> (Option<i32>, String) {
+    let dir = fresh_scratch("nmi");
+    let socket = dir.join("qmp.sock");
+    let serial = dir.join("serial.txt");
+    let mut args = boot_args("pc", "128M", &guest(Guest::Nmi));
+    let at = args
+        .iter()
+        .position(|a| a == "stdio")
+        .expect("-serial stdio");
+    args[at] = format!("file:{}", serial.display());
+    args.extend(qmp_socket_args("-qmp", &socket));
+    let vm = Vm::start(program, &args, &socket);
+    let mut client = Client::negotiated(&socket);
+    let start = Instant::now();
+    while !std::fs::read_to_string(&serial)
+        .unwrap_or_default()
+        .contains("waiting")
+    {
+        assert!(
+            start.elapsed() < BOOT_TIMEOUT,
+            "{program}: guest not waiting"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    client.send(br#"{"execute":"inject-nmi"}"#);
+    let (status, _) = vm.wait(BOOT_TIMEOUT);
+    (
+        status.code(),
+        std::fs::read_to_string(&serial).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn inject_nmi_reaches_the_guest_as_in_qemu() {
+    let ours = nmi_run(RQEMU);
+    assert_eq!(ours.0, Some(GUEST_SUCCESS), "{}", ours.1);
+    assert_eq!(ours, nmi_run(QEMU));
+}
