@@ -131,9 +131,14 @@ fn query_machines_matches_qemu_for_our_machine_types() {
     }
 }
 
-/// Boots the NMI guest, waits until it says it is waiting, injects an NMI
-/// over QMP and returns how the emulator exited and what the guest said.
-fn nmi_run(program: &str) -> (Option<i32>, String) {
+/// What a run of the NMI guest gave: exit status, serial output, and
+/// the guest's image in memory (`pmemsave` of 1 MiB + 16 KiB) while it
+/// waited.
+type NmiRun = (Option<i32>, String, Vec<u8>);
+
+/// Boots the NMI guest, waits until it says it is waiting, dumps its
+/// memory, injects an NMI over QMP and returns what happened.
+fn nmi_run(program: &str) -> NmiRun {
     let dir = fresh_scratch("nmi");
     let socket = dir.join("qmp.sock");
     let serial = dir.join("serial.txt");
@@ -157,17 +162,35 @@ fn nmi_run(program: &str) -> (Option<i32>, String) {
         );
         thread::sleep(Duration::from_millis(50));
     }
+    let dump = dir.join("image.bin");
+    let request = format!(
+        r#"{{"execute":"pmemsave","arguments":{{"val":1048576,"size":16384,"filename":"{}"}}}}"#,
+        dump.display()
+    );
+    assert_eq!(client.exchange(&request, 1), "{\"return\": {}}\r\n");
+    let image = std::fs::read(&dump).expect("memory dump");
     client.send(br#"{"execute":"inject-nmi"}"#);
     let (status, _) = vm.wait(BOOT_TIMEOUT);
     (
         status.code(),
         std::fs::read_to_string(&serial).unwrap_or_default(),
+        image,
     )
 }
 
 #[test]
-fn inject_nmi_reaches_the_guest_as_in_qemu() {
+fn pmemsave_and_inject_nmi_as_in_qemu() {
     let ours = nmi_run(RQEMU);
     assert_eq!(ours.0, Some(GUEST_SUCCESS), "{}", ours.1);
-    assert_eq!(ours, nmi_run(QEMU));
+    assert_eq!(ours.2.len(), 16384);
+    assert!(
+        ours.2.iter().any(|&b| b != 0),
+        "the guest image is in the dump"
+    );
+    let qemu = nmi_run(QEMU);
+    assert_eq!((ours.0, &ours.1), (qemu.0, &qemu.1));
+    let differ: Vec<usize> = (0..ours.2.len())
+        .filter(|&i| ours.2[i] != qemu.2[i])
+        .collect();
+    assert!(differ.is_empty(), "bytes differ at {differ:x?}");
 }

@@ -18,7 +18,7 @@ use hw::nvram::fw_cfg::FwCfg;
 use std::time::{Duration, Instant};
 
 use mio::Waker;
-use vm_memory::GuestMemoryMmap;
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 use hw::core::clock::HostClock;
 use hw::core::irq::InterruptController;
@@ -229,6 +229,26 @@ impl Machine {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Guest physical memory at `addr` into `buf`, as a debugger reads it:
+    /// RAM as it is, anything else (devices, holes) as zeros. Addresses
+    /// wrap around at the top of the address space.
+    pub fn read_physical(&self, addr: u64, buf: &mut [u8]) {
+        buf.fill(0);
+        let Some(board) = &self.board else {
+            return;
+        };
+        let mut done = 0;
+        while done < buf.len() {
+            let at = GuestAddress(addr.wrapping_add(done as u64));
+            // Up to the end of this page, so that a range crossing from RAM
+            // into a hole is read page by page.
+            let page_left = 4096 - (at.0 & 0xfff) as usize;
+            let len = page_left.min(buf.len() - done);
+            let _ = board.memory.read_slice(&mut buf[done..done + len], at);
+            done += len;
         }
     }
 

@@ -15,6 +15,15 @@
     .globl _start
 _start:
     cli
+    /* Registers at entry differ between boot paths; the stack (which a
+       memory dump compares) must not. */
+    xor %eax, %eax
+    xor %ebx, %ebx
+    xor %ecx, %ecx
+    xor %edx, %edx
+    xor %esi, %esi
+    xor %edi, %edi
+    xor %ebp, %ebp
     lgdt gdt_descriptor
     ljmp $CODE_SELECTOR, $1f
 1:  mov $DATA_SELECTOR, %ax

@@ -4,6 +4,7 @@
 //! generated from `qapi/schema` (see the `qapi` crate).
 
 mod machine_info;
+mod memory;
 mod migration;
 mod run_state;
 mod schema;
@@ -201,8 +202,8 @@ impl QmpCommands for QmpContext<'_> {
         Err(QmpError::command_not_found("memsave"))
     }
 
-    fn pmemsave(&mut self, _val: i64, _size: i64, _filename: String) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("pmemsave"))
+    fn pmemsave(&mut self, val: i64, size: i64, filename: String) -> Result<(), QmpError> {
+        memory::pmemsave(self.machine, val, size, &filename)
     }
 
     fn query_hotpluggable_cpus(&mut self) -> Result<Vec<HotpluggableCPU>, QmpError> {
