@@ -108,14 +108,10 @@ fn machine_state_commands_match_qemu() {
 /// but for CPU hotplug, which we do not offer.
 #[test]
 fn query_machines_matches_qemu_for_our_machine_types() {
-    let request = [(r#"{"execute":"query-machines"}"#, 1)];
-    let parse = |text: String| -> Vec<Value> {
-        let reply = text.lines().nth(1).expect("reply line");
-        let value: Value = serde_json::from_str(reply).expect("JSON reply");
-        value["return"].as_array().expect("a list").clone()
-    };
-    let ours = parse(converse(RQEMU, "none", &request));
-    let qemu = parse(converse(QEMU, "none", &request));
+    let request = r#"{"execute":"query-machines"}"#;
+    let list = |v: Value| v.as_array().expect("a list").clone();
+    let ours = list(query(RQEMU, request));
+    let qemu = list(query(QEMU, request));
     assert!(!ours.is_empty());
     for mut entry in ours {
         let name = entry["name"].clone();
@@ -193,4 +189,48 @@ fn pmemsave_and_inject_nmi_as_in_qemu() {
         .filter(|&i| ours.2[i] != qemu.2[i])
         .collect();
     assert!(differ.is_empty(), "bytes differ at {differ:x?}");
+}
+
+/// The `return` of `request`, sent to a fresh `-M none` of `program`.
+fn query(program: &str, request: &str) -> Value {
+    let text = converse(program, "none", &[(request, 1)]);
+    let reply = text.lines().nth(1).expect("reply line");
+    let value: Value = serde_json::from_str(reply).expect("JSON reply");
+    value["return"].clone()
+}
+
+/// Each option we report has QEMU's parameters (names, types and help),
+/// and an unknown option gets QEMU's error.
+#[test]
+fn query_command_line_options_matches_qemu() {
+    let request = r#"{"execute":"query-command-line-options"}"#;
+    let ours = query(RQEMU, request);
+    let qemu = query(QEMU, request);
+    let params = |option: &Value| -> Vec<String> {
+        let mut list: Vec<String> = option["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        list.sort();
+        list
+    };
+    let ours = ours.as_array().expect("a list");
+    assert!(ours.len() >= 10);
+    for option in ours {
+        let name = &option["option"];
+        let theirs = qemu
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|o| &o["option"] == name)
+            .unwrap_or_else(|| panic!("QEMU has no option {name}"));
+        assert_eq!(params(option), params(theirs), "{name}");
+    }
+    let bad = [(
+        r#"{"execute":"query-command-line-options","arguments":{"option":"bogus"}}"#,
+        1,
+    )];
+    assert_eq!(converse(RQEMU, "none", &bad), converse(QEMU, "none", &bad));
 }

@@ -30,6 +30,8 @@ pub struct Param {
     pub name: &'static str,
     pub kind: ParamKind,
     pub help: Option<&'static str>,
+    /// The value QEMU documents as the default (`query-command-line-options`).
+    pub default: Option<&'static str>,
 }
 
 const fn param(name: &'static str, kind: ParamKind) -> Param {
@@ -37,6 +39,7 @@ const fn param(name: &'static str, kind: ParamKind) -> Param {
         name,
         kind,
         help: None,
+        default: None,
     }
 }
 
@@ -45,6 +48,7 @@ const fn described(name: &'static str, kind: ParamKind, help: &'static str) -> P
         name,
         kind,
         help: Some(help),
+        default: None,
     }
 }
 
@@ -103,6 +107,26 @@ impl OptsList {
 
 use ParamKind::{Bool, Number, Size, Text};
 
+/// The options whose parameters are checked against a list, in QEMU's
+/// `query-command-line-options` order.
+pub const CHECKED_OPTIONS: &[&OptsList] = &[
+    &SANDBOX,
+    &NAME,
+    &MSG,
+    &OVERCOMMIT,
+    &ADD_FD,
+    &MEMORY,
+    &MON,
+    &GLOBAL,
+    &RTC,
+    &CHARDEV,
+];
+
+/// The QemuOpts options that take any parameter and leave the checks to
+/// what they create (a device's, backend's or object's properties); QEMU
+/// reports them with no parameters.
+pub const FREE_FORM_OPTIONS: &[&str] = &["object", "accel", "netdev", "device"];
+
 pub const CHARDEV: OptsList = OptsList {
     name: "chardev",
     params: &[
@@ -135,7 +159,10 @@ pub const CHARDEV: OptsList = OptsList {
         param("signal", Bool),
         param("size", Size),
         param("telnet", Bool),
-        param("tight", Bool),
+        Param {
+            default: Some("on"),
+            ..param("tight", Bool)
+        },
         param("tls-authz", Text),
         param("tls-creds", Text),
         param("tn3270", Bool),

@@ -3,6 +3,7 @@
 //! module of its area. Argument decoding and the command table are
 //! generated from `qapi/schema` (see the `qapi` crate).
 
+mod command_line;
 mod machine_info;
 mod memory;
 mod migration;
@@ -281,8 +282,8 @@ impl QmpCommands for QmpContext<'_> {
 
     fn query_command_line_options(
         &mut self,
-        _option: Option<String>,
+        option: Option<String>,
     ) -> Result<Vec<CommandLineOptionInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-command-line-options"))
+        command_line::query_command_line_options(option.as_deref())
     }
 }
