@@ -8,7 +8,6 @@ mod machine_info;
 mod memory;
 mod migration;
 mod run_state;
-mod schema;
 
 use serde_json::{Map, Value};
 
@@ -95,7 +94,7 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_commands(&mut self) -> Result<Vec<CommandInfo>, QmpError> {
-        Ok(schema::query_commands())
+        Ok(qapi::introspection::command_list())
     }
 
     fn quit(&mut self) -> Result<(), QmpError> {
@@ -104,7 +103,7 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_qmp_schema(&mut self) -> Result<Vec<SchemaInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-qmp-schema"))
+        Ok(qapi::introspection::qmp_schema())
     }
 
     fn qom_list(&mut self, _path: String) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
