@@ -1,6 +1,6 @@
-//! QMP events: what the machine announces (`STOP`, `RESUME`, `RESET`,
-//! `SHUTDOWN`), queued where they happen and sent by the monitors to every
-//! client that negotiated capabilities.
+//! QMP events: the schema's events (`qapi::QmpEvent`), stamped when the
+//! machine raises them, queued where they happen and sent by the monitors
+//! to every client that negotiated capabilities.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,88 +8,78 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-/// Why the machine shut down or reset (QEMU's `ShutdownCause`, by its QMP
-/// name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShutdownCause {
-    HostQmpQuit,
-    HostQmpSystemReset,
-    HostSignal,
-    GuestShutdown,
-    GuestReset,
-}
+pub use qapi::types::ShutdownCause;
+use qapi::types::{ResetEvent, ShutdownEvent};
 
-impl ShutdownCause {
-    pub fn name(self) -> &'static str {
-        match self {
-            ShutdownCause::HostQmpQuit => "host-qmp-quit",
-            ShutdownCause::HostQmpSystemReset => "host-qmp-system-reset",
-            ShutdownCause::HostSignal => "host-signal",
-            ShutdownCause::GuestShutdown => "guest-shutdown",
-            ShutdownCause::GuestReset => "guest-reset",
-        }
-    }
-
-    /// Whether the guest asked for it (the events' `guest` member).
-    pub fn by_guest(self) -> bool {
-        matches!(
-            self,
-            ShutdownCause::GuestShutdown | ShutdownCause::GuestReset
-        )
-    }
+/// Whether the guest caused it (the events' `guest` member): QEMU counts
+/// every cause after `host-ui` as the guest's.
+fn caused_by_guest(cause: ShutdownCause) -> bool {
+    !matches!(
+        cause,
+        ShutdownCause::None
+            | ShutdownCause::HostError
+            | ShutdownCause::HostQmpQuit
+            | ShutdownCause::HostQmpSystemReset
+            | ShutdownCause::HostSignal
+            | ShutdownCause::HostUi
+    )
 }
 
 /// One event, stamped when it happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QmpEvent {
-    pub name: &'static str,
-    /// Omitted on the wire when empty.
-    pub data: Map<String, Value>,
+    pub event: qapi::QmpEvent,
     pub seconds: u64,
     pub microseconds: u32,
 }
 
 impl QmpEvent {
-    /// Event `name` with `data`, stamped with the wall-clock time now.
-    pub fn new(name: &'static str, data: Map<String, Value>) -> Self {
+    /// `event`, stamped with the wall-clock time now.
+    pub fn new(event: qapi::QmpEvent) -> Self {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         QmpEvent {
-            name,
-            data,
+            event,
             seconds: now.as_secs(),
             microseconds: now.subsec_micros(),
         }
     }
 
     pub fn stop() -> Self {
-        QmpEvent::new("STOP", Map::new())
+        QmpEvent::new(qapi::QmpEvent::Stop)
     }
 
     pub fn resume() -> Self {
-        QmpEvent::new("RESUME", Map::new())
+        QmpEvent::new(qapi::QmpEvent::Resume)
     }
 
     /// The host asked the guest to power down (`system_powerdown`).
     pub fn powerdown() -> Self {
-        QmpEvent::new("POWERDOWN", Map::new())
+        QmpEvent::new(qapi::QmpEvent::Powerdown)
     }
 
-    pub fn reset(cause: ShutdownCause) -> Self {
-        QmpEvent::new("RESET", cause_data(cause))
+    pub fn reset(reason: ShutdownCause) -> Self {
+        QmpEvent::new(qapi::QmpEvent::Reset(ResetEvent {
+            guest: caused_by_guest(reason),
+            reason,
+        }))
     }
 
-    pub fn shutdown(cause: ShutdownCause) -> Self {
-        QmpEvent::new("SHUTDOWN", cause_data(cause))
+    pub fn shutdown(reason: ShutdownCause) -> Self {
+        QmpEvent::new(qapi::QmpEvent::Shutdown(ShutdownEvent {
+            guest: caused_by_guest(reason),
+            reason,
+        }))
     }
 
-    /// The message as QEMU builds it.
+    /// The message as QEMU builds it: `event`, then `data` if the event
+    /// has any, then `timestamp` (the writer puts them in QEMU's order).
     pub fn message(&self) -> Value {
         let mut message = Map::new();
-        message.insert("event".to_string(), Value::from(self.name));
-        if !self.data.is_empty() {
-            message.insert("data".to_string(), Value::Object(self.data.clone()));
+        message.insert("event".to_string(), Value::from(self.event.name()));
+        if let Some(data) = self.event.data() {
+            message.insert("data".to_string(), data);
         }
         message.insert(
             "timestamp".to_string(),
@@ -97,13 +87,6 @@ impl QmpEvent {
         );
         Value::Object(message)
     }
-}
-
-fn cause_data(cause: ShutdownCause) -> Map<String, Value> {
-    let mut data = Map::new();
-    data.insert("guest".to_string(), Value::Bool(cause.by_guest()));
-    data.insert("reason".to_string(), Value::from(cause.name()));
-    data
 }
 
 /// Events raised on the main thread and not sent yet. Cloning shares the
@@ -145,6 +128,25 @@ mod tests {
         assert_eq!(
             reset.message()["data"],
             json!({"guest": true, "reason": "guest-reset"})
+        );
+    }
+
+    #[test]
+    fn guest_causes_are_those_after_host_ui() {
+        let guest: Vec<&str> = ShutdownCause::ALL
+            .iter()
+            .filter(|c| caused_by_guest(**c))
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(
+            guest,
+            [
+                "guest-shutdown",
+                "guest-reset",
+                "guest-panic",
+                "subsystem-reset",
+                "snapshot-load"
+            ]
         );
     }
 }
