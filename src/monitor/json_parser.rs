@@ -9,8 +9,20 @@ use super::unicode::{decode_codepoint, is_valid_codepoint, lossy_c_string};
 
 type Parsed<T> = Result<T, String>;
 
+/// QEMU formats the detail into a 1024-byte buffer: what does not fit
+/// (a long token quoted in it) is cut off.
+const DETAIL_LIMIT: usize = 1023;
+
 fn error<T>(what: impl std::fmt::Display) -> Parsed<T> {
-    Err(format!("JSON parse error, {what}"))
+    let mut detail = what.to_string();
+    if detail.len() > DETAIL_LIMIT {
+        let mut end = DETAIL_LIMIT;
+        while !detail.is_char_boundary(end) {
+            end -= 1;
+        }
+        detail.truncate(end);
+    }
+    Err(format!("JSON parse error, {detail}"))
 }
 
 /// Parses one value from `tokens` (which the streamer gathered so that
