@@ -18,13 +18,14 @@ mod set;
 mod socket;
 mod stdio;
 
+use std::os::fd::OwnedFd;
 use std::os::unix::io::RawFd;
 
 use crate::vl::description::ChardevOptions;
 
 #[cfg(test)]
 pub use ringbuf::Ringbuf;
-pub use set::{ChardevSet, ConnectError};
+pub use set::{ChardevSet, ChardevStatus, ConnectError, RemoveError};
 
 /// What one `read_input` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,14 @@ pub trait Chardev: Send {
     /// waiting for its client.
     fn is_open(&self) -> bool {
         true
+    }
+    /// What the chardev is connected to, as QEMU's `query-chardev` shows it
+    /// (`null`, `pty:/dev/pts/3`, `disconnected:unix:/path,server=on`).
+    fn filename(&self) -> String;
+    /// The file descriptors that came (SCM_RIGHTS) with the input the last
+    /// `read_input` returned; taken once.
+    fn take_received_fds(&mut self) -> Vec<OwnedFd> {
+        Vec::new()
     }
     /// Guest output. Never blocks the caller for long; output with no peer
     /// (unconnected socket, pty nobody opened) is dropped, as QEMU does.
@@ -102,7 +111,8 @@ pub fn open(
         "file" => file::open(&props),
         "pipe" => pipe::open(&props),
         "stdio" => stdio::open(&props),
-        "ringbuf" | "memory" => ringbuf::open(&props),
+        "ringbuf" => ringbuf::open(&props, "ringbuf"),
+        "memory" => ringbuf::open(&props, "memory"),
         "pty" => pty::open(&opts.id),
         "socket" => socket::open(&props, location),
         // QEMU's other backends: real names, not provided here.

@@ -9,6 +9,8 @@ use super::{Chardev, ChardevError, ChardevRead};
 
 pub(crate) struct PtyChardev {
     master: File,
+    /// The slave side's path, `/dev/pts/N`.
+    slave_name: String,
     pacer: OutputPacer,
 }
 
@@ -21,6 +23,7 @@ pub(crate) fn open(id: &str) -> Result<Box<dyn Chardev>, ChardevError> {
     println!("char device redirected to {slave_name} (label {id})");
     Ok(Box::new(PtyChardev {
         master,
+        slave_name,
         pacer: OutputPacer::default(),
     }))
 }
@@ -93,6 +96,9 @@ impl Chardev for PtyChardev {
             ChardevRead::Disconnected => ChardevRead::WouldBlock,
             other => other,
         }
+    }
+    fn filename(&self) -> String {
+        format!("pty:{}", self.slave_name)
     }
     fn write(&mut self, data: &[u8]) {
         // Output with nobody attached is dropped, as QEMU does, instead of
