@@ -25,7 +25,8 @@ use crate::vl::description::ChardevOptions;
 
 #[cfg(test)]
 pub use ringbuf::Ringbuf;
-pub use set::{ChardevSet, ChardevStatus, ConnectError, RemoveError};
+pub use set::{ChardevSet, ConnectError};
+pub use socket::is_socket;
 
 /// What one `read_input` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -122,7 +122,7 @@ mod tests {
     fn open_with(size: &str) -> Result<Box<dyn Chardev>, ChardevError> {
         let mut dict = Dict::new();
         dict.insert("size".into(), size.into());
-        open(&Props::new(&dict))
+        open(&Props::new(&dict), "ringbuf")
     }
 
     #[test]

@@ -199,7 +199,8 @@ pub(crate) fn open(
     Ok(Box::new(chardev))
 }
 
-fn is_socket(fd: RawFd) -> bool {
+/// Whether `fd` is an open socket.
+pub fn is_socket(fd: RawFd) -> bool {
     // SAFETY: stat is plain data filled by fstat; a bad fd just fails.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     (unsafe { libc::fstat(fd, &mut st) } == 0) && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
