@@ -161,11 +161,10 @@ pub(crate) fn open(
 
     let mut chardev = if server {
         let listener = listen(&address)?;
-        let socket_file = match &address {
-            Address::Unix {
-                path,
-                abstract_name: false,
-            } => Some(path.clone()),
+        // Whatever file the listening socket is bound to, also one passed
+        // in by fd, goes with the chardev, as in QEMU.
+        let socket_file = match endpoint(listener.as_raw_fd(), false) {
+            Some(Endpoint::Unix(path)) if !path.is_empty() => Some(path),
             _ => None,
         };
         SocketChardev {
