@@ -9,6 +9,7 @@
 
 mod fd_io;
 mod file;
+mod hash_order;
 mod mux;
 mod pipe;
 mod props;

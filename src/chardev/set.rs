@@ -57,6 +57,7 @@ use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, Waker};
 
+use super::hash_order::HashOrder;
 use super::mux::{MuxAction, MuxEscapes, HELP, TERMINATED};
 use super::{open, Chardev, ChardevError, ChardevRead};
 use crate::vl::description::ChardevOptions;
@@ -139,12 +140,14 @@ impl Entry {
 pub struct ChardevSet {
     /// In the order added; a removed chardev leaves an empty slot, so the
     /// others keep their tokens.
-    entries: Vec<Option<(String, Arc<Entry>)>>,
+    entries: Vec<Option<Arc<Entry>>>,
     by_id: HashMap<String, usize>,
     first_token: usize,
     waker: Arc<Waker>,
     /// The main loop's registry, once `register` ran.
     registry: Option<Registry>,
+    /// The labels in the order QEMU keeps them.
+    order: HashOrder,
 }
 
 impl ChardevSet {
@@ -156,6 +159,7 @@ impl ChardevSet {
             first_token: 0,
             waker,
             registry: None,
+            order: HashOrder::default(),
         }
     }
 
@@ -173,35 +177,35 @@ impl ChardevSet {
 
     fn entry(&self, id: &str) -> Option<&Arc<Entry>> {
         let index = *self.by_id.get(id)?;
-        self.entries[index].as_ref().map(|(_, entry)| entry)
+        self.entries[index].as_ref()
     }
 
-    /// Every chardev as QMP's `query-chardev` lists it; a multiplexer is
-    /// two, as in QEMU: `ID` (`mux`) and the chardev under it, `ID-base`.
+    /// Every chardev as QMP's `query-chardev` lists it, in QEMU's order
+    /// (see `hash_order`); a multiplexer is two, as in QEMU: `ID` (`mux`)
+    /// and the chardev under it, `ID-base`.
     pub fn list(&self) -> Vec<ChardevStatus> {
-        let mut list = Vec::new();
-        for (id, entry) in self.entries.iter().flatten() {
-            let state = entry.lock();
-            let status = ChardevStatus {
-                label: id.clone(),
-                filename: state.chardev.filename(),
-                frontend_open: !state.frontends.is_empty(),
-            };
-            if state.mux.is_some() {
-                list.push(ChardevStatus {
-                    label: id.clone(),
-                    filename: "mux".to_string(),
-                    frontend_open: false,
-                });
-                list.push(ChardevStatus {
-                    label: format!("{id}-base"),
-                    ..status
-                });
-            } else {
-                list.push(status);
-            }
-        }
-        list
+        let mut keys: Vec<&str> = self.order.keys().collect();
+        keys.reverse();
+        keys.into_iter()
+            .filter_map(|label| {
+                let (entry, is_base) = match self.entry(label) {
+                    Some(entry) => (entry, false),
+                    None => (self.mux_of_base(label)?, true),
+                };
+                let state = entry.lock();
+                let (filename, frontend_open) = if state.mux.is_some() && !is_base {
+                    // No device attaches to the multiplexer itself.
+                    ("mux".to_string(), false)
+                } else {
+                    (state.chardev.filename(), !state.frontends.is_empty())
+                };
+                Some(ChardevStatus {
+                    label: label.to_string(),
+                    filename,
+                    frontend_open,
+                })
+            })
+            .collect()
     }
 
     /// What chardev `id` is connected to (see `Chardev::filename`).
@@ -218,7 +222,7 @@ impl ChardevSet {
             .by_id
             .get(id)
             .ok_or_else(|| RemoveError::NotFound(id.to_string()))?;
-        if let Some((_, entry)) = &self.entries[index] {
+        if let Some(entry) = &self.entries[index] {
             let mut state = entry.lock();
             if state.mux.is_some() || !state.frontends.is_empty() {
                 return Err(RemoveError::Busy(id.to_string()));
@@ -228,6 +232,7 @@ impl ChardevSet {
             }
         }
         self.by_id.remove(id);
+        self.order.remove(id);
         // Dropping the chardev closes it.
         self.entries[index] = None;
         Ok(())
@@ -274,8 +279,13 @@ impl ChardevSet {
             state.reregister(registry, Token(self.first_token + index));
             state.registered = true;
         }
-        self.entries.push(Some((id.to_string(), entry)));
+        self.entries.push(Some(entry));
         self.by_id.insert(id.to_string(), index);
+        // QEMU creates a multiplexer's base chardev first.
+        if mux {
+            self.order.insert(&format!("{id}-base"));
+        }
+        self.order.insert(id);
     }
 
     /// Registers the input fds of the chardevs not registered yet: chardev
@@ -286,7 +296,7 @@ impl ChardevSet {
         self.first_token = first_token;
         self.registry = Some(registry.try_clone()?);
         for (index, slot) in self.entries.iter().enumerate() {
-            let Some((_, entry)) = slot else { continue };
+            let Some(entry) = slot else { continue };
             let mut state = entry.lock();
             if !state.registered {
                 state.reregister(registry, Token(first_token + index));
@@ -301,7 +311,7 @@ impl ChardevSet {
         let Some(index) = token.0.checked_sub(self.first_token) else {
             return false;
         };
-        let Some(Some((_, entry))) = self.entries.get(index) else {
+        let Some(Some(entry)) = self.entries.get(index) else {
             return false;
         };
         let entry = Arc::clone(entry);
@@ -314,7 +324,7 @@ impl ChardevSet {
     /// when nobody asked: call it on every wake-up of the main loop.
     pub fn deliver_pending(&mut self, registry: &Registry) {
         for (index, slot) in self.entries.iter().enumerate() {
-            let Some((_, entry)) = slot else { continue };
+            let Some(entry) = slot else { continue };
             if entry.input_wanted.swap(false, Ordering::SeqCst) {
                 service(entry, Token(self.first_token + index), registry);
             }
