@@ -442,3 +442,54 @@ fn passed_socket_scenario(program: &str, dir: &Path) -> Vec<String> {
 fn sockets_passed_by_name_become_chardevs_as_in_qemu() {
     compare("passed", passed_socket_scenario);
 }
+
+/// What the process prints on stdout around a pty added over QMP: QEMU
+/// announces command-line ptys there, but not this one.
+fn runtime_pty_stdout_scenario(program: &str, dir: &Path) -> Vec<String> {
+    let socket = dir.join("qmp.sock");
+    let stdout_path = dir.join("stdout.txt");
+    let stdout = std::fs::File::create(&stdout_path).expect("stdout file");
+    let mut child = std::process::Command::new(program)
+        .args([
+            "-machine",
+            "none",
+            "-accel",
+            "kvm",
+            "-S",
+            "-nodefaults",
+            "-display",
+            "none",
+        ])
+        .args(qmp_socket_args("-qmp", &socket))
+        .args(["-chardev", "pty,id=early"])
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the emulator");
+    for _ in 0..500 {
+        if socket.exists() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let mut client = Client::negotiated(&socket);
+    let mut log = vec![masked(
+        &ask(
+            &mut client,
+            r#"{"execute":"chardev-add","arguments":{"id":"late","backend":{"type":"pty","data":{}}}}"#,
+            &[],
+        ),
+        dir,
+    )];
+    ask(&mut client, r#"{"execute":"quit"}"#, &[]);
+    let _ = child.wait();
+    let printed = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    log.push(masked(&printed, dir));
+    log
+}
+
+#[test]
+fn ptys_added_at_run_time_are_not_announced_on_stdout() {
+    compare("pty-stdout", runtime_pty_stdout_scenario);
+}

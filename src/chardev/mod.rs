@@ -98,7 +98,7 @@ impl ChardevError {
 ///
 /// `location` is the command-line option it came from (`-chardev
 /// socket,id=...`), used as QEMU does for the `info:` line a waiting server
-/// prints; `None` for chardevs added at run time. `mux=on` is not acted on
+/// prints; `None` for chardevs added at run time over QMP. `mux=on` is not acted on
 /// here: `ChardevSet::add` makes the chardev a multiplexer.
 pub fn open(
     opts: &ChardevOptions,
@@ -115,7 +115,9 @@ pub fn open(
         "stdio" => stdio::open(&props),
         "ringbuf" => ringbuf::open(&props, "ringbuf"),
         "memory" => ringbuf::open(&props, "memory"),
-        "pty" => pty::open(&opts.id),
+        // QEMU announces a pty on stdout, except one a QMP command creates:
+        // that message goes to the monitor, which has no place for it.
+        "pty" => pty::open(&opts.id, location.is_some()),
         "socket" => socket::open(&props, location),
         // QEMU's other backends: real names, not provided here.
         "udp" | "serial" | "tty" | "parallel" | "parport" | "msmouse" | "wctablet" | "braille"

@@ -14,13 +14,15 @@ pub(crate) struct PtyChardev {
     pacer: OutputPacer,
 }
 
-pub(crate) fn open(id: &str) -> Result<Box<dyn Chardev>, ChardevError> {
+pub(crate) fn open(id: &str, announce: bool) -> Result<Box<dyn Chardev>, ChardevError> {
     let (master, slave_name) =
         open_raw_pty().map_err(|e| ChardevError::io("Failed to create PTY", &e))?;
     set_nonblocking(master.as_raw_fd(), true)
         .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
-    // QEMU prints this on stdout, not stderr.
-    println!("char device redirected to {slave_name} (label {id})");
+    if announce {
+        // QEMU prints this on stdout, not stderr.
+        println!("char device redirected to {slave_name} (label {id})");
+    }
     Ok(Box::new(PtyChardev {
         master,
         slave_name,

@@ -976,5 +976,5 @@ fn child_opens_pty() {
     }
     let mut pty = opts("pty", &[]);
     pty.id = "p0".into();
-    open(&pty, None).unwrap();
+    open(&pty, Some("-chardev pty,id=p0")).unwrap();
 }
