@@ -308,6 +308,8 @@ fn fds_scenario(program: &str, dir: &Path) -> Vec<String> {
         (r#"{"execute":"query-status"}"#, &[r, w]),
         (r#"{"execute":"getfd","arguments":{"fdname":"b"}}"#, &[]),
         (r#"{"execute":"getfd","arguments":{"fdname":"b"}}"#, &[]),
+        // Marked only; the later removal in another set leaves it be.
+        (r#"{"execute":"remove-fd","arguments":{"fdset-id":2}}"#, &[]),
         (r#"{"execute":"cont"}"#, &[]),
         (r#"{"execute":"remove-fd","arguments":{"fdset-id":0}}"#, &[]),
         (r#"{"execute":"query-fdsets"}"#, &[]),
@@ -325,6 +327,11 @@ fn fds_scenario(program: &str, dir: &Path) -> Vec<String> {
             masked(&reply, dir)
         ));
     }
+    // The last client leaving a running machine closes every set.
+    drop(client);
+    let mut client = Client::negotiated(&dir.join("qmp.sock"));
+    let reply = ask(&mut client, r#"{"execute":"query-fdsets"}"#, &[]);
+    log.push(format!("after reconnecting: {}", masked(&reply, dir)));
     log
 }
 

@@ -64,6 +64,16 @@ struct FdSet {
     members: Vec<SetMember>,
 }
 
+impl FdSet {
+    /// QEMU's `monitor_fdset_cleanup`: while the machine runs, closes the
+    /// removed descriptors, and all of them once no monitor has a client.
+    fn clean_up(&mut self, running: bool, clients_connected: bool) {
+        if running {
+            self.members.retain(|m| !m.removed && clients_connected);
+        }
+    }
+}
+
 /// One set as `query-fdsets` shows it: its id and its descriptors (number,
 /// opaque text) in the order QEMU lists them.
 pub type FdSetListing = (i64, Vec<(i64, Option<String>)>);
@@ -159,18 +169,19 @@ impl FdSets {
             }
             None => set.members.iter_mut().for_each(|m| m.removed = true),
         }
-        self.clean_up(running, true);
+        // The monitor asking has a client: only removed ones may go.
+        set.clean_up(running, true);
+        if set.members.is_empty() {
+            self.sets.remove(index);
+        }
         Ok(())
     }
 
-    /// QEMU's `monitor_fdset_cleanup` on every set: while the machine
-    /// runs, closes the removed descriptors, and every descriptor once no
-    /// monitor has a client; drops the sets left empty.
+    /// A monitor's client left: every set is cleaned up (see
+    /// `FdSet::clean_up`).
     pub fn clean_up(&mut self, running: bool, clients_connected: bool) {
         for set in &mut self.sets {
-            if running {
-                set.members.retain(|m| !m.removed && clients_connected);
-            }
+            set.clean_up(running, clients_connected);
         }
         self.sets.retain(|s| !s.members.is_empty());
     }
@@ -251,6 +262,18 @@ mod tests {
             sets.remove(id, None, true),
             Err(FdSetError::SetNotFound(id))
         );
+    }
+
+    #[test]
+    fn removal_closes_only_in_the_set_it_names() {
+        let mut sets = FdSets::default();
+        let (zero, _) = sets.add(some_fd(), None, None).unwrap();
+        let (one, _) = sets.add(some_fd(), None, None).unwrap();
+        // Stopped: set 0's descriptor is only marked.
+        sets.remove(zero, None, false).unwrap();
+        // Running: set 1 goes, set 0 keeps its marked descriptor.
+        sets.remove(one, None, true).unwrap();
+        assert_eq!(ids(&sets), [zero]);
     }
 
     #[test]
