@@ -37,4 +37,8 @@ pub trait CharFrontend: Send {
     /// The backend's connection changed. Devices that do not care about
     /// who is connected keep this default.
     fn event(&mut self, _event: CharEvent) {}
+    /// File descriptors a socket peer passed (SCM_RIGHTS) with the bytes
+    /// that `receive` gets next. Devices have no use for them: the default
+    /// closes them.
+    fn receive_fds(&mut self, _fds: Vec<std::os::fd::OwnedFd>) {}
 }

@@ -18,6 +18,9 @@ impl Chardev for Null {
     fn read_input(&mut self, _buf: &mut [u8]) -> ChardevRead {
         ChardevRead::WouldBlock
     }
+    fn filename(&self) -> String {
+        "null".to_string()
+    }
     fn write(&mut self, _data: &[u8]) {}
 }
 
@@ -51,6 +54,9 @@ impl Chardev for FileChardev {
     }
     fn read_input(&mut self, _buf: &mut [u8]) -> ChardevRead {
         ChardevRead::WouldBlock
+    }
+    fn filename(&self) -> String {
+        "file".to_string()
     }
     fn write(&mut self, data: &[u8]) {
         // A full disk loses output, as in QEMU; the guest does not notice.

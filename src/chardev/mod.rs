@@ -9,6 +9,7 @@
 
 mod fd_io;
 mod file;
+mod hash_order;
 mod mux;
 mod pipe;
 mod props;
@@ -18,6 +19,7 @@ mod set;
 mod socket;
 mod stdio;
 
+use std::os::fd::OwnedFd;
 use std::os::unix::io::RawFd;
 
 use crate::vl::description::ChardevOptions;
@@ -25,6 +27,7 @@ use crate::vl::description::ChardevOptions;
 #[cfg(test)]
 pub use ringbuf::Ringbuf;
 pub use set::{ChardevSet, ConnectError};
+pub use socket::is_socket;
 
 /// What one `read_input` call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +54,14 @@ pub trait Chardev: Send {
     /// waiting for its client.
     fn is_open(&self) -> bool {
         true
+    }
+    /// What the chardev is connected to, as QEMU's `query-chardev` shows it
+    /// (`null`, `pty:/dev/pts/3`, `disconnected:unix:/path,server=on`).
+    fn filename(&self) -> String;
+    /// The file descriptors that came (SCM_RIGHTS) with the input the last
+    /// `read_input` returned; taken once.
+    fn take_received_fds(&mut self) -> Vec<OwnedFd> {
+        Vec::new()
     }
     /// Guest output. Never blocks the caller for long; output with no peer
     /// (unconnected socket, pty nobody opened) is dropped, as QEMU does.
@@ -87,7 +98,7 @@ impl ChardevError {
 ///
 /// `location` is the command-line option it came from (`-chardev
 /// socket,id=...`), used as QEMU does for the `info:` line a waiting server
-/// prints; `None` for chardevs added at run time. `mux=on` is not acted on
+/// prints; `None` for chardevs added at run time over QMP. `mux=on` is not acted on
 /// here: `ChardevSet::add` makes the chardev a multiplexer.
 pub fn open(
     opts: &ChardevOptions,
@@ -102,8 +113,11 @@ pub fn open(
         "file" => file::open(&props),
         "pipe" => pipe::open(&props),
         "stdio" => stdio::open(&props),
-        "ringbuf" | "memory" => ringbuf::open(&props),
-        "pty" => pty::open(&opts.id),
+        "ringbuf" => ringbuf::open(&props, "ringbuf"),
+        "memory" => ringbuf::open(&props, "memory"),
+        // QEMU announces a pty on stdout, except one a QMP command creates:
+        // that message goes to the monitor, which has no place for it.
+        "pty" => pty::open(&opts.id, location.is_some()),
         "socket" => socket::open(&props, location),
         // QEMU's other backends: real names, not provided here.
         "udp" | "serial" | "tty" | "parallel" | "parport" | "msmouse" | "wctablet" | "braille"

@@ -61,6 +61,9 @@ impl Chardev for PipeChardev {
         }
         result
     }
+    fn filename(&self) -> String {
+        "pipe".to_string()
+    }
     fn write(&mut self, data: &[u8]) {
         self.pacer.write(self.output.as_raw_fd(), data);
     }

@@ -9,18 +9,23 @@ use super::{Chardev, ChardevError, ChardevRead};
 
 pub(crate) struct PtyChardev {
     master: File,
+    /// The slave side's path, `/dev/pts/N`.
+    slave_name: String,
     pacer: OutputPacer,
 }
 
-pub(crate) fn open(id: &str) -> Result<Box<dyn Chardev>, ChardevError> {
+pub(crate) fn open(id: &str, announce: bool) -> Result<Box<dyn Chardev>, ChardevError> {
     let (master, slave_name) =
         open_raw_pty().map_err(|e| ChardevError::io("Failed to create PTY", &e))?;
     set_nonblocking(master.as_raw_fd(), true)
         .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
-    // QEMU prints this on stdout, not stderr.
-    println!("char device redirected to {slave_name} (label {id})");
+    if announce {
+        // QEMU prints this on stdout, not stderr.
+        println!("char device redirected to {slave_name} (label {id})");
+    }
     Ok(Box::new(PtyChardev {
         master,
+        slave_name,
         pacer: OutputPacer::default(),
     }))
 }
@@ -93,6 +98,9 @@ impl Chardev for PtyChardev {
             ChardevRead::Disconnected => ChardevRead::WouldBlock,
             other => other,
         }
+    }
+    fn filename(&self) -> String {
+        format!("pty:{}", self.slave_name)
     }
     fn write(&mut self, data: &[u8]) {
         // Output with nobody attached is dropped, as QEMU does, instead of

@@ -72,9 +72,11 @@ impl Ringbuf {
 
 pub(crate) struct RingbufChardev {
     ring: Ringbuf,
+    /// `ringbuf` or `memory`: QEMU shows the name it was created by.
+    backend: &'static str,
 }
 
-pub(crate) fn open(props: &Props) -> Result<Box<dyn Chardev>, ChardevError> {
+pub(crate) fn open(props: &Props, backend: &'static str) -> Result<Box<dyn Chardev>, ChardevError> {
     // size=0 means the default, as in QEMU.
     let size = match props.size("size")? {
         None | Some(0) => DEFAULT_SIZE,
@@ -89,6 +91,7 @@ pub(crate) fn open(props: &Props) -> Result<Box<dyn Chardev>, ChardevError> {
         .map_err(|_| ChardevError::new("size of ringbuf chardev must be power of two"))?;
     Ok(Box::new(RingbufChardev {
         ring: Ringbuf::new(size),
+        backend,
     }))
 }
 
@@ -98,6 +101,9 @@ impl Chardev for RingbufChardev {
     }
     fn read_input(&mut self, _buf: &mut [u8]) -> ChardevRead {
         ChardevRead::WouldBlock
+    }
+    fn filename(&self) -> String {
+        self.backend.to_string()
     }
     fn write(&mut self, data: &[u8]) {
         self.ring.push(data);
@@ -116,7 +122,7 @@ mod tests {
     fn open_with(size: &str) -> Result<Box<dyn Chardev>, ChardevError> {
         let mut dict = Dict::new();
         dict.insert("size".into(), size.into());
-        open(&Props::new(&dict))
+        open(&Props::new(&dict), "ringbuf")
     }
 
     #[test]

@@ -11,6 +11,14 @@
 //! of the chardev gets `CharFrontend::event` (Opened, Closed); a frontend
 //! attached to a chardev that is connected already gets Opened at once.
 //!
+//! File descriptors a socket peer passes (SCM_RIGHTS) travel with the
+//! bytes they came with: they are queued at that point of the input and
+//! handed to the frontend (`CharFrontend::receive_fds`) just before those
+//! bytes, so a monitor gives them to the request they came with.
+//!
+//! Chardevs added after `register` (QMP's `chardev-add`) are registered
+//! with the main loop at once; `remove` takes one out again.
+//!
 //! Readiness: mio is edge-triggered, so each chardev remembers whether its
 //! fd may still have data (`readable`) until a read says "would block".
 //!
@@ -40,6 +48,7 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
+use std::os::fd::OwnedFd;
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,6 +57,7 @@ use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, Waker};
 
+use super::hash_order::HashOrder;
 use super::mux::{MuxAction, MuxEscapes, HELP, TERMINATED};
 use super::{open, Chardev, ChardevError, ChardevRead};
 use crate::vl::description::ChardevOptions;
@@ -65,6 +75,33 @@ pub enum ConnectError {
     InUse(String),
 }
 
+/// Why a chardev could not be removed, in QEMU's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoveError {
+    #[error("Chardev '{0}' not found")]
+    NotFound(String),
+    /// A device or monitor uses it (a multiplexer always counts as used).
+    #[error("Chardev '{0}' is busy")]
+    Busy(String),
+}
+
+/// One line of QMP's `query-chardev`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChardevStatus {
+    pub label: String,
+    /// What it is connected to, in QEMU's notation.
+    pub filename: String,
+    /// A device or monitor is attached.
+    pub frontend_open: bool,
+}
+
+/// File descriptors received with the input, `offset` bytes into a
+/// frontend's pending queue.
+struct PendingFds {
+    offset: usize,
+    fds: Vec<OwnedFd>,
+}
+
 type Frontend = Arc<Mutex<dyn CharFrontend>>;
 
 struct ChardevState {
@@ -72,6 +109,8 @@ struct ChardevState {
     frontends: Vec<Frontend>,
     /// Input read but not yet taken, one queue per frontend.
     pending: Vec<VecDeque<u8>>,
+    /// File descriptors among that input, one queue per frontend.
+    pending_fds: Vec<VecDeque<PendingFds>>,
     /// The frontend that receives input (the last connected, until Ctrl-A c).
     focus: usize,
     /// Present when the chardev is a multiplexer.
@@ -99,10 +138,16 @@ impl Entry {
 
 /// Owns all open chardevs by id.
 pub struct ChardevSet {
-    entries: Vec<Arc<Entry>>,
+    /// In the order added; a removed chardev leaves an empty slot, so the
+    /// others keep their tokens.
+    entries: Vec<Option<Arc<Entry>>>,
     by_id: HashMap<String, usize>,
     first_token: usize,
     waker: Arc<Waker>,
+    /// The main loop's registry, once `register` ran.
+    registry: Option<Registry>,
+    /// The labels in the order QEMU keeps them.
+    order: HashOrder,
 }
 
 impl ChardevSet {
@@ -113,7 +158,84 @@ impl ChardevSet {
             by_id: HashMap::new(),
             first_token: 0,
             waker,
+            registry: None,
+            order: HashOrder::default(),
         }
+    }
+
+    /// Whether `id` names a chardev, counting the `ID-base` chardev QEMU
+    /// puts under each multiplexer.
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id) || self.mux_of_base(id).is_some()
+    }
+
+    /// The multiplexer whose base chardev `id` names, if any.
+    fn mux_of_base(&self, id: &str) -> Option<&Arc<Entry>> {
+        let entry = self.entry(id.strip_suffix("-base")?)?;
+        entry.lock().mux.is_some().then_some(entry)
+    }
+
+    fn entry(&self, id: &str) -> Option<&Arc<Entry>> {
+        let index = *self.by_id.get(id)?;
+        self.entries[index].as_ref()
+    }
+
+    /// Every chardev as QMP's `query-chardev` lists it, in QEMU's order
+    /// (see `hash_order`); a multiplexer is two, as in QEMU: `ID` (`mux`)
+    /// and the chardev under it, `ID-base`.
+    pub fn list(&self) -> Vec<ChardevStatus> {
+        let mut keys: Vec<&str> = self.order.keys().collect();
+        keys.reverse();
+        keys.into_iter()
+            .filter_map(|label| {
+                let (entry, is_base) = match self.entry(label) {
+                    Some(entry) => (entry, false),
+                    None => (self.mux_of_base(label)?, true),
+                };
+                let state = entry.lock();
+                let (filename, frontend_open) = if state.mux.is_some() && !is_base {
+                    // No device attaches to the multiplexer itself.
+                    ("mux".to_string(), false)
+                } else {
+                    (state.chardev.filename(), !state.frontends.is_empty())
+                };
+                Some(ChardevStatus {
+                    label: label.to_string(),
+                    filename,
+                    frontend_open,
+                })
+            })
+            .collect()
+    }
+
+    /// What chardev `id` is connected to (see `Chardev::filename`).
+    pub fn filename(&self, id: &str) -> Option<String> {
+        Some(self.entry(id)?.lock().chardev.filename())
+    }
+
+    /// Closes chardev `id`, which nothing may use.
+    pub fn remove(&mut self, id: &str) -> Result<(), RemoveError> {
+        if self.mux_of_base(id).is_some() {
+            return Err(RemoveError::Busy(id.to_string()));
+        }
+        let index = *self
+            .by_id
+            .get(id)
+            .ok_or_else(|| RemoveError::NotFound(id.to_string()))?;
+        if let Some(entry) = &self.entries[index] {
+            let mut state = entry.lock();
+            if state.mux.is_some() || !state.frontends.is_empty() {
+                return Err(RemoveError::Busy(id.to_string()));
+            }
+            if let (Some(fd), Some(registry)) = (state.registered_fd.take(), &self.registry) {
+                let _ = registry.deregister(&mut SourceFd(&fd));
+            }
+        }
+        self.by_id.remove(id);
+        self.order.remove(id);
+        // Dropping the chardev closes it.
+        self.entries[index] = None;
+        Ok(())
     }
 
     /// Opens one chardev (see `chardev::open`) and adds it under its id.
@@ -137,11 +259,12 @@ impl ChardevSet {
     /// Adds an already open chardev (`mux`: whether it multiplexes).
     pub fn insert(&mut self, id: &str, chardev: Box<dyn Chardev>, mux: bool) {
         let index = self.entries.len();
-        self.entries.push(Arc::new(Entry {
+        let entry = Arc::new(Entry {
             state: Mutex::new(ChardevState {
                 chardev,
                 frontends: Vec::new(),
                 pending: Vec::new(),
+                pending_fds: Vec::new(),
                 focus: 0,
                 mux: mux.then(MuxEscapes::default),
                 readable: true,
@@ -149,8 +272,20 @@ impl ChardevSet {
                 registered: false,
             }),
             input_wanted: AtomicBool::new(false),
-        }));
+        });
+        // Added while the main loop runs: polled from now on.
+        if let Some(registry) = &self.registry {
+            let mut state = entry.lock();
+            state.reregister(registry, Token(self.first_token + index));
+            state.registered = true;
+        }
+        self.entries.push(Some(entry));
         self.by_id.insert(id.to_string(), index);
+        // QEMU creates a multiplexer's base chardev first.
+        if mux {
+            self.order.insert(&format!("{id}-base"));
+        }
+        self.order.insert(id);
     }
 
     /// Registers the input fds of the chardevs not registered yet: chardev
@@ -159,7 +294,9 @@ impl ChardevSet {
     /// `first_token`, after adding chardevs at run time.
     pub fn register(&mut self, registry: &Registry, first_token: usize) -> std::io::Result<()> {
         self.first_token = first_token;
-        for (index, entry) in self.entries.iter().enumerate() {
+        self.registry = Some(registry.try_clone()?);
+        for (index, slot) in self.entries.iter().enumerate() {
+            let Some(entry) = slot else { continue };
             let mut state = entry.lock();
             if !state.registered {
                 state.reregister(registry, Token(first_token + index));
@@ -174,9 +311,10 @@ impl ChardevSet {
         let Some(index) = token.0.checked_sub(self.first_token) else {
             return false;
         };
-        let Some(entry) = self.entries.get(index).cloned() else {
+        let Some(Some(entry)) = self.entries.get(index) else {
             return false;
         };
+        let entry = Arc::clone(entry);
         entry.lock().readable = true;
         service(&entry, token, registry);
         true
@@ -185,7 +323,8 @@ impl ChardevSet {
     /// Delivers input that frontends asked for with `accept_input`. Cheap
     /// when nobody asked: call it on every wake-up of the main loop.
     pub fn deliver_pending(&mut self, registry: &Registry) {
-        for (index, entry) in self.entries.iter().enumerate() {
+        for (index, slot) in self.entries.iter().enumerate() {
+            let Some(entry) = slot else { continue };
             if entry.input_wanted.swap(false, Ordering::SeqCst) {
                 service(entry, Token(self.first_token + index), registry);
             }
@@ -209,11 +348,9 @@ impl ChardevSet {
 
     /// Chardev `id`, if it can take one more frontend.
     fn free_entry(&self, id: &str) -> Result<Arc<Entry>, ConnectError> {
-        let index = *self
-            .by_id
-            .get(id)
+        let entry = self
+            .entry(id)
             .ok_or_else(|| ConnectError::NotFound(id.to_string()))?;
-        let entry = &self.entries[index];
         let state = entry.lock();
         if state.mux.is_none() && !state.frontends.is_empty() {
             return Err(ConnectError::InUse(id.to_string()));
@@ -233,13 +370,29 @@ impl ChardevSet {
     /// ring buffer.
     #[cfg(test)]
     pub fn with_ringbuf<R>(&self, id: &str, f: impl FnOnce(&mut super::Ringbuf) -> R) -> Option<R> {
-        let entry = &self.entries[*self.by_id.get(id)?];
-        let mut state = entry.lock();
+        let mut state = self.entry(id)?.lock();
         state.chardev.ringbuf().map(f)
     }
 }
 
 impl ChardevState {
+    /// Queues file descriptors that came with the input about to be
+    /// queued, for the focused frontend (dropped without one).
+    fn take_fds(&mut self, fds: Vec<OwnedFd>) {
+        if fds.is_empty() {
+            return;
+        }
+        if let (Some(queue), Some(fd_queue)) = (
+            self.pending.get(self.focus),
+            self.pending_fds.get_mut(self.focus),
+        ) {
+            fd_queue.push_back(PendingFds {
+                offset: queue.len(),
+                fds,
+            });
+        }
+    }
+
     /// Queues input for the focused frontend, acting on mux escapes.
     fn take_input(&mut self, data: &[u8]) {
         for &byte in data {
@@ -311,7 +464,11 @@ fn service(entry: &Entry, token: Token, registry: &Registry) {
             return;
         }
         match state.chardev.read_input(&mut buf) {
-            ChardevRead::Data(n) => state.take_input(&buf[..n]),
+            ChardevRead::Data(n) => {
+                let fds = state.chardev.take_received_fds();
+                state.take_fds(fds);
+                state.take_input(&buf[..n]);
+            }
             read @ (ChardevRead::Connected | ChardevRead::Disconnected) => {
                 state.reregister(registry, token);
                 let frontends = state.frontends.clone();
@@ -340,6 +497,7 @@ fn attach(entry: &Entry, frontend: Frontend) {
         let mut state = entry.lock();
         state.frontends.push(frontend.clone());
         state.pending.push(VecDeque::new());
+        state.pending_fds.push(VecDeque::new());
         state.focus = state.frontends.len() - 1;
         state.chardev.is_open()
     };
@@ -352,28 +510,50 @@ fn lock_frontend(frontend: &Frontend) -> MutexGuard<'_, dyn CharFrontend + 'stat
     frontend.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Hands frontend `index` as much of its queued input as it takes, calling
+/// Hands frontend `index` as much of its queued input as it takes, each
+/// batch of file descriptors just before the bytes they came with, calling
 /// it without the state lock.
 fn deliver(entry: &Entry, index: usize) {
-    let (frontend, chunk) = {
-        let state = entry.lock();
-        let queue = &state.pending[index];
-        if queue.is_empty() {
+    loop {
+        let (frontend, fds, chunk) = {
+            let mut state = entry.lock();
+            let fd_queue = &mut state.pending_fds[index];
+            let fds = match fd_queue.front() {
+                Some(batch) if batch.offset == 0 => fd_queue.pop_front().map(|b| b.fds),
+                _ => None,
+            };
+            // Stop at the next batch: it goes before the bytes after it.
+            let limit = fd_queue
+                .front()
+                .map_or(READ_CHUNK, |b| b.offset.min(READ_CHUNK));
+            let queue = &state.pending[index];
+            let n = queue.len().min(limit);
+            let chunk: Vec<u8> = queue.range(..n).copied().collect();
+            (Arc::clone(&state.frontends[index]), fds, chunk)
+        };
+        let taken = {
+            let mut fe = lock_frontend(&frontend);
+            if let Some(fds) = fds {
+                fe.receive_fds(fds);
+            }
+            let n = fe.can_receive().min(chunk.len());
+            if n > 0 {
+                fe.receive(&chunk[..n]);
+            }
+            n
+        };
+        let mut state = entry.lock();
+        state.pending[index].drain(..taken);
+        for batch in state.pending_fds[index].iter_mut() {
+            batch.offset -= taken.min(batch.offset);
+        }
+        let fds_due = state.pending_fds[index]
+            .front()
+            .is_some_and(|b| b.offset == 0);
+        if taken < chunk.len() || (state.pending[index].is_empty() && !fds_due) {
             return;
         }
-        let n = queue.len().min(READ_CHUNK);
-        let chunk: Vec<u8> = queue.range(..n).copied().collect();
-        (Arc::clone(&state.frontends[index]), chunk)
-    };
-    let taken = {
-        let mut fe = lock_frontend(&frontend);
-        let n = fe.can_receive().min(chunk.len());
-        if n > 0 {
-            fe.receive(&chunk[..n]);
-        }
-        n
-    };
-    entry.lock().pending[index].drain(..taken);
+    }
 }
 
 /// The device side of a chardev.

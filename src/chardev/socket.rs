@@ -10,7 +10,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::time::Duration;
 
-use super::fd_io::{read_fd, set_nonblocking, strerror, OutputPacer};
+use super::fd_io::{set_nonblocking, strerror, OutputPacer};
 use super::props::Props;
 use super::{Chardev, ChardevError, ChardevRead};
 use crate::os;
@@ -22,7 +22,17 @@ pub(crate) struct SocketChardev {
     peer: Option<OwnedFd>,
     nodelay: bool,
     pacer: OutputPacer,
+    /// The address as QEMU shows it while no peer is connected:
+    /// `unix:PATH,server=on` for a server, the address given for a client.
+    address_text: String,
+    /// File descriptors received with the last input, until taken.
+    received_fds: Vec<OwnedFd>,
+    /// The socket file this server created, removed with the chardev.
+    socket_file: Option<String>,
 }
+
+/// Most file descriptors taken from one message, as QEMU's `TCP_MAX_FDS`.
+const MAX_RECEIVED_FDS: usize = 16;
 
 /// Where the socket is, from `path=`/`host=`/`fd=`.
 enum Address {
@@ -36,6 +46,23 @@ enum Address {
         family: libc::c_int,
     },
     Fd(RawFd),
+}
+
+impl Address {
+    /// A client's address as QEMU shows it.
+    fn describe(&self) -> String {
+        match self {
+            Address::Unix {
+                path,
+                abstract_name,
+            } => format!(
+                "unix:{path}{}",
+                if *abstract_name { ",abstract=on" } else { "" }
+            ),
+            Address::Tcp { host, port, .. } => format!("tcp:{host}:{port}"),
+            Address::Fd(fd) => format!("fd:{fd}"),
+        }
+    }
 }
 
 pub(crate) fn open(
@@ -133,11 +160,21 @@ pub(crate) fn open(
     };
 
     let mut chardev = if server {
+        let listener = listen(&address)?;
+        // Whatever file the listening socket is bound to, also one passed
+        // in by fd, goes with the chardev, as in QEMU.
+        let socket_file = match endpoint(listener.as_raw_fd(), false) {
+            Some(Endpoint::Unix(path)) if !path.is_empty() => Some(path),
+            _ => None,
+        };
         SocketChardev {
-            listener: Some(listen(&address)?),
+            address_text: format!("{},server=on", describe_local_address(listener.as_raw_fd())),
+            listener: Some(listener),
             peer: None,
             nodelay,
             pacer: OutputPacer::default(),
+            received_fds: Vec::new(),
+            socket_file,
         }
     } else {
         let peer = connect(&address)?;
@@ -148,6 +185,9 @@ pub(crate) fn open(
             peer: Some(peer),
             nodelay,
             pacer: OutputPacer::default(),
+            address_text: address.describe(),
+            received_fds: Vec::new(),
+            socket_file: None,
         };
         chardev.apply_nodelay();
         chardev
@@ -158,7 +198,8 @@ pub(crate) fn open(
     Ok(Box::new(chardev))
 }
 
-fn is_socket(fd: RawFd) -> bool {
+/// Whether `fd` is an open socket.
+pub fn is_socket(fd: RawFd) -> bool {
     // SAFETY: stat is plain data filled by fstat; a bad fd just fails.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     (unsafe { libc::fstat(fd, &mut st) } == 0) && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK
@@ -403,7 +444,146 @@ pub(crate) fn describe_local_address(fd: RawFd) -> String {
     }
 }
 
+/// One end of a connection, for `query-chardev`.
+enum Endpoint {
+    /// A unix socket's path: empty for an unnamed or abstract socket, as
+    /// QEMU prints `sun_path` as a C string.
+    Unix(String),
+    Inet(SocketAddr),
+}
+
+/// The local (`getsockname`) or remote (`getpeername`) end of `fd`.
+fn endpoint(fd: RawFd, remote: bool) -> Option<Endpoint> {
+    // SAFETY: sockaddr_storage is plain data, filled by the call.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let sa = (&mut storage as *mut libc::sockaddr_storage).cast();
+    // SAFETY: valid buffer and length.
+    let rc = unsafe {
+        if remote {
+            libc::getpeername(fd, sa, &mut len)
+        } else {
+            libc::getsockname(fd, sa, &mut len)
+        }
+    };
+    if rc != 0 {
+        return None;
+    }
+    if storage.ss_family as libc::c_int == libc::AF_UNIX {
+        // SAFETY: the family says this is a sockaddr_un.
+        let sun =
+            unsafe { &*(&storage as *const libc::sockaddr_storage as *const libc::sockaddr_un) };
+        let offset = std::mem::size_of::<libc::sa_family_t>();
+        let path_len = (len as usize)
+            .saturating_sub(offset)
+            .min(sun.sun_path.len());
+        let bytes: Vec<u8> = sun.sun_path[..path_len]
+            .iter()
+            .map(|&c| c as u8)
+            .take_while(|&b| b != 0)
+            .collect();
+        return Some(Endpoint::Unix(String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    // SAFETY: the call filled a sockaddr of the family it names.
+    unsafe { sockaddr_to_std((&storage as *const libc::sockaddr_storage).cast()) }
+        .map(Endpoint::Inet)
+}
+
+/// `HOST:PORT`, IPv6 hosts in brackets.
+fn inet_text(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(v4) => format!("{}:{}", v4.ip(), v4.port()),
+        SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
+    }
+}
+
 impl SocketChardev {
+    /// A connected socket as QEMU shows it: `unix:PATH[,server=on]` or
+    /// `tcp:LOCAL[,server=on] <-> PEER`.
+    fn connection_text(&self, peer: RawFd) -> String {
+        let server = if self.listener.is_some() {
+            ",server=on"
+        } else {
+            ""
+        };
+        match (endpoint(peer, false), endpoint(peer, true)) {
+            (Some(Endpoint::Unix(path)), _) => format!("unix:{path}{server}"),
+            (Some(Endpoint::Inet(local)), Some(Endpoint::Inet(remote))) => format!(
+                "tcp:{}{server} <-> {}",
+                inet_text(&local),
+                inet_text(&remote)
+            ),
+            _ => "unknown".to_string(),
+        }
+    }
+
+    /// One `recvmsg`: data, and file descriptors passed with it, which
+    /// are kept (in blocking mode, as QEMU leaves them) for
+    /// `take_received_fds`.
+    fn receive(&mut self, peer: RawFd, buf: &mut [u8]) -> ChardevRead {
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: CMSG_SPACE only computes a size.
+        let space =
+            unsafe { libc::CMSG_SPACE((MAX_RECEIVED_FDS * std::mem::size_of::<RawFd>()) as u32) }
+                as usize;
+        // u64 elements keep the control buffer aligned for cmsghdr.
+        let mut control = vec![0u64; space.div_ceil(8)];
+        // SAFETY: msghdr is plain data; the pointers set below stay valid
+        // for the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let n = loop {
+            // SAFETY: msg points to valid buffers of the sizes it states.
+            let n = unsafe { libc::recvmsg(peer, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+            if n >= 0 {
+                break n as usize;
+            }
+            match std::io::Error::last_os_error().kind() {
+                std::io::ErrorKind::Interrupted => continue,
+                std::io::ErrorKind::WouldBlock => return ChardevRead::WouldBlock,
+                _ => return ChardevRead::Disconnected,
+            }
+        };
+        // SAFETY: walking the control messages recvmsg filled in.
+        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        while !cmsg.is_null() {
+            // SAFETY: a control message header within the buffer.
+            let header = unsafe { &*cmsg };
+            if header.cmsg_level == libc::SOL_SOCKET && header.cmsg_type == libc::SCM_RIGHTS {
+                // SAFETY: CMSG_LEN only computes a size.
+                let payload = header.cmsg_len as usize - unsafe { libc::CMSG_LEN(0) } as usize;
+                let count = payload / std::mem::size_of::<RawFd>();
+                // SAFETY: the payload holds `count` fds, possibly unaligned.
+                let data = unsafe { libc::CMSG_DATA(cmsg) } as *const RawFd;
+                let fds: Vec<OwnedFd> = (0..count)
+                    .map(|i| {
+                        // SAFETY: fresh fds the kernel installed for us.
+                        unsafe { OwnedFd::from_raw_fd(data.add(i).read_unaligned()) }
+                    })
+                    .collect();
+                for fd in &fds {
+                    let _ = set_nonblocking(fd.as_raw_fd(), false);
+                }
+                // A later message's descriptors replace earlier ones not
+                // taken, as in QEMU.
+                self.received_fds = fds;
+            }
+            // SAFETY: advancing within the control buffer.
+            cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+        }
+        if n == 0 {
+            self.received_fds.clear();
+            return ChardevRead::Disconnected;
+        }
+        ChardevRead::Data(n)
+    }
+
     fn apply_nodelay(&self) {
         if let (true, Some(peer)) = (self.nodelay, &self.peer) {
             let one: libc::c_int = 1;
@@ -488,12 +668,24 @@ impl Chardev for SocketChardev {
                 ChardevRead::WouldBlock
             };
         };
-        let result = read_fd(peer.as_raw_fd(), buf);
+        let result = self.receive(peer.as_raw_fd(), buf);
         if result == ChardevRead::Disconnected {
             // Closing the peer puts a server back to listening.
             self.peer = None;
+            self.received_fds.clear();
         }
         result
+    }
+
+    fn filename(&self) -> String {
+        match &self.peer {
+            Some(peer) => self.connection_text(peer.as_raw_fd()),
+            None => format!("disconnected:{}", self.address_text),
+        }
+    }
+
+    fn take_received_fds(&mut self) -> Vec<OwnedFd> {
+        std::mem::take(&mut self.received_fds)
     }
 
     fn is_open(&self) -> bool {
@@ -505,6 +697,15 @@ impl Chardev for SocketChardev {
         // away is noticed by read_input, which sees its end of stream.
         if let Some(peer) = &self.peer {
             self.pacer.write(peer.as_raw_fd(), data);
+        }
+    }
+}
+
+impl Drop for SocketChardev {
+    /// A removed server takes its socket file with it, as QEMU's does.
+    fn drop(&mut self) {
+        if let Some(path) = &self.socket_file {
+            let _ = std::fs::remove_file(path);
         }
     }
 }

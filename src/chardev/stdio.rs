@@ -81,6 +81,9 @@ impl Chardev for StdioChardev {
         }
         result
     }
+    fn filename(&self) -> String {
+        "stdio".to_string()
+    }
     fn write(&mut self, data: &[u8]) {
         self.pacer.write(libc::STDOUT_FILENO, data);
     }

@@ -50,6 +50,9 @@ fn temp_dir(name: &str) -> PathBuf {
 struct TestFrontend {
     received: Vec<u8>,
     room: usize,
+    /// Passed descriptors: how many bytes had been received before each
+    /// batch, and how many descriptors it had.
+    fd_batches: Vec<(usize, usize)>,
 }
 
 impl CharFrontend for TestFrontend {
@@ -61,12 +64,16 @@ impl CharFrontend for TestFrontend {
         self.room -= data.len();
         self.received.extend_from_slice(data);
     }
+    fn receive_fds(&mut self, fds: Vec<std::os::fd::OwnedFd>) {
+        self.fd_batches.push((self.received.len(), fds.len()));
+    }
 }
 
 fn frontend(room: usize) -> Arc<Mutex<TestFrontend>> {
     Arc::new(Mutex::new(TestFrontend {
         received: Vec::new(),
         room,
+        fd_batches: Vec::new(),
     }))
 }
 
@@ -79,6 +86,9 @@ impl CharFrontend for SharedFrontend {
     }
     fn receive(&mut self, data: &[u8]) {
         self.0.lock().unwrap().receive(data)
+    }
+    fn receive_fds(&mut self, fds: Vec<std::os::fd::OwnedFd>) {
+        self.0.lock().unwrap().receive_fds(fds)
     }
 }
 
@@ -803,7 +813,7 @@ fn stalled_peer_costs_one_wait_then_output_is_dropped_until_it_reads() {
 }
 
 #[test]
-fn chardevs_added_later_are_registered_by_a_second_call() {
+fn chardevs_added_while_the_loop_runs_are_polled_at_once() {
     let mut lp = Loop::new();
     lp.start();
     let (ours, theirs) = UnixStream::pair().unwrap();
@@ -811,10 +821,128 @@ fn chardevs_added_later_are_registered_by_a_second_call() {
     lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
     let fe = frontend(usize::MAX);
     connect(&mut lp.set, "c", fe.clone()).unwrap();
-    lp.set.register(lp.poll.registry(), 0).unwrap();
     let mut ours = ours;
     ours.write_all(b"late").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"late"));
+}
+
+/// One sendmsg of `bytes` with `fds` passed as SCM_RIGHTS.
+fn send_with_fds(stream: &UnixStream, bytes: &[u8], fds: &[std::os::fd::RawFd]) {
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    let payload = std::mem::size_of_val(fds);
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(payload as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: plain data; the pointers set below outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: the control buffer has room for one header and the fds.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(payload as u32) as _;
+        std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), payload);
+    }
+    // SAFETY: a valid message on a connected socket.
+    let sent = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, 0) };
+    assert_eq!(sent, bytes.len() as isize);
+}
+
+#[test]
+fn passed_descriptors_reach_the_frontend_just_before_their_bytes() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    let mut lp = Loop::new();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    // Room for less than what comes, so the input waits in the queue.
+    let fe = frontend(3);
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
+    lp.start();
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let mut ours = ours;
+    ours.write_all(b"aaaa").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"aaa"));
+    send_with_fds(&ours, b"bbbb", &[file.as_raw_fd()]);
+    send_with_fds(&ours, b"cc", &[file.as_raw_fd(), file.as_raw_fd()]);
+    lp.run_for(Duration::from_millis(100));
+    fe.lock().unwrap().room = 100;
+    backend.accept_input();
+    assert!(lp.run_until(|| received(&fe) == b"aaaabbbbcc"));
+    assert_eq!(fe.lock().unwrap().fd_batches, [(4, 1), (8, 2)]);
+}
+
+#[test]
+fn removal_frees_the_id_and_refuses_chardevs_in_use() {
+    let mut lp = Loop::new();
+    lp.start();
+    let dir = temp_dir("remove");
+    let path = dir.join("s.sock");
+    let path_text = path.display().to_string();
+    let mut server = opts(
+        "socket",
+        &[("path", &path_text), ("server", "on"), ("wait", "off")],
+    );
+    server.id = "s".into();
+    lp.set.add(&server, None).unwrap();
+    lp.set.add(&opts("null", &[("mux", "on")]), None).unwrap();
+    let mut used = opts("null", &[]);
+    used.id = "used".into();
+    lp.set.add(&used, None).unwrap();
+    connect(&mut lp.set, "used", frontend(1)).unwrap();
+
+    let mut listed: Vec<(String, String, bool)> = lp
+        .set
+        .list()
+        .into_iter()
+        .map(|c| (c.label, c.filename, c.frontend_open))
+        .collect();
+    // As QEMU 7.2 describes them (its order is `hash_order`'s): a
+    // multiplexer is two.
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("c".to_string(), "mux".to_string(), false),
+            ("c-base".to_string(), "null".to_string(), false),
+            (
+                "s".to_string(),
+                format!("disconnected:unix:{path_text},server=on"),
+                false
+            ),
+            ("used".to_string(), "null".to_string(), true),
+        ]
+    );
+    for (id, error) in [
+        ("used", "Chardev 'used' is busy"),
+        ("c", "Chardev 'c' is busy"),
+        ("c-base", "Chardev 'c-base' is busy"),
+        ("nope", "Chardev 'nope' not found"),
+    ] {
+        assert_eq!(lp.set.remove(id).unwrap_err().to_string(), error);
+    }
+    assert!(lp.set.contains("c-base"));
+    assert!(path.exists());
+    lp.set.remove("s").unwrap();
+    assert!(!lp.set.contains("s"));
+    assert!(!path.exists(), "the socket file goes with the server");
+    // The id is free again, and the new chardev works.
+    lp.set.add(&server, None).unwrap();
+    let fe = frontend(usize::MAX);
+    connect(&mut lp.set, "s", fe.clone()).unwrap();
+    let mut client = UnixStream::connect(&path).unwrap();
+    client.write_all(b"hi").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"hi"));
+    assert_eq!(
+        lp.set.filename("s").unwrap(),
+        format!("unix:{path_text},server=on")
+    );
 }
 
 #[test]
@@ -848,5 +976,5 @@ fn child_opens_pty() {
     }
     let mut pty = opts("pty", &[]);
     pty.id = "p0".into();
-    open(&pty, None).unwrap();
+    open(&pty, Some("-chardev pty,id=p0")).unwrap();
 }

@@ -8,11 +8,16 @@
 //! reply, in that order. Events the machine raises on its own are sent by
 //! `Monitors::flush_events` to every client that negotiated capabilities.
 //!
+//! File descriptors a client passes (SCM_RIGHTS) reach the monitor just
+//! before the request they came with, and stay available to the commands
+//! (`getfd`, `add-fd`) until the next ones replace them (`fds.rs`).
+//!
 //! A socket monitor serves one client at a time; each new client gets a
 //! greeting and a fresh session. A client leaving never stops the machine.
 
 mod commands;
 pub mod events;
+mod fds;
 mod json_parser;
 mod json_stream;
 mod json_writer;
@@ -20,6 +25,7 @@ pub mod qmp;
 mod unicode;
 
 use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
@@ -29,6 +35,7 @@ use crate::machine::Machine;
 use crate::vl::description::{MonitorMode, MonitorOptions};
 use commands::QmpContext;
 use events::EventQueue;
+use fds::{FdSets, MonitorFds};
 use json_stream::{JsonStream, StreamItem};
 use qmp::{wire_bytes, QmpSession};
 
@@ -38,6 +45,8 @@ enum Incoming {
     Opened,
     /// The client went away.
     Closed,
+    /// File descriptors passed with the input that follows.
+    Fds(Vec<OwnedFd>),
     Request(StreamItem),
 }
 
@@ -74,6 +83,10 @@ impl CharFrontend for QmpFrontend {
             .extend(items.into_iter().map(Incoming::Request));
     }
 
+    fn receive_fds(&mut self, fds: Vec<OwnedFd>) {
+        lock(&self.input).incoming.push_back(Incoming::Fds(fds));
+    }
+
     fn event(&mut self, event: CharEvent) {
         let mut input = lock(&self.input);
         match event {
@@ -93,6 +106,9 @@ struct QmpMonitor {
     output: Arc<dyn CharBackend>,
     session: QmpSession,
     pretty: bool,
+    /// A client is connected (QEMU counts them to clean up fd sets).
+    connected: bool,
+    fds: MonitorFds,
 }
 
 impl QmpMonitor {
@@ -105,6 +121,7 @@ impl QmpMonitor {
 pub struct Monitors {
     monitors: Vec<QmpMonitor>,
     events: EventQueue,
+    fdsets: FdSets,
 }
 
 impl Monitors {
@@ -113,6 +130,7 @@ impl Monitors {
         Monitors {
             monitors: Vec::new(),
             events,
+            fdsets: FdSets::default(),
         }
     }
 
@@ -140,6 +158,8 @@ impl Monitors {
                 output,
                 session: QmpSession::default(),
                 pretty: options.pretty,
+                connected: false,
+                fds: MonitorFds::default(),
             });
         }
         Ok(())
@@ -159,11 +179,25 @@ impl Monitors {
                 match incoming {
                     Incoming::Opened => {
                         monitor.session.reset();
+                        monitor.connected = true;
                         monitor.send(&QmpSession::greeting());
                     }
-                    Incoming::Closed => monitor.session.reset(),
+                    Incoming::Closed => {
+                        monitor.session.reset();
+                        monitor.connected = false;
+                        monitor.fds.clear_received();
+                        let clients = self.monitors.iter().any(|m| m.connected);
+                        let running = machine.run_state() == qapi::types::RunState::Running;
+                        self.fdsets.clean_up(running, clients);
+                    }
+                    Incoming::Fds(fds) => monitor.fds.set_received(fds),
                     Incoming::Request(request) => {
-                        let mut context = QmpContext { machine, chardevs };
+                        let mut context = QmpContext {
+                            machine,
+                            chardevs,
+                            monitor_fds: &mut monitor.fds,
+                            fdsets: &mut self.fdsets,
+                        };
                         let reply = monitor.session.handle(request, &mut context);
                         // Events the command raised go out before its reply.
                         self.flush_events();

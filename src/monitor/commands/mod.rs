@@ -3,7 +3,9 @@
 //! module of its area. Argument decoding and the command table are
 //! generated from `qapi/schema` (see the `qapi` crate).
 
+mod chardev;
 mod command_line;
+mod fds;
 mod machine_info;
 mod memory;
 mod migration;
@@ -14,15 +16,19 @@ use serde_json::{Map, Value};
 use qapi::types::*;
 use qapi::{CommandEntry, ErrorClass, QmpCommands, QmpError};
 
+use super::fds::{FdSets, MonitorFds};
 use super::qmp::CommandHandler;
 use crate::chardev::ChardevSet;
 use crate::machine::Machine;
 
-/// What a command may act on: the machine and the process's chardevs.
+/// What a command may act on: the machine, the process's chardevs, the
+/// file descriptors of the monitor the request came from and the
+/// process's fd sets.
 pub struct QmpContext<'a> {
     pub machine: &'a mut Machine,
-    #[allow(dead_code)] // read by the chardev commands, next to come
     pub chardevs: &'a mut ChardevSet,
+    pub monitor_fds: &'a mut MonitorFds,
+    pub fdsets: &'a mut FdSets,
 }
 
 impl CommandHandler for QmpContext<'_> {
@@ -46,19 +52,19 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_chardev(&mut self) -> Result<Vec<ChardevInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-chardev"))
+        Ok(chardev::query_chardev(self.chardevs))
     }
 
     fn chardev_add(
         &mut self,
-        _id: String,
-        _backend: ChardevBackend,
+        id: String,
+        backend: ChardevBackend,
     ) -> Result<ChardevReturn, QmpError> {
-        Err(QmpError::command_not_found("chardev-add"))
+        chardev::chardev_add(self.chardevs, self.monitor_fds, id, backend)
     }
 
-    fn chardev_remove(&mut self, _id: String) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("chardev-remove"))
+    fn chardev_remove(&mut self, id: String) -> Result<(), QmpError> {
+        chardev::chardev_remove(self.chardevs, &id)
     }
 
     fn send_key(&mut self, _keys: Vec<KeyValue>, _hold_time: Option<i64>) -> Result<(), QmpError> {
@@ -255,28 +261,28 @@ impl QmpCommands for QmpContext<'_> {
         Err(QmpError::command_not_found("human-monitor-command"))
     }
 
-    fn getfd(&mut self, _fdname: String) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("getfd"))
+    fn getfd(&mut self, fdname: String) -> Result<(), QmpError> {
+        fds::getfd(self.monitor_fds, fdname)
     }
 
-    fn closefd(&mut self, _fdname: String) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("closefd"))
+    fn closefd(&mut self, fdname: String) -> Result<(), QmpError> {
+        fds::closefd(self.monitor_fds, &fdname)
     }
 
     fn add_fd(
         &mut self,
-        _fdset_id: Option<i64>,
-        _opaque: Option<String>,
+        fdset_id: Option<i64>,
+        opaque: Option<String>,
     ) -> Result<AddfdInfo, QmpError> {
-        Err(QmpError::command_not_found("add-fd"))
+        fds::add_fd(self.monitor_fds, self.fdsets, fdset_id, opaque)
     }
 
-    fn remove_fd(&mut self, _fdset_id: i64, _fd: Option<i64>) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("remove-fd"))
+    fn remove_fd(&mut self, fdset_id: i64, fd: Option<i64>) -> Result<(), QmpError> {
+        fds::remove_fd(self.fdsets, self.machine, fdset_id, fd)
     }
 
     fn query_fdsets(&mut self) -> Result<Vec<FdsetInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-fdsets"))
+        Ok(fds::query_fdsets(self.fdsets))
     }
 
     fn query_command_line_options(
