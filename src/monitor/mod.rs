@@ -13,6 +13,7 @@
 
 mod commands;
 pub mod events;
+mod hmp;
 mod json_parser;
 mod json_stream;
 mod json_writer;
@@ -104,6 +105,8 @@ impl QmpMonitor {
 /// Every QMP monitor of the process.
 pub struct Monitors {
     monitors: Vec<QmpMonitor>,
+    human: Vec<hmp::HmpMonitor>,
+    hmp_state: hmp::HmpState,
     events: EventQueue,
 }
 
@@ -112,6 +115,8 @@ impl Monitors {
     pub fn new(events: EventQueue) -> Self {
         Monitors {
             monitors: Vec::new(),
+            human: Vec::new(),
+            hmp_state: hmp::HmpState::default(),
             events,
         }
     }
@@ -123,7 +128,9 @@ impl Monitors {
         chardevs: &mut ChardevSet,
         options: &MonitorOptions,
     ) -> Result<(), ConnectError> {
-        if options.mode != MonitorMode::Control {
+        if options.mode == MonitorMode::Readline {
+            self.human
+                .push(hmp::HmpMonitor::connect(chardevs, &options.chardev)?);
             return Ok(());
         }
         let input = SharedInput::default();
@@ -163,7 +170,11 @@ impl Monitors {
                     }
                     Incoming::Closed => monitor.session.reset(),
                     Incoming::Request(request) => {
-                        let mut context = QmpContext { machine, chardevs };
+                        let mut context = QmpContext {
+                            machine,
+                            chardevs,
+                            hmp: &mut self.hmp_state,
+                        };
                         let reply = monitor.session.handle(request, &mut context);
                         // Events the command raised go out before its reply.
                         self.flush_events();
@@ -173,6 +184,18 @@ impl Monitors {
                         }
                     }
                 }
+            }
+        }
+        for index in 0..self.human.len() {
+            let mut context = QmpContext {
+                machine,
+                chardevs,
+                hmp: &mut self.hmp_state,
+            };
+            self.human[index].process(&mut context);
+            self.flush_events();
+            if let Some(status) = machine.exit_status() {
+                return Some(status);
             }
         }
         None

@@ -17,12 +17,15 @@ use qapi::{CommandEntry, ErrorClass, QmpCommands, QmpError};
 use super::qmp::CommandHandler;
 use crate::chardev::ChardevSet;
 use crate::machine::Machine;
+use crate::monitor::hmp::{self, HmpState};
 
 /// What a command may act on: the machine and the process's chardevs.
 pub struct QmpContext<'a> {
     pub machine: &'a mut Machine,
     #[allow(dead_code)] // read by the chardev commands, next to come
     pub chardevs: &'a mut ChardevSet,
+    /// What the human monitor keeps between command lines.
+    pub hmp: &'a mut HmpState,
 }
 
 impl CommandHandler for QmpContext<'_> {
@@ -249,10 +252,10 @@ impl QmpCommands for QmpContext<'_> {
 
     fn human_monitor_command(
         &mut self,
-        _command_line: String,
-        _cpu_index: Option<i64>,
+        command_line: String,
+        cpu_index: Option<i64>,
     ) -> Result<String, QmpError> {
-        Err(QmpError::command_not_found("human-monitor-command"))
+        hmp::human_monitor_command(self, &command_line, cpu_index)
     }
 
     fn getfd(&mut self, _fdname: String) -> Result<(), QmpError> {
