@@ -363,3 +363,99 @@ fn fpu_part(out: &mut String, state: &VcpuState, code64: bool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kvm_bindings::{kvm_debugregs, kvm_fpu, kvm_regs, kvm_sregs};
+
+    fn segment(selector: u16, base: u64, type_: u8, s: u8) -> kvm_segment {
+        kvm_segment {
+            selector,
+            base,
+            limit: 0xffff,
+            type_,
+            present: 1,
+            s,
+            ..Default::default()
+        }
+    }
+
+    /// The power-on state KVM gives a vCPU and QEMU 7.2's `info registers`
+    /// for it, captured on `-M pc -accel kvm -S`.
+    #[test]
+    fn power_on_state_as_qemu() {
+        let data = segment(0, 0, 3, 1);
+        let state = VcpuState {
+            regs: kvm_regs {
+                rdx: 0x60fb1,
+                rip: 0xfff0,
+                rflags: 2,
+                ..Default::default()
+            },
+            sregs: kvm_sregs {
+                cs: segment(0xf000, 0xffff_0000, 0xb, 1),
+                ds: data,
+                es: data,
+                fs: data,
+                gs: data,
+                ss: data,
+                ldt: segment(0, 0, 2, 0),
+                tr: segment(0, 0, 0xb, 0),
+                cr0: 0x6000_0010,
+                gdt: kvm_bindings::kvm_dtable {
+                    limit: 0xffff,
+                    ..Default::default()
+                },
+                idt: kvm_bindings::kvm_dtable {
+                    limit: 0xffff,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            fpu: kvm_fpu {
+                fcw: 0x37f,
+                mxcsr: 0x1f80,
+                ..Default::default()
+            },
+            debugregs: kvm_debugregs {
+                dr6: 0xffff_0ff0,
+                dr7: 0x400,
+                ..Default::default()
+            },
+            events: Default::default(),
+            halted: false,
+            xcr0: 1,
+            xsave: None,
+        };
+        let qemu = "\
+EAX=00000000 EBX=00000000 ECX=00000000 EDX=00060fb1
+ESI=00000000 EDI=00000000 EBP=00000000 ESP=00000000
+EIP=0000fff0 EFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0
+ES =0000 00000000 0000ffff 00009300
+CS =f000 ffff0000 0000ffff 00009b00
+SS =0000 00000000 0000ffff 00009300
+DS =0000 00000000 0000ffff 00009300
+FS =0000 00000000 0000ffff 00009300
+GS =0000 00000000 0000ffff 00009300
+LDT=0000 00000000 0000ffff 00008200
+TR =0000 00000000 0000ffff 00008b00
+GDT=     00000000 0000ffff
+IDT=     00000000 0000ffff
+CR0=60000010 CR2=00000000 CR3=00000000 CR4=00000000
+DR0=0000000000000000 DR1=0000000000000000 DR2=0000000000000000 DR3=0000000000000000 
+DR6=00000000ffff0ff0 DR7=0000000000000400
+EFER=0000000000000000
+FCW=037f FSW=0000 [ST=0] FTW=00 MXCSR=00001f80
+FPR0=0000000000000000 0000 FPR1=0000000000000000 0000
+FPR2=0000000000000000 0000 FPR3=0000000000000000 0000
+FPR4=0000000000000000 0000 FPR5=0000000000000000 0000
+FPR6=0000000000000000 0000 FPR7=0000000000000000 0000
+XMM00=0000000000000000 0000000000000000 XMM01=0000000000000000 0000000000000000
+XMM02=0000000000000000 0000000000000000 XMM03=0000000000000000 0000000000000000
+XMM04=0000000000000000 0000000000000000 XMM05=0000000000000000 0000000000000000
+XMM06=0000000000000000 0000000000000000 XMM07=0000000000000000 0000000000000000
+";
+        assert_eq!(dump(&state), qemu);
+    }
+}

@@ -246,11 +246,13 @@ mod tests {
         );
         assert_eq!(
             dump(&mem, None, fmt(3, b'c', 4), 0x26),
-            "0000000000000026: '&' '\\'' '('\n"
+            "0000000000000026: '&' '\\'' '(' ')' '*' '+' ',' '-' '.' '/' '0' '1'\n",
+            "/3cw: the count is in words, printed as characters, as QEMU does"
         );
         assert_eq!(
-            dump(&mem, None, fmt(3, b'x', 8), 0xfff8),
-            "000000000000fff8: 0xfffefdfcfbfaf9f8\n0000000000010000: Cannot access memory\n"
+            dump(&mem, None, fmt(3, b'x', 8), 0xfff0),
+            "000000000000fff0: 0xf7f6f5f4f3f2f1f0 0xfffefdfcfbfaf9f8\n\
+             0000000000010000: Cannot access memory\n"
         );
     }
 
