@@ -143,7 +143,7 @@ pub fn dump(
     let line_size = if size == 1 { 8 } else { 16 };
     let digits = match format.format {
         b'o' => (size * 8).div_ceil(3) as usize,
-        b'u' | b'd' => ((size * 8 * 10 + 32) / 33) as usize,
+        b'u' | b'd' => (size * 8 * 10).div_ceil(33) as usize,
         b'c' => {
             size = 1;
             0

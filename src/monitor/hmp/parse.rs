@@ -288,7 +288,7 @@ impl Expr<'_, '_, '_> {
         } else {
             (10, 0)
         };
-        if !char::from(c).is_digit(10) {
+        if !c.is_ascii_digit() {
             return Err(format!("invalid char '{}' in expression", char::from(c)));
         }
         self.cur.pos += digits_from;

@@ -72,12 +72,7 @@ impl ReadLine {
                 }
                 23 => self.delete_word(),
                 27 => self.escape = Escape::Esc,
-                8 | 127 => {
-                    if self.cursor > 0 {
-                        self.cursor -= 1;
-                        self.delete_char();
-                    }
-                }
+                8 | 127 => self.backspace(),
                 155 => self.escape = Escape::Csi(0),
                 32.. => self.insert(byte),
                 _ => {}
@@ -126,6 +121,13 @@ impl ReadLine {
         if self.line.len() < LINE_MAX {
             self.line.insert(self.cursor, byte);
             self.cursor += 1;
+        }
+    }
+
+    fn backspace(&mut self) {
+        if self.cursor > 0 {
+            self.cursor -= 1;
+            self.delete_char();
         }
     }
 
@@ -252,7 +254,7 @@ mod tests {
     fn editing_keys() {
         let mut rl = ReadLine::default();
         // Type "stpo", back over "po", retype; Ctrl-A, Ctrl-E; arrows.
-        let (_, lines) = type_in(&mut rl, b"stpo\x7f\x7fop\r");
+        let (_, lines) = type_in(&mut rl, b"\x7f\x08stpo\x7f\x7fop\r");
         assert_eq!(lines, ["stop"]);
         let (_, lines) = type_in(&mut rl, b"nfo\x01i\x05 kvm\x1b[D\x1b[D\x1b[D\x1b[C\x04\r");
         assert_eq!(lines, ["info km"]);
