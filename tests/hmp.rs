@@ -323,6 +323,8 @@ fn human_monitor_command_as_qemu() {
         "info status",
         "cont",
         "info status",
+        "system_powerdown",
+        "sendkey ctrl-bogus",
     ]
     .iter()
     .map(|l| hmc(l))

@@ -203,11 +203,7 @@ impl Machine {
         let Some(board) = &self.board else {
             return false;
         };
-        board
-            .memory
-            .read_slice(buf, GuestAddress(addr))
-            .is_ok()
-            || board.buses.mmio.read(addr, buf)
+        board.memory.read_slice(buf, GuestAddress(addr)).is_ok() || board.buses.mmio.read(addr, buf)
     }
 
     /// QMP `stop`: pause a running machine (QEMU's vm_stop).
