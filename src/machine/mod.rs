@@ -192,6 +192,20 @@ impl Machine {
         self.uuid.as_deref()
     }
 
+    /// The vCPU threads; `None` on a machine without CPUs.
+    pub fn vcpus(&self) -> Option<&VcpuThreads> {
+        self.board.as_ref().map(|b| &b.vcpus)
+    }
+
+    /// Reads guest physical memory at `addr` as the CPUs see it: RAM, or
+    /// else a device's MMIO range. False where nothing is mapped.
+    pub fn read_mapped_physical(&self, addr: u64, buf: &mut [u8]) -> bool {
+        let Some(board) = &self.board else {
+            return false;
+        };
+        board.memory.read_slice(buf, GuestAddress(addr)).is_ok() || board.buses.mmio.read(addr, buf)
+    }
+
     /// QMP `stop`: pause a running machine (QEMU's vm_stop).
     pub fn qmp_stop(&mut self) {
         self.vm_stop(RunState::Paused);

@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::MachineError;
-use crate::vl::description::{Dict, LocatedDict, MachineDescription, MonitorMode};
+use crate::vl::description::{Dict, LocatedDict, MachineDescription};
 use crate::vl::qdict::is_on;
 
 fn text<'a>(dict: &'a Dict, key: &str) -> &'a str {
@@ -101,21 +101,6 @@ pub fn check(desc: &MachineDescription) -> Result<(), MachineError> {
             location,
             "'isa-parallel' is not a valid device model name",
         ));
-    }
-    for monitor in &desc.monitors {
-        // QMP monitors are served. The human monitor is not: the default
-        // one multiplexed on stdio (-nographic) is left out, one asked for
-        // is refused.
-        let default_mux = monitor.mode == MonitorMode::Readline
-            && desc.chardevs.iter().any(|c| {
-                c.id == monitor.chardev && (c.location.is_empty() || is_on(&c.properties, "mux"))
-            });
-        if monitor.mode == MonitorMode::Readline && !default_mux {
-            return Err(MachineError::plain(format!(
-                "-mon chardev={}: the monitor is not available in this build",
-                monitor.chardev
-            )));
-        }
     }
     for (option, dict) in &desc.other {
         let refused = match option.as_str() {

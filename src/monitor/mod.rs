@@ -18,6 +18,7 @@
 mod commands;
 pub mod events;
 mod fds;
+mod hmp;
 mod json_parser;
 mod json_stream;
 mod json_writer;
@@ -120,6 +121,9 @@ impl QmpMonitor {
 /// Every QMP monitor of the process.
 pub struct Monitors {
     monitors: Vec<QmpMonitor>,
+    /// Human monitors, each with the file descriptors named on it.
+    human: Vec<(hmp::HmpMonitor, MonitorFds)>,
+    hmp_state: hmp::HmpState,
     events: EventQueue,
     fdsets: FdSets,
 }
@@ -129,6 +133,8 @@ impl Monitors {
     pub fn new(events: EventQueue) -> Self {
         Monitors {
             monitors: Vec::new(),
+            human: Vec::new(),
+            hmp_state: hmp::HmpState::default(),
             events,
             fdsets: FdSets::default(),
         }
@@ -141,7 +147,9 @@ impl Monitors {
         chardevs: &mut ChardevSet,
         options: &MonitorOptions,
     ) -> Result<(), ConnectError> {
-        if options.mode != MonitorMode::Control {
+        if options.mode == MonitorMode::Readline {
+            let human = hmp::HmpMonitor::connect(chardevs, &options.chardev)?;
+            self.human.push((human, MonitorFds::default()));
             return Ok(());
         }
         let input = SharedInput::default();
@@ -197,6 +205,7 @@ impl Monitors {
                             chardevs,
                             monitor_fds: &mut monitor.fds,
                             fdsets: &mut self.fdsets,
+                            hmp: &mut self.hmp_state,
                         };
                         let reply = monitor.session.handle(request, &mut context);
                         // Events the command raised go out before its reply.
@@ -207,6 +216,21 @@ impl Monitors {
                         }
                     }
                 }
+            }
+        }
+        for index in 0..self.human.len() {
+            let (human, fds) = &mut self.human[index];
+            let mut context = QmpContext {
+                machine,
+                chardevs,
+                monitor_fds: fds,
+                fdsets: &mut self.fdsets,
+                hmp: &mut self.hmp_state,
+            };
+            human.process(&mut context);
+            self.flush_events();
+            if let Some(status) = machine.exit_status() {
+                return Some(status);
             }
         }
         None

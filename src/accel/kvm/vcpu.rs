@@ -13,8 +13,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use kvm_bindings::{
-    kvm_fpu, kvm_lapic_state, kvm_mp_state, kvm_msr_entry, kvm_regs, kvm_run, kvm_sregs, CpuId,
-    Msrs, KVM_INTERNAL_ERROR_EMULATION, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN,
+    kvm_debugregs, kvm_fpu, kvm_lapic_state, kvm_mp_state, kvm_msr_entry, kvm_regs, kvm_run,
+    kvm_sregs, kvm_vcpu_events, kvm_xsave, CpuId, Msrs, KVM_INTERNAL_ERROR_EMULATION,
+    KVM_MP_STATE_HALTED, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN,
 };
 use kvm_ioctls::{VcpuExit, VcpuFd, VmFd};
 use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
@@ -71,6 +72,21 @@ const RESET_MSRS: &[(u32, u64)] = &[
     (0x4b56_4d03, 0),               // KVM steal time
     (0x4b56_4d04, 0),               // KVM PV EOI
 ];
+
+/// A vCPU's architectural state as the monitor shows it (`info
+/// registers`, `x`), read by the vCPU's own thread. The parts KVM may
+/// refuse to give are zero then.
+pub struct VcpuState {
+    pub regs: kvm_regs,
+    pub sregs: kvm_sregs,
+    pub fpu: kvm_fpu,
+    pub debugregs: kvm_debugregs,
+    pub events: kvm_vcpu_events,
+    pub halted: bool,
+    pub xcr0: u64,
+    /// The XSAVE area, for the AVX and AVX-512 registers.
+    pub xsave: Option<Box<kvm_xsave>>,
+}
 
 /// LAPIC register offsets and the delivery modes firmware programs.
 const APIC_LVT_LINT0: usize = 0x350;
@@ -192,6 +208,31 @@ impl Vcpu {
         Ok(())
     }
 
+    fn read_state(&self) -> Result<VcpuState, KvmError> {
+        let fd = &self.fd;
+        Ok(VcpuState {
+            regs: fd
+                .get_regs()
+                .map_err(|e| KvmError::Ioctl("KVM_GET_REGS", e))?,
+            sregs: fd
+                .get_sregs()
+                .map_err(|e| KvmError::Ioctl("KVM_GET_SREGS", e))?,
+            fpu: fd.get_fpu().unwrap_or_default(),
+            debugregs: fd.get_debug_regs().unwrap_or_default(),
+            events: fd.get_vcpu_events().unwrap_or_default(),
+            halted: fd
+                .get_mp_state()
+                .is_ok_and(|s| s.mp_state == KVM_MP_STATE_HALTED),
+            xcr0: fd.get_xcrs().map_or(1, |x| {
+                x.xcrs[..(x.nr_xcrs as usize).min(x.xcrs.len())]
+                    .iter()
+                    .find(|xcr| xcr.xcr == 0)
+                    .map_or(1, |xcr| xcr.value)
+            }),
+            xsave: fd.get_xsave().ok().map(Box::new),
+        })
+    }
+
     /// Print QEMU's report of an internal error: suberror, extra data, and
     /// for emulation failures the register dump.
     fn report_internal_error(&mut self) {
@@ -227,6 +268,9 @@ struct Control {
     reset: Option<ResetTo>,
     /// An NMI to inject before the vCPU next enters the guest.
     nmi: bool,
+    /// The monitor asked for the registers; the thread answers in `state`.
+    state_wanted: bool,
+    state: Option<Result<VcpuState, KvmError>>,
 }
 
 struct Shared {
@@ -290,6 +334,8 @@ impl VcpuThreads {
                     quit: false,
                     reset: None,
                     nmi: false,
+                    state_wanted: false,
+                    state: None,
                 }),
                 changed: Condvar::new(),
             });
@@ -346,6 +392,27 @@ impl VcpuThreads {
         }
     }
 
+    /// How many vCPUs there are.
+    pub fn count(&self) -> usize {
+        self.vcpus.len()
+    }
+
+    /// The registers of vCPU `index`, as they are when it next runs (a
+    /// pending reset applied), read by its thread: a running vCPU is
+    /// kicked out of the guest for it and goes on afterwards.
+    pub fn read_state(&self, index: usize) -> Option<Result<VcpuState, KvmError>> {
+        let h = self.vcpus.get(index)?;
+        let mut c = h.shared.lock();
+        c.state_wanted = true;
+        h.shared.changed.notify_all();
+        // SAFETY: as in `pause`.
+        unsafe { libc::pthread_kill(h.thread.as_pthread_t(), kick_signal()) };
+        while c.state.is_none() && !c.quit {
+            c = h.shared.changed.wait(c).unwrap_or_else(|e| e.into_inner());
+        }
+        c.state.take()
+    }
+
     /// Let every vCPU run.
     pub fn resume(&self) {
         for h in &self.vcpus {
@@ -361,9 +428,22 @@ fn run_vcpu(mut vcpu: Vcpu, shared: &Shared, buses: &IoBuses, control: &dyn Syst
     loop {
         {
             let mut c = shared.lock();
-            while !c.run || c.quit {
+            while !c.run || c.quit || c.state_wanted {
                 if c.quit {
                     return;
+                }
+                if c.state_wanted {
+                    c.state_wanted = false;
+                    if let Some(to) = c.reset.take() {
+                        // A failed reset is retried, and reported, on the
+                        // way back into the guest.
+                        if vcpu.reset(to).is_err() {
+                            c.reset = Some(to);
+                        }
+                    }
+                    c.state = Some(vcpu.read_state());
+                    shared.changed.notify_all();
+                    continue;
                 }
                 c.parked = true;
                 shared.changed.notify_all();

@@ -20,6 +20,7 @@ use super::fds::{FdSets, MonitorFds};
 use super::qmp::CommandHandler;
 use crate::chardev::ChardevSet;
 use crate::machine::Machine;
+use crate::monitor::hmp::{self, HmpState};
 
 /// What a command may act on: the machine, the process's chardevs, the
 /// file descriptors of the monitor the request came from and the
@@ -29,6 +30,8 @@ pub struct QmpContext<'a> {
     pub chardevs: &'a mut ChardevSet,
     pub monitor_fds: &'a mut MonitorFds,
     pub fdsets: &'a mut FdSets,
+    /// What the human monitor keeps between command lines.
+    pub hmp: &'a mut HmpState,
 }
 
 impl CommandHandler for QmpContext<'_> {
@@ -255,10 +258,10 @@ impl QmpCommands for QmpContext<'_> {
 
     fn human_monitor_command(
         &mut self,
-        _command_line: String,
-        _cpu_index: Option<i64>,
+        command_line: String,
+        cpu_index: Option<i64>,
     ) -> Result<String, QmpError> {
-        Err(QmpError::command_not_found("human-monitor-command"))
+        hmp::human_monitor_command(self, &command_line, cpu_index)
     }
 
     fn getfd(&mut self, fdname: String) -> Result<(), QmpError> {
