@@ -13,6 +13,7 @@ mod os;
 mod vl;
 
 use std::process::exit;
+use std::time::{Duration, Instant};
 
 use chardev::ChardevSet;
 use machine::{Machine, MachineContext};
@@ -94,10 +95,21 @@ fn run(desc: &MachineDescription) -> Result<i32, String> {
             .finish()
             .map_err(|e| format!("qemu-system-x86_64: -daemonize: {e}"))?;
     }
-    main_loop
+    let status = main_loop
         .run(&mut chardevs, &mut monitors, &mut signals, &mut machine)
-        .map_err(|e| format!("qemu-system-x86_64: main loop: {e}"))
+        .map_err(|e| format!("qemu-system-x86_64: main loop: {e}"))?;
+    // The last replies (to `quit`, say) reach a slow monitor client too,
+    // unless it stops reading altogether.
+    let give_up = Instant::now() + EXIT_FLUSH_PATIENCE;
+    while chardevs.flush_held_output() && Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(status)
 }
+
+/// How long the process waits at exit for monitor clients to read what
+/// they were sent.
+const EXIT_FLUSH_PATIENCE: Duration = Duration::from_secs(1);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
 
@@ -19,6 +19,8 @@ use crate::os::signals::TerminationSignals;
 const WAKER: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const FIRST_CHARDEV: usize = 2;
+/// How often output held for a slow chardev peer is tried again.
+const HELD_OUTPUT_RETRY: Duration = Duration::from_millis(5);
 
 /// Requests from devices and vCPU threads, queued for the main thread.
 pub struct Requests {
@@ -95,9 +97,14 @@ impl MainLoop {
             return Ok(status);
         }
         loop {
-            let timeout = machine
+            let mut timeout = machine
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()));
+            // A peer that is slow to read monitor output gets the rest as
+            // it reads, tried again at this pace.
+            if chardevs.flush_held_output() {
+                timeout = Some(timeout.map_or(HELD_OUTPUT_RETRY, |t| t.min(HELD_OUTPUT_RETRY)));
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(e);

@@ -12,6 +12,13 @@ pub trait CharBackend: Send + Sync {
     /// Send bytes the guest wrote. Never blocks the vCPU: a backend that
     /// cannot take them now drops them, as QEMU's non-blocking chardevs do.
     fn write(&self, data: &[u8]);
+    /// Send all of `data`, after everything sent before: what the peer
+    /// cannot take now is kept and sent as it reads. For a monitor's
+    /// replies, which must never be lost (QEMU's monitor output buffer).
+    /// Backends that never hold output back keep this default.
+    fn write_all(&self, data: &[u8]) {
+        self.write(data);
+    }
     /// Tell the backend the frontend can take input again after it answered
     /// `can_receive() == 0`, so that pending input gets delivered.
     fn accept_input(&self);

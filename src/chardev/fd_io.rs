@@ -94,6 +94,29 @@ impl OutputPacer {
     }
 }
 
+/// Writes what `fd` takes now of `data`; returns how much that was. A
+/// peer that is gone (an error other than "full") takes everything: the
+/// output is lost.
+pub(crate) fn write_now(fd: RawFd, data: &[u8]) -> usize {
+    let mut done = 0;
+    while done < data.len() {
+        let rest = &data[done..];
+        // SAFETY: rest is valid for reads of rest.len() bytes. SIGPIPE is
+        // ignored process-wide, so a closed peer gives EPIPE.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n >= 0 {
+            done += n as usize;
+            continue;
+        }
+        match io::Error::last_os_error().kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return done,
+            _ => return data.len(),
+        }
+    }
+    done
+}
+
 fn wait_writable(fd: RawFd, timeout: Duration) -> bool {
     let mut pfd = libc::pollfd {
         fd,

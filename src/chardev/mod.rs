@@ -66,6 +66,14 @@ pub trait Chardev: Send {
     /// Guest output. Never blocks the caller for long; output with no peer
     /// (unconnected socket, pty nobody opened) is dropped, as QEMU does.
     fn write(&mut self, data: &[u8]);
+    /// Writes what the peer takes now of `data` without waiting; returns
+    /// how much went (all of it when there is no peer to wait for, the
+    /// output then being lost as with `write`). Backends that never hold
+    /// output back keep this default.
+    fn write_now(&mut self, data: &[u8]) -> usize {
+        self.write(data);
+        data.len()
+    }
     /// The ring buffer behind a `ringbuf` chardev, for QMP's `ringbuf-read`.
     #[cfg(test)]
     fn ringbuf(&mut self) -> Option<&mut Ringbuf> {

@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::io::{AsRawFd, RawFd};
 
-use super::fd_io::{read_fd, set_nonblocking, OutputPacer};
+use super::fd_io::{read_fd, set_nonblocking, write_now, OutputPacer};
 use super::props::Props;
 use super::{Chardev, ChardevError, ChardevRead};
 
@@ -66,5 +66,9 @@ impl Chardev for PipeChardev {
     }
     fn write(&mut self, data: &[u8]) {
         self.pacer.write(self.output.as_raw_fd(), data);
+    }
+
+    fn write_now(&mut self, data: &[u8]) -> usize {
+        write_now(self.output.as_raw_fd(), data)
     }
 }

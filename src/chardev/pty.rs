@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 
-use super::fd_io::{read_fd, set_nonblocking, OutputPacer};
+use super::fd_io::{read_fd, set_nonblocking, write_now, OutputPacer};
 use super::{Chardev, ChardevError, ChardevRead};
 
 pub(crate) struct PtyChardev {
@@ -107,6 +107,14 @@ impl Chardev for PtyChardev {
         // piling up for whoever attaches later.
         if self.slave_attached() {
             self.pacer.write(self.master.as_raw_fd(), data);
+        }
+    }
+
+    fn write_now(&mut self, data: &[u8]) -> usize {
+        if self.slave_attached() {
+            write_now(self.master.as_raw_fd(), data)
+        } else {
+            data.len()
         }
     }
 }

@@ -121,6 +121,8 @@ struct ChardevState {
     registered_fd: Option<RawFd>,
     /// `register` has seen this chardev.
     registered: bool,
+    /// Output sent with `write_all` that the peer has not taken yet.
+    held_output: VecDeque<u8>,
 }
 
 struct Entry {
@@ -270,6 +272,7 @@ impl ChardevSet {
                 readable: true,
                 registered_fd: None,
                 registered: false,
+                held_output: VecDeque::new(),
             }),
             input_wanted: AtomicBool::new(false),
         });
@@ -329,6 +332,19 @@ impl ChardevSet {
                 service(entry, Token(self.first_token + index), registry);
             }
         }
+    }
+
+    /// Sends held output (`CharBackend::write_all`) that the peers take
+    /// now. Returns whether some is still held: the caller tries again
+    /// soon.
+    pub fn flush_held_output(&mut self) -> bool {
+        let mut held = false;
+        for entry in self.entries.iter().flatten() {
+            let mut state = entry.lock();
+            state.flush_held_output();
+            held |= !state.held_output.is_empty();
+        }
+        held
     }
 
     /// Connects a new device to chardev `id`: `make` builds the device
@@ -424,6 +440,19 @@ impl ChardevState {
         }
     }
 
+    /// Writes what the peer takes now of the held output.
+    fn flush_held_output(&mut self) {
+        while !self.held_output.is_empty() {
+            let (front, _) = self.held_output.as_slices();
+            let len = front.len();
+            let n = self.chardev.write_now(front);
+            self.held_output.drain(..n);
+            if n < len {
+                return;
+            }
+        }
+    }
+
     /// Follows a change of the chardev's input fd (client came or went).
     /// An fd epoll cannot watch (a regular file or /dev/null as stdin)
     /// gives no input.
@@ -470,6 +499,8 @@ fn service(entry: &Entry, token: Token, registry: &Registry) {
                 state.take_input(&buf[..n]);
             }
             read @ (ChardevRead::Connected | ChardevRead::Disconnected) => {
+                // What the last peer did not read is not for the next one.
+                state.held_output.clear();
                 state.reregister(registry, token);
                 let frontends = state.frontends.clone();
                 drop(state);
@@ -562,9 +593,29 @@ struct BackendHandle {
     waker: Arc<Waker>,
 }
 
+/// How much device output may wait behind held monitor output before
+/// more is dropped (device output is otherwise paced, never held).
+const DEVICE_OUTPUT_BEHIND_HELD: usize = 1 << 20;
+
 impl CharBackend for BackendHandle {
     fn write(&self, data: &[u8]) {
-        self.entry.lock().chardev.write(data);
+        let mut state = self.entry.lock();
+        if state.held_output.is_empty() {
+            state.chardev.write(data);
+        } else if state.held_output.len() < DEVICE_OUTPUT_BEHIND_HELD {
+            // Behind what a monitor sent on the same (multiplexed) chardev.
+            state.held_output.extend(data);
+        }
+    }
+
+    fn write_all(&self, data: &[u8]) {
+        let mut state = self.entry.lock();
+        state.held_output.extend(data);
+        state.flush_held_output();
+        if !state.held_output.is_empty() {
+            // The main loop retries while output is held.
+            let _ = self.waker.wake();
+        }
     }
 
     fn accept_input(&self) {

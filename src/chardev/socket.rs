@@ -10,7 +10,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::time::Duration;
 
-use super::fd_io::{set_nonblocking, strerror, OutputPacer};
+use super::fd_io::{set_nonblocking, strerror, write_now, OutputPacer};
 use super::props::Props;
 use super::{Chardev, ChardevError, ChardevRead};
 use crate::os;
@@ -697,6 +697,13 @@ impl Chardev for SocketChardev {
         // away is noticed by read_input, which sees its end of stream.
         if let Some(peer) = &self.peer {
             self.pacer.write(peer.as_raw_fd(), data);
+        }
+    }
+
+    fn write_now(&mut self, data: &[u8]) -> usize {
+        match &self.peer {
+            Some(peer) => write_now(peer.as_raw_fd(), data),
+            None => data.len(),
         }
     }
 }

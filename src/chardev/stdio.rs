@@ -7,7 +7,7 @@
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::fd_io::{read_fd, set_nonblocking, OutputPacer};
+use super::fd_io::{read_fd, set_nonblocking, write_now, OutputPacer};
 use super::props::Props;
 use super::{Chardev, ChardevError, ChardevRead};
 use crate::os;
@@ -86,5 +86,9 @@ impl Chardev for StdioChardev {
     }
     fn write(&mut self, data: &[u8]) {
         self.pacer.write(libc::STDOUT_FILENO, data);
+    }
+
+    fn write_now(&mut self, data: &[u8]) -> usize {
+        write_now(libc::STDOUT_FILENO, data)
     }
 }

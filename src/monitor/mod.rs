@@ -114,7 +114,7 @@ struct QmpMonitor {
 
 impl QmpMonitor {
     fn send(&self, message: &serde_json::Value) {
-        self.output.write(&wire_bytes(message, self.pretty));
+        self.output.write_all(&wire_bytes(message, self.pretty));
     }
 }
 

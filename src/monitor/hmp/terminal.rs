@@ -70,7 +70,7 @@ impl HmpMonitor {
     }
 
     fn prompt(&mut self) {
-        self.output.write(PROMPT.as_bytes());
+        self.output.write_all(PROMPT.as_bytes());
         self.readline.prompt_shown();
     }
 
@@ -83,7 +83,7 @@ impl HmpMonitor {
             };
             match incoming {
                 Incoming::Opened => {
-                    self.output.write(banner().as_bytes());
+                    self.output.write_all(banner().as_bytes());
                     self.readline.restart();
                     self.prompt();
                 }
@@ -91,12 +91,12 @@ impl HmpMonitor {
                     for &byte in &bytes {
                         let mut echo = Vec::new();
                         let line = self.readline.feed(byte, &mut echo);
-                        self.output.write(&crlf_bytes(&echo));
+                        self.output.write_all(&crlf_bytes(&echo));
                         let Some(line) = line else {
                             continue;
                         };
                         let output = Hmp::new(ctx, 0).run_line(&line);
-                        self.output.write(output.as_bytes());
+                        self.output.write_all(output.as_bytes());
                         if ctx.machine.exit_status().is_some() {
                             return;
                         }
