@@ -11,46 +11,28 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{guest, Guest, QEMU, RQEMU};
-use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm, REPLY_TIMEOUT};
+use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm, REPLY_TIMEOUT};
 
 const PROMPT: &[u8] = b"(qemu) ";
 
 fn idle_args() -> Vec<String> {
-    [
-        "-machine",
-        "none",
-        "-accel",
-        "kvm",
-        "-nodefaults",
-        "-display",
-        "none",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    machine_args("none", &[])
 }
 
 /// A PC machine paused before it starts, with a kernel (we boot only
 /// kernels; QEMU goes through its firmware, which has not run yet).
 fn paused_pc_args() -> Vec<String> {
     let kernel = guest(Guest::Pvh32);
-    [
-        "-machine",
+    machine_args(
         "pc",
-        "-accel",
-        "kvm",
-        "-m",
-        "128",
-        "-nodefaults",
-        "-display",
-        "none",
-        "-S",
-        "-kernel",
-        kernel.to_str().expect("utf-8 path"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+        &[
+            "-m",
+            "128",
+            "-S",
+            "-kernel",
+            kernel.to_str().expect("utf-8 path"),
+        ],
+    )
 }
 
 /// A connection to a `-monitor unix:` socket.

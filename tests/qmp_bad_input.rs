@@ -9,24 +9,14 @@ use std::thread;
 use std::time::Duration;
 
 use common::{QEMU, RQEMU};
-use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm};
-
-const IDLE: &[&str] = &[
-    "-machine",
-    "none",
-    "-accel",
-    "kvm",
-    "-nodefaults",
-    "-display",
-    "none",
-];
+use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm};
 
 /// An idle machine with QMP on `crowd.sock` and `quiet.sock`.
 fn start(program: &str, name: &str) -> (Vm, std::path::PathBuf, std::path::PathBuf) {
     let dir = scratch(&format!("{name}-{}", program.len()));
     let crowd = dir.join("crowd.sock");
     let quiet = dir.join("quiet.sock");
-    let mut args: Vec<String> = IDLE.iter().map(|s| s.to_string()).collect();
+    let mut args = machine_args("none", &[]);
     args.extend(qmp_socket_args("-qmp", &crowd));
     args.extend(qmp_socket_args("-qmp", &quiet));
     let vm = Vm::start(program, &args, &quiet);

@@ -18,26 +18,14 @@ use std::thread;
 use std::time::Duration;
 
 use common::{QEMU, RQEMU};
-use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm};
 use serde_json::Value;
 
 /// A stopped machine with nothing but a QMP socket and the chardevs
 /// `chardevs` names (`DIR` standing for the scratch directory).
 fn start(program: &str, dir: &Path, chardevs: &[&str]) -> (Vm, Client) {
     let socket = dir.join("qmp.sock");
-    let mut args: Vec<String> = [
-        "-machine",
-        "none",
-        "-accel",
-        "kvm",
-        "-S",
-        "-nodefaults",
-        "-display",
-        "none",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = machine_args("none", &["-S"]);
     args.extend(qmp_socket_args("-qmp", &socket));
     for chardev in chardevs {
         args.push("-chardev".to_string());
@@ -457,16 +445,7 @@ fn runtime_pty_stdout_scenario(program: &str, dir: &Path) -> Vec<String> {
     let stdout_path = dir.join("stdout.txt");
     let stdout = std::fs::File::create(&stdout_path).expect("stdout file");
     let mut child = std::process::Command::new(program)
-        .args([
-            "-machine",
-            "none",
-            "-accel",
-            "kvm",
-            "-S",
-            "-nodefaults",
-            "-display",
-            "none",
-        ])
+        .args(machine_args("none", &["-S"]))
         .args(qmp_socket_args("-qmp", &socket))
         .args(["-chardev", "pty,id=early"])
         .stdin(std::process::Stdio::null())

@@ -13,24 +13,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::{boot_args, guest, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU};
-use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm};
 
 /// A machine paused before it starts; the PC machines get the NMI guest,
 /// which waits in `hlt` once started.
 fn idle_args(machine: &str, socket: &Path) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "-machine",
-        machine,
-        "-accel",
-        "kvm",
-        "-nodefaults",
-        "-display",
-        "none",
-        "-S",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = machine_args(machine, &["-S"]);
     if machine != "none" {
         args.push("-kernel".to_string());
         args.push(guest(Guest::Nmi).display().to_string());

@@ -17,17 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{boot_args, guest, Guest, QEMU, RQEMU};
-use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm, QUIET};
-
-const IDLE: &[&str] = &[
-    "-machine",
-    "none",
-    "-accel",
-    "kvm",
-    "-nodefaults",
-    "-display",
-    "none",
-];
+use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm, QUIET};
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
@@ -59,7 +49,7 @@ fn disconnect_scenario(program: &str) -> Vec<String> {
     let dir = scratch(&format!("disconnect-{}", program.len()));
     let (a_sock, c_sock) = (dir.join("a.sock"), dir.join("c.sock"));
     let port = free_tcp_port();
-    let mut args = strings(IDLE);
+    let mut args = machine_args("none", &[]);
     args.push("-S".into());
     args.extend(qmp_socket_args("-qmp", &a_sock));
     args.extend(qmp_socket_args("-qmp-pretty", &c_sock));
@@ -184,7 +174,7 @@ fn clients_in_turn_and_half_requests() {
     for program in [RQEMU, QEMU] {
         let dir = scratch(&format!("turns-{}", program.len()));
         let socket = dir.join("q.sock");
-        let mut args = strings(IDLE);
+        let mut args = machine_args("none", &[]);
         args.extend(qmp_socket_args("-qmp", &socket));
         let _vm = Vm::start(program, &args, &socket);
         {
@@ -225,7 +215,7 @@ fn clients_in_turn_and_half_requests() {
 #[test]
 fn monitors_on_stdio_and_inherited_sockets() {
     for program in [RQEMU, QEMU] {
-        let mut args = strings(IDLE);
+        let mut args = machine_args("none", &[]);
         args.extend(strings(&[
             "-chardev",
             "stdio,id=m",
@@ -259,7 +249,7 @@ fn monitors_on_stdio_and_inherited_sockets() {
         let fd = theirs.as_raw_fd();
         // SAFETY: clearing FD_CLOEXEC on our own fd so the child inherits it.
         unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
-        let mut args = strings(IDLE);
+        let mut args = machine_args("none", &[]);
         args.extend([
             "-chardev".to_string(),
             format!("socket,id=mon,fd={fd}"),
@@ -319,7 +309,7 @@ fn run_state_commands_as_qemu() {
     for program in [RQEMU, QEMU] {
         let dir = scratch(&format!("runstate-{}", program.len()));
         let socket = dir.join("q.sock");
-        let mut args = strings(IDLE);
+        let mut args = machine_args("none", &[]);
         args.extend(strings(&[
             "-S",
             "-uuid",
@@ -430,7 +420,7 @@ fn system_reset_with_no_reboot_ends_the_process_as_qemu() {
     for program in [RQEMU, QEMU] {
         let dir = scratch(&format!("noreboot-{}", program.len()));
         let socket = dir.join("q.sock");
-        let mut args = strings(IDLE);
+        let mut args = machine_args("none", &[]);
         args.push("-no-reboot".into());
         args.extend(qmp_socket_args("-qmp", &socket));
         let vm = Vm::start(program, &args, &socket);

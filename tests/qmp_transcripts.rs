@@ -13,7 +13,7 @@ mod qmp_client;
 
 use std::path::{Path, PathBuf};
 
-use qmp_client::{count_lines, mask, qmp_socket_args, scratch, Client, Vm, QUIET};
+use qmp_client::{count_lines, machine_args, mask, qmp_socket_args, scratch, Client, Vm, QUIET};
 
 const RQEMU: &str = env!("CARGO_BIN_EXE_qemu-system-x86_64");
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
@@ -146,10 +146,10 @@ fn skip_reason(exchange: &Exchange, state_unknown: bool) -> Option<String> {
 
 /// Replays `transcript` against `program` started with `args`; returns
 /// the skipped exchanges with their reasons.
-fn replay(program: &str, name: &str, transcript: &str, args: &[&str]) -> Vec<String> {
+fn replay(program: &str, name: &str, transcript: &str, args: &[String]) -> Vec<String> {
     let dir = scratch(&format!("{name}-{}", program.len()));
     let socket = dir.join("qmp.sock");
-    let mut full_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut full_args = args.to_vec();
     full_args.extend(qmp_socket_args("-qmp", &socket));
     let _vm = Vm::start(program, &full_args, &socket);
     let mut client: Option<Client> = None;
@@ -203,7 +203,7 @@ fn replay(program: &str, name: &str, transcript: &str, args: &[&str]) -> Vec<Str
 }
 
 /// Replays against both binaries; prints what was skipped.
-fn replay_both(transcript: &str, args: &[&str]) {
+fn replay_both(transcript: &str, args: &[String]) {
     let skipped = replay(RQEMU, transcript, transcript, args);
     let qemu_skipped = replay(QEMU, transcript, transcript, args);
     assert_eq!(skipped, qemu_skipped);
@@ -212,19 +212,11 @@ fn replay_both(transcript: &str, args: &[&str]) {
     }
 }
 
-const COMMON: &[&str] = &[
-    "-machine",
-    "none",
-    "-accel",
-    "kvm",
-    "-nodefaults",
-    "-display",
-    "none",
-    "-S",
-];
-
-fn args_with(extra: &[&'static str]) -> Vec<&'static str> {
-    COMMON.iter().chain(extra).copied().collect()
+/// A paused empty machine, then `extra`.
+fn args_with(extra: &[&str]) -> Vec<String> {
+    let mut args = machine_args("none", &["-S"]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
 }
 
 #[test]

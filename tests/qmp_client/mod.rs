@@ -80,6 +80,24 @@ impl Drop for Vm {
     }
 }
 
+/// A machine of type `machine` on KVM with no default devices and no
+/// display, then `extra`: how the monitor tests start an emulator.
+pub fn machine_args(machine: &str, extra: &[&str]) -> Vec<String> {
+    [
+        "-machine",
+        machine,
+        "-accel",
+        "kvm",
+        "-nodefaults",
+        "-display",
+        "none",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// `-qmp unix:SOCKET,server=on,wait=off` as arguments.
 pub fn qmp_socket_args(option: &str, socket: &Path) -> Vec<String> {
     vec![
