@@ -72,6 +72,14 @@ fn machine_state_commands_match_qemu() {
         (r#"{"execute":"cont"}"#, 2),
         (r#"{"execute":"system_powerdown","id":6}"#, 2),
         (r#"{"execute":"query-balloon","arguments":{"x":1}}"#, 1),
+        (
+            r#"{"execute":"memsave","arguments":{"val":0,"size":16,"filename":"/nonexistent/m","cpu-index":7}}"#,
+            1,
+        ),
+        (
+            r#"{"execute":"pmemsave","arguments":{"val":0,"size":16,"filename":"/nonexistent/p"}}"#,
+            1,
+        ),
     ];
     for machine in ["none", "pc", "q35"] {
         assert_eq!(
@@ -84,6 +92,10 @@ fn machine_state_commands_match_qemu() {
     // the PC machines have in QEMU) nobody to wake up.
     let cpu_less: &[(&str, usize)] = &[
         (r#"{"execute":"inject-nmi"}"#, 1),
+        (
+            r#"{"execute":"memsave","arguments":{"val":0,"size":16,"filename":"/dev/null"}}"#,
+            1,
+        ),
         (r#"{"execute":"system_wakeup"}"#, 1),
     ];
     assert_eq!(
@@ -153,6 +165,20 @@ fn nmi_run(program: &str) -> NmiRun {
     );
     assert_eq!(client.exchange(&request, 1), "{\"return\": {}}\r\n");
     let image = std::fs::read(&dump).expect("memory dump");
+    // The guest runs without paging: virtual addresses are physical.
+    let virtual_dump = dir.join("virtual.bin");
+    let request = format!(
+        r#"{{"execute":"memsave","arguments":{{"val":1048576,"size":16384,"filename":"{}"}}}}"#,
+        virtual_dump.display()
+    );
+    assert_eq!(client.exchange(&request, 1), "{\"return\": {}}\r\n");
+    assert_eq!(std::fs::read(&virtual_dump).expect("memsave dump"), image);
+    let request =
+        r#"{"execute":"memsave","arguments":{"val":-4096,"size":16,"filename":"/dev/null"}}"#;
+    assert_eq!(
+        client.exchange(request, 1),
+        "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Invalid addr 0xfffffffffffff000/size 16 specified\"}}\r\n"
+    );
     client.send(br#"{"execute":"inject-nmi"}"#);
     let (status, _) = vm.wait(BOOT_TIMEOUT);
     (
@@ -163,7 +189,7 @@ fn nmi_run(program: &str) -> NmiRun {
 }
 
 #[test]
-fn pmemsave_and_inject_nmi_as_in_qemu() {
+fn memory_dumps_and_inject_nmi_as_in_qemu() {
     let ours = nmi_run(RQEMU);
     assert_eq!(ours.0, Some(GUEST_SUCCESS), "{}", ours.1);
     assert_eq!(ours.2.len(), 16384);

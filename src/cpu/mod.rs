@@ -3,3 +3,4 @@
 pub mod cpuid;
 pub mod features;
 pub mod models;
+pub mod paging;

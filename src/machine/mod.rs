@@ -31,12 +31,13 @@ use hw::i386::pc_cmos::{FloppyDriveType, PcCmosConfig};
 use hw::rtc::mc146818::DateTime;
 
 use crate::accel::kvm::chipset::KvmChipset;
-use crate::accel::kvm::vcpu::{IoBuses, Vcpu, VcpuThreads};
+use crate::accel::kvm::vcpu::{IoBuses, Vcpu, VcpuState, VcpuThreads};
 use crate::accel::kvm::KvmVm;
 use crate::accel::LegacyChipset;
 use crate::chardev::ChardevSet;
 use crate::cpu::cpuid::{apicid_bits, vendor_words, CpuidEntry, GuestCpu, HostCpuid, Topology};
 use crate::cpu::models::find_model;
+use crate::cpu::paging::PhysicalMemory;
 use crate::monitor::events::{EventQueue, QmpEvent, ShutdownCause};
 use crate::os::signals::TerminationSignal;
 use crate::vl::description::MachineDescription;
@@ -192,18 +193,21 @@ impl Machine {
         self.uuid.as_deref()
     }
 
-    /// The vCPU threads; `None` on a machine without CPUs.
-    pub fn vcpus(&self) -> Option<&VcpuThreads> {
-        self.board.as_ref().map(|b| &b.vcpus)
+    /// How many vCPUs the machine has.
+    pub fn cpu_count(&self) -> usize {
+        self.board.as_ref().map_or(0, |b| b.vcpus.count())
     }
 
-    /// Reads guest physical memory at `addr` as the CPUs see it: RAM, or
-    /// else a device's MMIO range. False where nothing is mapped.
-    pub fn read_mapped_physical(&self, addr: u64, buf: &mut [u8]) -> bool {
-        let Some(board) = &self.board else {
-            return false;
-        };
-        board.memory.read_slice(buf, GuestAddress(addr)).is_ok() || board.buses.mmio.read(addr, buf)
+    /// The registers of vCPU `index` (read by its own thread); `None` when
+    /// there is no such vCPU or KVM fails to give them (said on stderr).
+    pub fn vcpu_state(&self, index: usize) -> Option<VcpuState> {
+        match self.board.as_ref()?.vcpus.read_state(index)? {
+            Ok(state) => Some(state),
+            Err(e) => {
+                eprintln!("qemu-system-x86_64: {e}");
+                None
+            }
+        }
     }
 
     /// QMP `stop`: pause a running machine (QEMU's vm_stop).
@@ -243,26 +247,6 @@ impl Machine {
                 true
             }
             None => false,
-        }
-    }
-
-    /// Guest physical memory at `addr` into `buf`, as a debugger reads it:
-    /// RAM as it is, anything else (devices, holes) as zeros. Addresses
-    /// wrap around at the top of the address space.
-    pub fn read_physical(&self, addr: u64, buf: &mut [u8]) {
-        buf.fill(0);
-        let Some(board) = &self.board else {
-            return;
-        };
-        let mut done = 0;
-        while done < buf.len() {
-            let at = GuestAddress(addr.wrapping_add(done as u64));
-            // Up to the end of this page, so that a range crossing from RAM
-            // into a hole is read page by page.
-            let page_left = 4096 - (at.0 & 0xfff) as usize;
-            let len = page_left.min(buf.len() - done);
-            let _ = board.memory.read_slice(&mut buf[done..done + len], at);
-            done += len;
         }
     }
 
@@ -353,6 +337,17 @@ impl Machine {
             self.state = RunState::Prelaunch;
         }
         None
+    }
+}
+
+/// Guest physical memory as a debugger (the monitor) reads it: RAM, or
+/// else a device's MMIO registers, as the CPUs see them.
+impl PhysicalMemory for Machine {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        let Some(board) = &self.board else {
+            return false;
+        };
+        board.memory.read_slice(buf, GuestAddress(addr)).is_ok() || board.buses.mmio.read(addr, buf)
     }
 }
 

@@ -203,12 +203,12 @@ impl QmpCommands for QmpContext<'_> {
 
     fn memsave(
         &mut self,
-        _val: i64,
-        _size: i64,
-        _filename: String,
-        _cpu_index: Option<i64>,
+        val: i64,
+        size: i64,
+        filename: String,
+        cpu_index: Option<i64>,
     ) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("memsave"))
+        memory::memsave(self.machine, val, size, &filename, cpu_index)
     }
 
     fn pmemsave(&mut self, val: i64, size: i64, filename: String) -> Result<(), QmpError> {

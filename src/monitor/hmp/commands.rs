@@ -218,7 +218,7 @@ fn info_cpus(hmp: &mut Hmp, _: &Args) {
 }
 
 fn info_registers(hmp: &mut Hmp, args: &Args) {
-    let count = hmp.ctx.machine.vcpus().map_or(0, |v| v.count());
+    let count = hmp.ctx.machine.cpu_count();
     let cpus: Vec<usize> = if args.flag("cpustate_all") {
         (0..count).collect()
     } else {
@@ -252,7 +252,7 @@ fn virtual_memory_dump(hmp: &mut Hmp, args: &Args) {
         hmp.out.push_str("Can not dump without CPU\n");
         return;
     };
-    let text = memory_dump::dump(&hmp.memory(), Some(&state.sregs), format, addr as u64);
+    let text = memory_dump::dump(hmp.memory(), Some(&state.sregs), format, addr as u64);
     hmp.out.push_str(&text);
 }
 
@@ -264,7 +264,7 @@ fn physical_memory_dump(hmp: &mut Hmp, args: &Args) {
         hmp.out.push_str("Can not dump without CPU\n");
         return;
     }
-    let text = memory_dump::dump(&hmp.memory(), None, format, addr as u64);
+    let text = memory_dump::dump(hmp.memory(), None, format, addr as u64);
     hmp.out.push_str(&text);
 }
 

@@ -76,7 +76,7 @@ impl<'c, 'a> Hmp<'c, 'a> {
         let machine: &Machine = self.ctx.machine;
         let cpu = self.cpu;
         let mut registers = |name: &str| {
-            let state = state.get_or_insert_with(|| read_vcpu(machine, cpu));
+            let state = state.get_or_insert_with(|| machine.vcpu_state(cpu));
             register(state.as_ref()?, name)
         };
         let parsed = parse_arguments(
@@ -187,21 +187,11 @@ impl<'c, 'a> Hmp<'c, 'a> {
     }
 
     fn vcpu_state(&self, index: usize) -> Option<VcpuState> {
-        read_vcpu(self.ctx.machine, index)
+        self.ctx.machine.vcpu_state(index)
     }
 
-    fn memory(&self) -> MachineMemory<'_> {
-        MachineMemory(self.ctx.machine)
-    }
-}
-
-fn read_vcpu(machine: &Machine, index: usize) -> Option<VcpuState> {
-    match machine.vcpus()?.read_state(index)? {
-        Ok(state) => Some(state),
-        Err(e) => {
-            eprintln!("qemu-system-x86_64: {e}");
-            None
-        }
+    fn memory(&self) -> &Machine {
+        self.ctx.machine
     }
 }
 
@@ -253,15 +243,6 @@ fn register(state: &VcpuState, name: &str) -> Option<i64> {
     }
 }
 
-/// The machine's guest memory, for the dumps.
-struct MachineMemory<'m>(&'m Machine);
-
-impl memory_dump::PhysicalMemory for MachineMemory<'_> {
-    fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
-        self.0.read_mapped_physical(addr, buf)
-    }
-}
-
 /// QEMU's monitor output: every `\n` goes out as `\r\n`.
 fn crlf(text: &str) -> String {
     text.replace('\n', "\r\n")
@@ -274,7 +255,7 @@ pub fn human_monitor_command(
     command_line: &str,
     cpu_index: Option<i64>,
 ) -> Result<String, QmpError> {
-    let cpus = ctx.machine.vcpus().map_or(0, |v| v.count());
+    let cpus = ctx.machine.cpu_count();
     let cpu = match cpu_index {
         Some(i) if usize::try_from(i).is_ok_and(|i| i < cpus) => i as usize,
         Some(_) => {
