@@ -514,6 +514,12 @@ impl SocketChardev {
     /// One `recvmsg`: data, and file descriptors passed with it, which
     /// are kept (in blocking mode, as QEMU leaves them) for
     /// `take_received_fds`.
+    ///
+    /// Written out rather than through vmm-sys-util's `ScmSocket`, whose
+    /// receive does not set MSG_CMSG_CLOEXEC and, when a peer passes more
+    /// descriptors than fit, closes them all and fails with ENOBUFS after
+    /// the bytes were taken from the stream; QEMU keeps the bytes and the
+    /// descriptors that fit.
     fn receive(&mut self, peer: RawFd, buf: &mut [u8]) -> ChardevRead {
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),

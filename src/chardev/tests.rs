@@ -856,6 +856,23 @@ fn passed_descriptors_reach_the_frontend_just_before_their_bytes() {
 }
 
 #[test]
+fn more_descriptors_than_qemu_takes_keep_their_bytes_and_the_first_sixteen() {
+    // QEMU reads with room for 16 descriptors (SOCKET_MAX_FDS) and takes
+    // what the kernel put there, without regard to MSG_CTRUNC.
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    let mut lp = Loop::new();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let fe = frontend(usize::MAX);
+    connect(&mut lp.set, "c", fe.clone()).unwrap();
+    lp.start();
+    let file = std::fs::File::open("/dev/null").unwrap();
+    send_with_fds(&ours, b"many", &[file.as_raw_fd(); 17]);
+    assert!(lp.run_until(|| received(&fe) == b"many"));
+    assert_eq!(fe.lock().unwrap().fd_batches, [(0, 16)]);
+}
+
+#[test]
 fn removal_frees_the_id_and_refuses_chardevs_in_use() {
     let mut lp = Loop::new();
     lp.start();
