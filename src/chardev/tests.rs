@@ -581,17 +581,23 @@ fn tcp_server_and_client_exchange_data() {
     assert_eq!(dev.input_fd(), None);
 }
 
+/// Adds a `socket` chardev "c" on one end of a socketpair (`fd=N`, as
+/// QEMU's test harness passes it) and returns the other end.
+fn add_socket_on_inherited_fd(lp: &mut Loop) -> UnixStream {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    ours
+}
+
 #[test]
 fn inherited_connected_fd_works_both_ways() {
     // As QEMU's test harness: -chardev socket,id=console,fd=K on a socketpair.
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
     let mut lp = Loop::new();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     let fe = frontend(usize::MAX);
     let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
-    let mut ours = ours;
     ours.write_all(b"abc").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"abc"));
     backend.write(b"xyz");
@@ -624,14 +630,11 @@ fn inherited_listening_fd_accepts_clients() {
 
 #[test]
 fn full_frontend_keeps_input_pending_until_it_accepts_more() {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
     let mut lp = Loop::new();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     let fe = frontend(2);
     let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
-    let mut ours = ours;
     ours.write_all(b"12345").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"12"));
     lp.run_for(Duration::from_millis(200));
@@ -817,12 +820,9 @@ fn stalled_peer_costs_one_wait_then_output_is_dropped_until_it_reads() {
 fn chardevs_added_while_the_loop_runs_are_polled_at_once() {
     let mut lp = Loop::new();
     lp.start();
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     let fe = frontend(usize::MAX);
     connect(&mut lp.set, "c", fe.clone()).unwrap();
-    let mut ours = ours;
     ours.write_all(b"late").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"late"));
 }
@@ -834,16 +834,13 @@ fn send_with_fds(stream: &UnixStream, bytes: &[u8], fds: &[std::os::fd::RawFd]) 
 
 #[test]
 fn passed_descriptors_reach_the_frontend_just_before_their_bytes() {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
     let mut lp = Loop::new();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     // Room for less than what comes, so the input waits in the queue.
     let fe = frontend(3);
     let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     let file = std::fs::File::open("/dev/null").unwrap();
-    let mut ours = ours;
     ours.write_all(b"aaaa").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"aaa"));
     send_with_fds(&ours, b"bbbb", &[file.as_raw_fd()]);
@@ -859,10 +856,8 @@ fn passed_descriptors_reach_the_frontend_just_before_their_bytes() {
 fn more_descriptors_than_qemu_takes_keep_their_bytes_and_the_first_sixteen() {
     // QEMU reads with room for 16 descriptors (SOCKET_MAX_FDS) and takes
     // what the kernel put there, without regard to MSG_CTRUNC.
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
     let mut lp = Loop::new();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let ours = add_socket_on_inherited_fd(&mut lp);
     let fe = frontend(usize::MAX);
     connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
