@@ -20,6 +20,7 @@ use std::time::Duration;
 use common::{QEMU, RQEMU};
 use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm};
 use serde_json::Value;
+use vmm_sys_util::sock_ctrl_msg::ScmSocket;
 
 /// A stopped machine with nothing but a QMP socket and the chardevs
 /// `chardevs` names (`DIR` standing for the scratch directory).
@@ -65,31 +66,8 @@ fn ask(client: &mut Client, request: &str, fds: &[RawFd]) -> String {
 
 /// One sendmsg of `bytes` with `fds` as SCM_RIGHTS.
 fn send_with_fds(stream: &UnixStream, bytes: &[u8], fds: &[RawFd]) {
-    let mut iov = libc::iovec {
-        iov_base: bytes.as_ptr() as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
-    let payload = std::mem::size_of_val(fds);
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(payload as u32) } as usize;
-    let mut control = vec![0u64; space.div_ceil(8)];
-    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: the control buffer has room for one header and the fds.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(payload as u32) as _;
-        std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), payload);
-    }
-    // SAFETY: a valid message on a connected socket.
-    let sent = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, 0) };
-    assert_eq!(sent, bytes.len() as isize, "sendmsg to the monitor");
+    let sent = stream.send_with_fds(&[bytes], fds);
+    assert_eq!(sent.unwrap(), bytes.len(), "sendmsg to the monitor");
 }
 
 /// `text` with the scratch directory, TCP ports, pty numbers and the

@@ -164,7 +164,7 @@ pub(crate) fn open(
         // Whatever file the listening socket is bound to, also one passed
         // in by fd, goes with the chardev, as in QEMU.
         let socket_file = match endpoint(listener.as_raw_fd(), false) {
-            Some(Endpoint::Unix(path)) if !path.is_empty() => Some(path),
+            Some(Endpoint::Unix(UnixName::Path(path))) if !path.is_empty() => Some(path),
             _ => None,
         };
         SocketChardev {
@@ -403,53 +403,40 @@ unsafe fn sockaddr_to_std(sa: *const libc::sockaddr) -> Option<SocketAddr> {
 /// The listening address as QEMU shows it: `unix:PATH` or `tcp:HOST:PORT`
 /// (IPv6 hosts without brackets).
 pub(crate) fn describe_local_address(fd: RawFd) -> String {
-    // SAFETY: sockaddr_storage is plain data, filled by getsockname.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: valid buffer and length.
-    let rc = unsafe {
-        libc::getsockname(
-            fd,
-            (&mut storage as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return format!("fd:{fd}");
-    }
-    if storage.ss_family as libc::c_int == libc::AF_UNIX {
-        // SAFETY: the family says this is a sockaddr_un.
-        let sun =
-            unsafe { &*(&storage as *const libc::sockaddr_storage as *const libc::sockaddr_un) };
-        let offset = std::mem::size_of::<libc::sa_family_t>();
-        let path_len = (len as usize)
-            .saturating_sub(offset)
-            .min(sun.sun_path.len());
-        let bytes: Vec<u8> = sun.sun_path[..path_len].iter().map(|&c| c as u8).collect();
-        return match bytes.split_first() {
-            Some((0, name)) => format!(
-                "unix:{},abstract=on,tight=on",
-                String::from_utf8_lossy(name)
-            ),
-            _ => {
-                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                format!("unix:{}", String::from_utf8_lossy(&bytes[..end]))
-            }
-        };
-    }
-    // SAFETY: getsockname filled a sockaddr of the family it names.
-    match unsafe { sockaddr_to_std((&storage as *const libc::sockaddr_storage).cast()) } {
-        Some(addr) => format!("tcp:{}:{}", addr.ip(), addr.port()),
+    match endpoint(fd, false) {
+        Some(Endpoint::Unix(UnixName::Path(path))) => format!("unix:{path}"),
+        Some(Endpoint::Unix(UnixName::Abstract(name))) => {
+            format!("unix:{name},abstract=on,tight=on")
+        }
+        Some(Endpoint::Inet(addr)) => format!("tcp:{}:{}", addr.ip(), addr.port()),
         None => format!("fd:{fd}"),
     }
 }
 
-/// One end of a connection, for `query-chardev`.
+/// One end of a connection.
 enum Endpoint {
-    /// A unix socket's path: empty for an unnamed or abstract socket, as
-    /// QEMU prints `sun_path` as a C string.
-    Unix(String),
+    Unix(UnixName),
     Inet(SocketAddr),
+}
+
+/// The name of a unix socket.
+enum UnixName {
+    /// A path in the file system, up to its first NUL; empty for an
+    /// unnamed socket.
+    Path(String),
+    /// A name in the abstract namespace, all of its bytes.
+    Abstract(String),
+}
+
+impl UnixName {
+    /// `sun_path` as QEMU prints it in `query-chardev`, as a C string:
+    /// empty for an abstract name, which starts with a NUL.
+    fn as_c_string(&self) -> &str {
+        match self {
+            UnixName::Path(path) => path,
+            UnixName::Abstract(_) => "",
+        }
+    }
 }
 
 /// The local (`getsockname`) or remote (`getpeername`) end of `fd`.
@@ -473,20 +460,27 @@ fn endpoint(fd: RawFd, remote: bool) -> Option<Endpoint> {
         // SAFETY: the family says this is a sockaddr_un.
         let sun =
             unsafe { &*(&storage as *const libc::sockaddr_storage as *const libc::sockaddr_un) };
-        let offset = std::mem::size_of::<libc::sa_family_t>();
-        let path_len = (len as usize)
-            .saturating_sub(offset)
-            .min(sun.sun_path.len());
-        let bytes: Vec<u8> = sun.sun_path[..path_len]
-            .iter()
-            .map(|&c| c as u8)
-            .take_while(|&b| b != 0)
-            .collect();
-        return Some(Endpoint::Unix(String::from_utf8_lossy(&bytes).into_owned()));
+        return Some(Endpoint::Unix(unix_name(sun, len)));
     }
     // SAFETY: the call filled a sockaddr of the family it names.
     unsafe { sockaddr_to_std((&storage as *const libc::sockaddr_storage).cast()) }
         .map(Endpoint::Inet)
+}
+
+/// The name in `sun`, of which the call that filled it gave `len` bytes.
+fn unix_name(sun: &libc::sockaddr_un, len: libc::socklen_t) -> UnixName {
+    let offset = std::mem::size_of::<libc::sa_family_t>();
+    let path_len = (len as usize)
+        .saturating_sub(offset)
+        .min(sun.sun_path.len());
+    let bytes: Vec<u8> = sun.sun_path[..path_len].iter().map(|&c| c as u8).collect();
+    match bytes.split_first() {
+        Some((0, name)) => UnixName::Abstract(String::from_utf8_lossy(name).into_owned()),
+        _ => {
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            UnixName::Path(String::from_utf8_lossy(&bytes[..end]).into_owned())
+        }
+    }
 }
 
 /// `HOST:PORT`, IPv6 hosts in brackets.
@@ -507,7 +501,7 @@ impl SocketChardev {
             ""
         };
         match (endpoint(peer, false), endpoint(peer, true)) {
-            (Some(Endpoint::Unix(path)), _) => format!("unix:{path}{server}"),
+            (Some(Endpoint::Unix(name)), _) => format!("unix:{}{server}", name.as_c_string()),
             (Some(Endpoint::Inet(local)), Some(Endpoint::Inet(remote))) => format!(
                 "tcp:{}{server} <-> {}",
                 inet_text(&local),
@@ -520,6 +514,12 @@ impl SocketChardev {
     /// One `recvmsg`: data, and file descriptors passed with it, which
     /// are kept (in blocking mode, as QEMU leaves them) for
     /// `take_received_fds`.
+    ///
+    /// Written out rather than through vmm-sys-util's `ScmSocket`, whose
+    /// receive does not set MSG_CMSG_CLOEXEC and, when a peer passes more
+    /// descriptors than fit, closes them all and fails with ENOBUFS after
+    /// the bytes were taken from the stream; QEMU keeps the bytes and the
+    /// descriptors that fit.
     fn receive(&mut self, peer: RawFd, buf: &mut [u8]) -> ChardevRead {
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use hw::core::chardev::{CharBackend, CharFrontend};
 use mio::{Events, Poll, Token, Waker};
+use vmm_sys_util::sock_ctrl_msg::ScmSocket;
 
 use super::set::ConnectError;
 use super::*;
@@ -580,17 +581,23 @@ fn tcp_server_and_client_exchange_data() {
     assert_eq!(dev.input_fd(), None);
 }
 
+/// Adds a `socket` chardev "c" on one end of a socketpair (`fd=N`, as
+/// QEMU's test harness passes it) and returns the other end.
+fn add_socket_on_inherited_fd(lp: &mut Loop) -> UnixStream {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let fd = theirs.into_raw_fd().to_string();
+    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    ours
+}
+
 #[test]
 fn inherited_connected_fd_works_both_ways() {
     // As QEMU's test harness: -chardev socket,id=console,fd=K on a socketpair.
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
     let mut lp = Loop::new();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     let fe = frontend(usize::MAX);
     let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
-    let mut ours = ours;
     ours.write_all(b"abc").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"abc"));
     backend.write(b"xyz");
@@ -623,14 +630,11 @@ fn inherited_listening_fd_accepts_clients() {
 
 #[test]
 fn full_frontend_keeps_input_pending_until_it_accepts_more() {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
     let mut lp = Loop::new();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     let fe = frontend(2);
     let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
-    let mut ours = ours;
     ours.write_all(b"12345").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"12"));
     lp.run_for(Duration::from_millis(200));
@@ -816,57 +820,27 @@ fn stalled_peer_costs_one_wait_then_output_is_dropped_until_it_reads() {
 fn chardevs_added_while_the_loop_runs_are_polled_at_once() {
     let mut lp = Loop::new();
     lp.start();
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     let fe = frontend(usize::MAX);
     connect(&mut lp.set, "c", fe.clone()).unwrap();
-    let mut ours = ours;
     ours.write_all(b"late").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"late"));
 }
 
 /// One sendmsg of `bytes` with `fds` passed as SCM_RIGHTS.
 fn send_with_fds(stream: &UnixStream, bytes: &[u8], fds: &[std::os::fd::RawFd]) {
-    let mut iov = libc::iovec {
-        iov_base: bytes.as_ptr() as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
-    let payload = std::mem::size_of_val(fds);
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(payload as u32) } as usize;
-    let mut control = vec![0u64; space.div_ceil(8)];
-    // SAFETY: plain data; the pointers set below outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: the control buffer has room for one header and the fds.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(payload as u32) as _;
-        std::ptr::copy_nonoverlapping(fds.as_ptr().cast::<u8>(), libc::CMSG_DATA(cmsg), payload);
-    }
-    // SAFETY: a valid message on a connected socket.
-    let sent = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, 0) };
-    assert_eq!(sent, bytes.len() as isize);
+    assert_eq!(stream.send_with_fds(&[bytes], fds).unwrap(), bytes.len());
 }
 
 #[test]
 fn passed_descriptors_reach_the_frontend_just_before_their_bytes() {
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let fd = theirs.into_raw_fd().to_string();
     let mut lp = Loop::new();
-    lp.set.add(&opts("socket", &[("fd", &fd)]), None).unwrap();
+    let mut ours = add_socket_on_inherited_fd(&mut lp);
     // Room for less than what comes, so the input waits in the queue.
     let fe = frontend(3);
     let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
     lp.start();
     let file = std::fs::File::open("/dev/null").unwrap();
-    let mut ours = ours;
     ours.write_all(b"aaaa").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"aaa"));
     send_with_fds(&ours, b"bbbb", &[file.as_raw_fd()]);
@@ -876,6 +850,21 @@ fn passed_descriptors_reach_the_frontend_just_before_their_bytes() {
     backend.accept_input();
     assert!(lp.run_until(|| received(&fe) == b"aaaabbbbcc"));
     assert_eq!(fe.lock().unwrap().fd_batches, [(4, 1), (8, 2)]);
+}
+
+#[test]
+fn more_descriptors_than_qemu_takes_keep_their_bytes_and_the_first_sixteen() {
+    // QEMU reads with room for 16 descriptors (SOCKET_MAX_FDS) and takes
+    // what the kernel put there, without regard to MSG_CTRUNC.
+    let mut lp = Loop::new();
+    let ours = add_socket_on_inherited_fd(&mut lp);
+    let fe = frontend(usize::MAX);
+    connect(&mut lp.set, "c", fe.clone()).unwrap();
+    lp.start();
+    let file = std::fs::File::open("/dev/null").unwrap();
+    send_with_fds(&ours, b"many", &[file.as_raw_fd(); 17]);
+    assert!(lp.run_until(|| received(&fe) == b"many"));
+    assert_eq!(fe.lock().unwrap().fd_batches, [(0, 16)]);
 }
 
 #[test]
