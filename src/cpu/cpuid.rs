@@ -22,6 +22,18 @@ pub struct CpuidEntry {
 pub struct HostCpuid<'a>(pub &'a [CpuidEntry]);
 
 impl HostCpuid<'_> {
+    /// The host's vendor string (CPUID leaf 0).
+    fn vendor(&self) -> String {
+        let Some(leaf) = self.entry(0, 0) else {
+            return String::new();
+        };
+        let bytes: Vec<u8> = [leaf.ebx, leaf.edx, leaf.ecx]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     fn entry(&self, function: u32, index: u32) -> Option<&CpuidEntry> {
         self.0
             .iter()
@@ -69,7 +81,13 @@ pub struct Topology {
 /// filtering, ready to lay out per vCPU.
 pub struct GuestCpu {
     model: &'static CpuModel,
+    /// The CPUID vendor: the host's under KVM, for every model with a
+    /// definition (QEMU advertises the real vendor so that SYSENTER and
+    /// SYSCALL work in compatibility mode); empty for `base`.
+    vendor: String,
     words: [u32; word::COUNT],
+    /// Bits the model or the switches asked for that the host lacks.
+    filtered: [u32; word::COUNT],
     passthrough: Vec<CpuidEntry>,
 }
 
@@ -112,8 +130,10 @@ impl GuestCpu {
         let class = model.alias_of.unwrap_or(model.name);
         let mut words = model_feature_words(model);
         let mut requested = [0u32; word::COUNT];
+        // The accelerator's defaults apply to models with a definition only.
         let defaults = KVM_DEFAULT_FEATURES
             .iter()
+            .filter(|_| model.kind == ModelKind::Defined)
             .map(|(n, on)| (n.to_string(), *on));
         for (name, on) in defaults.chain(switches.iter().cloned()) {
             let (w, bit) = find_feature(&name).ok_or_else(|| CpuError::UnknownFeature {
@@ -127,13 +147,18 @@ impl GuestCpu {
             }
             requested[w] |= 1 << bit;
         }
+        let vendor = match model.kind {
+            ModelKind::Empty => String::new(),
+            ModelKind::Defined | ModelKind::Passthrough => host.vendor(),
+        };
         if model.kind != ModelKind::Empty {
             words[word::F1_ECX] |= HYPERVISOR_BIT;
         }
-        if model.vendor == "AuthenticAMD" {
+        if vendor == "AuthenticAMD" {
             words[word::F8000_0001_EDX] |= words[word::F1_EDX] & AMD_ALIASES;
         }
         let mut missing = Vec::new();
+        let mut filtered = [0u32; word::COUNT];
         if model.kind == ModelKind::Passthrough {
             for (w, bits) in words.iter_mut().enumerate() {
                 *bits |= host.supported_word(w) & !(requested[w] & !*bits);
@@ -150,6 +175,7 @@ impl GuestCpu {
                 }
             }
             *bits &= !unsupported;
+            filtered[w] = unsupported;
         }
         let passthrough = if model.kind == ModelKind::Passthrough {
             host.0.to_vec()
@@ -159,11 +185,80 @@ impl GuestCpu {
         Ok((
             GuestCpu {
                 model,
+                vendor,
                 words,
+                filtered,
                 passthrough,
             },
             missing,
         ))
+    }
+
+    /// The model this CPU was resolved from.
+    pub fn model(&self) -> &'static CpuModel {
+        self.model
+    }
+
+    /// The features the guest sees, word by word (`FEATURE_WORDS` order).
+    pub fn feature_words(&self) -> &[u32; word::COUNT] {
+        &self.words
+    }
+
+    /// The features asked for that the host lacks, word by word.
+    pub fn filtered_words(&self) -> &[u32; word::COUNT] {
+        &self.filtered
+    }
+
+    /// The CPUID vendor string.
+    pub fn vendor(&self) -> &str {
+        &self.vendor
+    }
+
+    /// Family, model and stepping: the definition's, or the host's for
+    /// `host` and `max`.
+    pub fn signature(&self) -> (u32, u32, u32) {
+        match self.passthrough_leaf(1) {
+            Some(leaf) => split_family_model_stepping(leaf.eax),
+            None => (self.model.family, self.model.model, self.model.stepping),
+        }
+    }
+
+    /// The brand string (CPUID 0x80000002..4).
+    pub fn model_id(&self) -> String {
+        if self.passthrough.is_empty() {
+            return self.model.model_id.to_string();
+        }
+        let bytes: Vec<u8> = (0x8000_0002..=0x8000_0004)
+            .filter_map(|function| self.passthrough_leaf(function))
+            .flat_map(|e| [e.eax, e.ebx, e.ecx, e.edx])
+            .flat_map(u32::to_le_bytes)
+            .take_while(|&b| b != 0)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The highest basic, extended (0x8000_0000) and Centaur (0xc000_0000)
+    /// leaves.
+    pub fn levels(&self) -> (u32, u32, u32) {
+        if self.passthrough.is_empty() {
+            return (self.model.level, self.model.xlevel, 0);
+        }
+        let max = |function| self.passthrough_leaf(function).map_or(0, |e| e.eax);
+        (max(0), max(0x8000_0000), max(0xc000_0000))
+    }
+
+    /// Physical address bits: QEMU's default of 40, or the host's for
+    /// `host` and `max` (which set `host-phys-bits`).
+    pub fn phys_bits(&self) -> u32 {
+        if self.passthrough.is_empty() {
+            return 40;
+        }
+        self.passthrough_leaf(0x8000_0008)
+            .map_or(40, |e| e.eax & 0xff)
+    }
+
+    fn passthrough_leaf(&self, function: u32) -> Option<&CpuidEntry> {
+        self.passthrough.iter().find(|e| e.function == function)
     }
 
     /// The CPUID table of the vCPU with `apic_id`.
@@ -241,9 +336,9 @@ impl GuestCpu {
             ecx,
             edx,
         };
-        let [v0, v1, v2] = vendor_words(m.vendor);
+        let [v0, v1, v2] = vendor_words(&self.vendor);
         let signature = family_model_stepping(m.family, m.model, m.stepping);
-        let amd = m.vendor == "AuthenticAMD";
+        let amd = self.vendor == "AuthenticAMD";
         let mut out = vec![
             leaf(0, m.level, v0, v2, v1),
             // CLFLUSH line size 8 quadwords; per-vCPU bits come later.
@@ -364,6 +459,14 @@ fn model_id_words(id: &str) -> [u32; 12] {
     out
 }
 
+/// Family, model and stepping from CPUID leaf 1 EAX, added up as QEMU
+/// does for the host's signature.
+fn split_family_model_stepping(eax: u32) -> (u32, u32, u32) {
+    let family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
+    let model = (eax >> 4) & 0xf | ((eax >> 16) & 0xf) << 4;
+    (family, model, eax & 0xf)
+}
+
 /// CPUID leaf 1 EAX from family, model and stepping (extended fields as the
 /// SDM defines them).
 fn family_model_stepping(family: u32, model: u32, stepping: u32) -> u32 {
@@ -384,7 +487,16 @@ mod tests {
     /// A host that supports leaf 1 EDX fully but not SSE3 (as this
     /// machine's KVM reports), x2apic, and the KVM paravirt leaf.
     fn host() -> Vec<CpuidEntry> {
+        let [ebx, edx, ecx] = vendor_words("AuthenticAMD");
         vec![
+            CpuidEntry {
+                function: 0,
+                eax: 0x10,
+                ebx,
+                ecx,
+                edx,
+                ..Default::default()
+            },
             CpuidEntry {
                 function: 1,
                 ecx: 1 << 13 | 1 << 21,
