@@ -35,6 +35,15 @@ pub struct FeatureWord {
 }
 
 impl FeatureWord {
+    /// The bits called `name` in this word (0 when none is).
+    pub fn mask_of(&self, name: &str) -> u32 {
+        self.names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !n.is_empty() && **n == name)
+            .fold(0, |mask, (bit, _)| mask | 1 << bit)
+    }
+
     /// QEMU's description of the word in warnings: `CPUID.01H:ECX`,
     /// `CPUID.07H:EBX`, `CPUID.80000001H:EDX`, `CPUID.0DH:EAX`.
     pub fn description(&self) -> String {
@@ -49,6 +58,7 @@ pub mod word {
     pub const F7_0_EDX: usize = 4;
     pub const F8000_0001_EDX: usize = 6;
     pub const F8000_0001_ECX: usize = 7;
+    pub const KVM: usize = 11;
     pub const COUNT: usize = 20;
 }
 
@@ -589,17 +599,16 @@ pub const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// Find a feature by name as `-cpu` takes it: `_` and `-` are the same,
-/// aliases resolve. Returns the word index and the bit.
+/// aliases resolve. Returns the word index and the bits the name sets (two
+/// for `kvmclock`, as QEMU's property sets both).
 pub fn find_feature(name: &str) -> Option<(usize, u32)> {
     let mut canonical = name.replace('_', "-");
     if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == canonical) {
         canonical = (*to).to_string();
     }
     FEATURE_WORDS.iter().enumerate().find_map(|(w, word)| {
-        word.names
-            .iter()
-            .position(|n| !n.is_empty() && *n == canonical)
-            .map(|bit| (w, bit as u32))
+        let mask = word.mask_of(&canonical);
+        (mask != 0).then_some((w, mask))
     })
 }
 
@@ -624,12 +633,14 @@ mod tests {
 
     #[test]
     fn names_resolve_with_underscores_and_aliases() {
-        assert_eq!(find_feature("pni"), Some((word::F1_ECX, 0)));
-        assert_eq!(find_feature("sse3"), Some((word::F1_ECX, 0)));
-        assert_eq!(find_feature("lahf_lm"), Some((word::F8000_0001_ECX, 0)));
-        assert_eq!(find_feature("sse4_1"), Some((word::F1_ECX, 19)));
-        assert_eq!(find_feature("xd"), Some((word::F8000_0001_EDX, 20)));
-        assert_eq!(find_feature("arch-lbr"), Some((word::F7_0_EDX, 19)));
+        assert_eq!(find_feature("pni"), Some((word::F1_ECX, 1)));
+        assert_eq!(find_feature("sse3"), Some((word::F1_ECX, 1)));
+        assert_eq!(find_feature("lahf_lm"), Some((word::F8000_0001_ECX, 1)));
+        assert_eq!(find_feature("sse4_1"), Some((word::F1_ECX, 1 << 19)));
+        assert_eq!(find_feature("xd"), Some((word::F8000_0001_EDX, 1 << 20)));
+        assert_eq!(find_feature("arch-lbr"), Some((word::F7_0_EDX, 1 << 19)));
+        // KVM_FEATURE_CLOCKSOURCE and KVM_FEATURE_CLOCKSOURCE2.
+        assert_eq!(find_feature("kvmclock"), Some((word::KVM, 1 | 1 << 3)));
         assert_eq!(find_feature("nosuch"), None);
     }
 

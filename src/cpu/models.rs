@@ -150,8 +150,8 @@ pub const KVM_DEFAULT_FEATURES: &[(&str, bool)] = &[
 pub fn model_feature_words(model: &CpuModel) -> [u32; word::COUNT] {
     let mut words = [0u32; word::COUNT];
     for name in model.features {
-        if let Some((w, bit)) = find_feature(name) {
-            words[w] |= 1 << bit;
+        if let Some((w, mask)) = find_feature(name) {
+            words[w] |= mask;
         }
     }
     words
