@@ -67,6 +67,26 @@ impl HostCpuid<'_> {
 }
 
 const HYPERVISOR_BIT: u32 = 1 << 31;
+
+/// Bits `host` and `max` do not take from the host unasked (QEMU's
+/// `no_autoenable_flags`): HT, TOPOEXT (needs a consistent cache topology)
+/// and the KVM hints.
+fn not_autoenabled(w: usize) -> u32 {
+    match w {
+        word::F1_EDX => 1 << 28,
+        word::F8000_0001_ECX => 1 << 22,
+        word::KVM_HINTS => !0,
+        _ => 0,
+    }
+}
+
+/// Bits that cannot migrate (QEMU's `unmigratable_flags`): invtsc.
+fn unmigratable(w: usize) -> u32 {
+    match w {
+        word::F8000_0007_EDX => 1 << 8,
+        _ => 0,
+    }
+}
 /// Leaf 1 EDX bits AMD repeats in leaf 0x80000001 EDX (CPUID_EXT2_AMD_ALIASES).
 const AMD_ALIASES: u32 = 0x0183_f3ff;
 
@@ -81,6 +101,8 @@ pub struct Topology {
 /// filtering, ready to lay out per vCPU.
 pub struct GuestCpu {
     model: &'static CpuModel,
+    /// The `migratable` switch of `host` and `max`; None for other models.
+    migratable: Option<bool>,
     /// The CPUID vendor: the host's under KVM, for every model with a
     /// definition (QEMU advertises the real vendor so that SYSENTER and
     /// SYSCALL work in compatibility mode); empty for `base`.
@@ -135,7 +157,14 @@ impl GuestCpu {
             .iter()
             .filter(|_| model.kind == ModelKind::Defined)
             .map(|(n, on)| (n.to_string(), *on));
+        // `host` and `max` have a `migratable` switch; on, they leave out
+        // what cannot migrate.
+        let mut migratable = (model.kind == ModelKind::Passthrough).then_some(true);
         for (name, on) in defaults.chain(switches.iter().cloned()) {
+            if let (Some(value), "migratable") = (migratable.as_mut(), name.as_str()) {
+                *value = on;
+                continue;
+            }
             let (w, mask) = find_feature(&name).ok_or_else(|| CpuError::UnknownFeature {
                 model: class.trim_end_matches("-v1").to_string(),
                 feature: name.clone(),
@@ -161,7 +190,11 @@ impl GuestCpu {
         let mut filtered = [0u32; word::COUNT];
         if model.kind == ModelKind::Passthrough {
             for (w, bits) in words.iter_mut().enumerate() {
-                *bits |= host.supported_word(w) & !(requested[w] & !*bits);
+                let mut offered = host.supported_word(w) & !not_autoenabled(w);
+                if migratable == Some(true) {
+                    offered &= !unmigratable(w);
+                }
+                *bits |= offered & !(requested[w] & !*bits);
             }
         }
         for (w, bits) in words.iter_mut().enumerate() {
@@ -185,6 +218,7 @@ impl GuestCpu {
         Ok((
             GuestCpu {
                 model,
+                migratable,
                 vendor,
                 words,
                 filtered,
@@ -197,6 +231,11 @@ impl GuestCpu {
     /// The model this CPU was resolved from.
     pub fn model(&self) -> &'static CpuModel {
         self.model
+    }
+
+    /// The `migratable` switch of `host` and `max`; None for other models.
+    pub fn migratable(&self) -> Option<bool> {
+        self.migratable
     }
 
     /// The features the guest sees, word by word (`FEATURE_WORDS` order).

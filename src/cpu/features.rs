@@ -58,7 +58,9 @@ pub mod word {
     pub const F7_0_EDX: usize = 4;
     pub const F8000_0001_EDX: usize = 6;
     pub const F8000_0001_ECX: usize = 7;
+    pub const F8000_0007_EDX: usize = 8;
     pub const KVM: usize = 11;
+    pub const KVM_HINTS: usize = 12;
     pub const COUNT: usize = 20;
 }
 
