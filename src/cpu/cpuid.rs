@@ -2,7 +2,7 @@
 //! the accelerator's defaults, filtered by what the host supports, laid out
 //! leaf by leaf as QEMU's `cpu_x86_cpuid` does.
 
-use super::features::{find_feature, word, FEATURE_WORDS};
+use super::features::{find_feature, word, FEATURE_WORDS, MSR_FEATURE_WORDS, MSR_WORD_COUNT};
 use super::models::{model_feature_words, CpuModel, ModelKind, KVM_DEFAULT_FEATURES};
 
 /// One CPUID leaf (and subleaf) as the accelerator takes it.
@@ -67,6 +67,11 @@ impl HostCpuid<'_> {
 }
 
 const HYPERVISOR_BIT: u32 = 1 << 31;
+/// Leaf 7 EBX: SGX (needs leaf 0x12) and Intel PT (needs leaf 0x14).
+const SGX_BIT: u32 = 1 << 2;
+const INTEL_PT_BIT: u32 = 1 << 25;
+/// Leaf 0x80000001 ECX: SVM (needs leaf 0x8000000a).
+const SVM_BIT: u32 = 1 << 2;
 
 /// Bits `host` and `max` do not take from the host unasked (QEMU's
 /// `no_autoenable_flags`): HT, TOPOEXT (needs a consistent cache topology)
@@ -107,9 +112,15 @@ pub struct GuestCpu {
     /// definition (QEMU advertises the real vendor so that SYSENTER and
     /// SYSCALL work in compatibility mode); empty for `base`.
     vendor: String,
+    /// The brand string: the definition's, or the host processor's for
+    /// `host` and `max` (QEMU reads it with the CPUID instruction).
+    model_id: String,
     words: [u32; word::COUNT],
     /// Bits the model or the switches asked for that the host lacks.
     filtered: [u32; word::COUNT],
+    /// The MSR feature words (`MSR_FEATURE_WORDS` order): only `host` and
+    /// `max` have any, once given the host's (`with_host_msr_features`).
+    msr_words: [u64; MSR_WORD_COUNT],
     passthrough: Vec<CpuidEntry>,
 }
 
@@ -210,18 +221,19 @@ impl GuestCpu {
             *bits &= !unsupported;
             filtered[w] = unsupported;
         }
-        let passthrough = if model.kind == ModelKind::Passthrough {
-            host.0.to_vec()
-        } else {
-            Vec::new()
+        let (passthrough, model_id) = match model.kind {
+            ModelKind::Passthrough => (host.0.to_vec(), host_brand_string()),
+            ModelKind::Defined | ModelKind::Empty => (Vec::new(), model.model_id.to_string()),
         };
         Ok((
             GuestCpu {
                 model,
                 migratable,
                 vendor,
+                model_id,
                 words,
                 filtered,
+                msr_words: [0; MSR_WORD_COUNT],
                 passthrough,
             },
             missing,
@@ -248,6 +260,37 @@ impl GuestCpu {
         &self.filtered
     }
 
+    /// The MSR feature words, in `MSR_FEATURE_WORDS` order.
+    pub fn msr_feature_words(&self) -> &[u64; MSR_WORD_COUNT] {
+        &self.msr_words
+    }
+
+    /// `host` and `max` take the host's MSR features (`msrs`: index and
+    /// value, as KVM reports them), as far as QEMU names them and the CPUID
+    /// bit each word depends on is set; other models have none.
+    pub fn with_host_msr_features(mut self, msrs: &[(u32, u64)]) -> Self {
+        if self.model.kind != ModelKind::Passthrough {
+            return self;
+        }
+        for (value, word) in self.msr_words.iter_mut().zip(&MSR_FEATURE_WORDS) {
+            let (needed_word, needed_bit) = word.needs;
+            let host = msrs
+                .iter()
+                .find(|(index, _)| *index == word.msr)
+                .map_or(0, |(_, v)| *v);
+            // The VMX control MSRs offer their settable bits in 63:32.
+            let host = if word.allowed_in_high_half {
+                host >> 32
+            } else {
+                host
+            };
+            let named = word.names.iter().fold(0, |mask, (bit, _)| mask | 1 << bit);
+            let enabled = self.words[needed_word] & (1 << needed_bit) != 0;
+            *value = if enabled { host & named } else { 0 };
+        }
+        self
+    }
+
     /// The CPUID vendor string.
     pub fn vendor(&self) -> &str {
         &self.vendor
@@ -263,27 +306,49 @@ impl GuestCpu {
     }
 
     /// The brand string (CPUID 0x80000002..4).
-    pub fn model_id(&self) -> String {
-        if self.passthrough.is_empty() {
-            return self.model.model_id.to_string();
-        }
-        let bytes: Vec<u8> = (0x8000_0002..=0x8000_0004)
-            .filter_map(|function| self.passthrough_leaf(function))
-            .flat_map(|e| [e.eax, e.ebx, e.ecx, e.edx])
-            .flat_map(u32::to_le_bytes)
-            .take_while(|&b| b != 0)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
+    pub fn model_id(&self) -> &str {
+        &self.model_id
     }
 
     /// The highest basic, extended (0x8000_0000) and Centaur (0xc000_0000)
     /// leaves.
     pub fn levels(&self) -> (u32, u32, u32) {
-        if self.passthrough.is_empty() {
-            return (self.model.level, self.model.xlevel, 0);
+        let (mut level, mut xlevel, mut xlevel2) = if self.passthrough.is_empty() {
+            (self.model.level, self.model.xlevel, 0)
+        } else {
+            let max = |function| self.passthrough_leaf(function).map_or(0, |e| e.eax);
+            (max(0), max(0x8000_0000), max(0xc000_0000))
+        };
+        // QEMU raises them to reach every leaf a feature asked for is in
+        // (full-cpuid-auto-level), before the host filters features.
+        let asked = |w: usize| self.words[w] | self.filtered[w];
+        for (w, fw) in FEATURE_WORDS.iter().enumerate() {
+            if asked(w) == 0 {
+                continue;
+            }
+            match fw.leaf & 0xf000_0000 {
+                0 => level = level.max(fw.leaf),
+                0x8000_0000 => xlevel = xlevel.max(fw.leaf),
+                0xc000_0000 => xlevel2 = xlevel2.max(fw.leaf),
+                _ => {}
+            }
         }
-        let max = |function| self.passthrough_leaf(function).map_or(0, |e| e.eax);
-        (max(0), max(0x8000_0000), max(0xc000_0000))
+        let leaf7_ebx = asked(word::F7_0_EBX);
+        if leaf7_ebx & SGX_BIT != 0 {
+            level = level.max(0x12);
+        }
+        if leaf7_ebx & INTEL_PT_BIT != 0 {
+            level = level.max(0x14);
+        }
+        if asked(word::F8000_0001_ECX) & SVM_BIT != 0 {
+            xlevel = xlevel.max(0x8000_000a);
+        }
+        (level, xlevel, xlevel2)
+    }
+
+    /// The highest subleaf of leaf 7: 1 once a feature of 7.1 is asked for.
+    pub fn level_func7(&self) -> u32 {
+        u32::from(self.words[word::F7_1_EAX] | self.filtered[word::F7_1_EAX] != 0)
     }
 
     /// Physical address bits: QEMU's default of 40, or the host's for
@@ -305,7 +370,7 @@ impl GuestCpu {
         let mut out = if self.passthrough.is_empty() {
             self.defined_entries(topo)
         } else {
-            self.passthrough.clone()
+            self.passthrough_entries()
         };
         for e in &mut out {
             self.apply_words(e);
@@ -355,6 +420,19 @@ impl GuestCpu {
         }
     }
 
+    /// The host's leaves, with the host processor's brand string.
+    fn passthrough_entries(&self) -> Vec<CpuidEntry> {
+        let mut out = self.passthrough.clone();
+        let brand = model_id_words(&self.model_id);
+        for (i, chunk) in brand.chunks(4).enumerate() {
+            let function = 0x8000_0002 + i as u32;
+            if let Some(e) = out.iter_mut().find(|e| e.function == function) {
+                (e.eax, e.ebx, e.ecx, e.edx) = (chunk[0], chunk[1], chunk[2], chunk[3]);
+            }
+        }
+        out
+    }
+
     /// The leaves of a defined model, as QEMU's cpu_x86_cpuid fills them.
     fn defined_entries(&self, topo: Topology) -> Vec<CpuidEntry> {
         let m = self.model;
@@ -375,11 +453,12 @@ impl GuestCpu {
             ecx,
             edx,
         };
+        let (level, xlevel, _) = self.levels();
         let [v0, v1, v2] = vendor_words(&self.vendor);
         let signature = family_model_stepping(m.family, m.model, m.stepping);
         let amd = self.vendor == "AuthenticAMD";
         let mut out = vec![
-            leaf(0, m.level, v0, v2, v1),
+            leaf(0, level, v0, v2, v1),
             // CLFLUSH line size 8 quadwords; per-vCPU bits come later.
             leaf(1, signature, 8 << 8, 0, 0),
             // Legacy cache descriptors: L1D 32K, L1I 32K, L2 2M.
@@ -414,7 +493,7 @@ impl GuestCpu {
             sub(0xd, 1, 0, 0, 0, 0),
             leaf(0x4000_0000, 0x4000_0001, KVM_SIG[0], KVM_SIG[1], KVM_SIG[2]),
             leaf(0x4000_0001, 0, 0, 0, 0),
-            leaf(0x8000_0000, m.xlevel, v0, v2, v1),
+            leaf(0x8000_0000, xlevel, v0, v2, v1),
             leaf(0x8000_0001, signature, 0, 0, 0),
         ]);
         let id = model_id_words(m.model_id);
@@ -442,21 +521,32 @@ impl GuestCpu {
             // 40 physical and 48 virtual address bits.
             leaf(0x8000_0008, 0x3028, 0, 0, 0),
         ]);
-        if m.xlevel >= 0x8000_000a {
+        if xlevel >= 0x8000_000a {
             out.push(leaf(0x8000_000a, 0, 0, 0, 0));
         }
         out.retain(|e| {
             let max = if e.function >= 0x8000_0000 {
-                m.xlevel
+                xlevel
             } else if e.function >= 0x4000_0000 {
                 0x4000_0001
             } else {
-                m.level
+                level
             };
             e.function <= max
         });
         out
     }
+}
+
+/// The processor's own brand string, read with the CPUID instruction.
+fn host_brand_string() -> String {
+    let bytes: Vec<u8> = (0x8000_0002..=0x8000_0004)
+        .map(|leaf| std::arch::x86_64::__cpuid(leaf))
+        .flat_map(|r| [r.eax, r.ebx, r.ecx, r.edx])
+        .flat_map(u32::to_le_bytes)
+        .take_while(|&b| b != 0)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// "KVMKVMKVM\0\0\0" as CPUID 0x40000000 returns it in EBX, ECX, EDX.

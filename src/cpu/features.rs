@@ -14,7 +14,7 @@ pub enum Reg {
 }
 
 impl Reg {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Reg::Eax => "EAX",
             Reg::Ebx => "EBX",
@@ -55,10 +55,13 @@ impl FeatureWord {
 pub mod word {
     pub const F1_EDX: usize = 0;
     pub const F1_ECX: usize = 1;
+    pub const F7_0_EBX: usize = 2;
     pub const F7_0_EDX: usize = 4;
+    pub const F7_1_EAX: usize = 5;
     pub const F8000_0001_EDX: usize = 6;
     pub const F8000_0001_ECX: usize = 7;
     pub const F8000_0007_EDX: usize = 8;
+    #[cfg(test)]
     pub const KVM: usize = 11;
     pub const KVM_HINTS: usize = 12;
     pub const COUNT: usize = 20;
@@ -405,14 +408,41 @@ pub static FEATURE_WORDS: [FeatureWord; word::COUNT] = [
 /// and nested VMX controls). Guests here never see these bits set: the
 /// names exist so that `-cpu` and QOM know them as QEMU does.
 pub struct MsrFeatureWord {
+    pub msr: u32,
+    /// The CPUID feature (word index, bit) without which QEMU drops these.
+    pub needs: (usize, u32),
+    /// A VMX control MSR: the bits that may be set are its high half.
+    pub allowed_in_high_half: bool,
     /// `(bit, name)` for the bits with a name.
     pub names: &'static [(u32, &'static str)],
 }
 
-/// QEMU 7.2's MSR feature words, in its order.
-pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
+impl MsrFeatureWord {
+    /// The bits called `name` in this word (0 when none is).
+    pub fn mask_of(&self, name: &str) -> u64 {
+        self.names
+            .iter()
+            .filter(|(_, n)| *n == name)
+            .fold(0, |mask, (bit, _)| mask | 1 << bit)
+    }
+
+    /// QEMU's description of one of these bits in warnings.
+    pub fn describe(&self, bit: u32, name: &str) -> String {
+        format!("MSR({:02X}H).{name} [bit {bit}]", self.msr)
+    }
+}
+
+/// QEMU 7.2's MSR feature words, in its order. The capability MSRs need
+/// the leaf 7 (or, for PERF_CAPABILITIES, PDCM) bit announcing them; the
+/// VMX controls need VMX.
+pub const MSR_WORD_COUNT: usize = 12;
+
+pub static MSR_FEATURE_WORDS: [MsrFeatureWord; MSR_WORD_COUNT] = [
     // IA32_ARCH_CAPABILITIES (MSR 0x10a)
     MsrFeatureWord {
+        msr: 0x10a,
+        needs: (word::F7_0_EDX, 29),
+        allowed_in_high_half: false,
         names: &[
             (0, "rdctl-no"),
             (1, "ibrs-all"),
@@ -427,14 +457,23 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_CORE_CAPABILITY (MSR 0xcf)
     MsrFeatureWord {
+        msr: 0xcf,
+        needs: (word::F7_0_EDX, 30),
+        allowed_in_high_half: false,
         names: &[(5, "split-lock-detect")],
     },
     // IA32_PERF_CAPABILITIES (MSR 0x345)
     MsrFeatureWord {
+        msr: 0x345,
+        needs: (word::F1_ECX, 15),
+        allowed_in_high_half: false,
         names: &[(13, "full-width-write")],
     },
     // IA32_VMX_TRUE_PROCBASED_CTLS (MSR 0x48e)
     MsrFeatureWord {
+        msr: 0x48e,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: true,
         names: &[
             (2, "vmx-vintr-pending"),
             (3, "vmx-tsc-offset"),
@@ -461,6 +500,9 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_VMX_PROCBASED_CTLS2 (MSR 0x48b)
     MsrFeatureWord {
+        msr: 0x48b,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: true,
         names: &[
             (0, "vmx-apicv-xapic"),
             (1, "vmx-ept"),
@@ -486,6 +528,9 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_VMX_TRUE_PINBASED_CTLS (MSR 0x48d)
     MsrFeatureWord {
+        msr: 0x48d,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: true,
         names: &[
             (0, "vmx-intr-exit"),
             (3, "vmx-nmi-exit"),
@@ -496,6 +541,9 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_VMX_TRUE_EXIT_CTLS (MSR 0x48f)
     MsrFeatureWord {
+        msr: 0x48f,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: true,
         names: &[
             (2, "vmx-exit-nosave-debugctl"),
             (12, "vmx-exit-load-perf-global-ctrl"),
@@ -512,6 +560,9 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_VMX_TRUE_ENTRY_CTLS (MSR 0x490)
     MsrFeatureWord {
+        msr: 0x490,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: true,
         names: &[
             (2, "vmx-entry-noload-debugctl"),
             (9, "vmx-entry-ia32e-mode"),
@@ -525,6 +576,9 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_VMX_MISC (MSR 0x485)
     MsrFeatureWord {
+        msr: 0x485,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: false,
         names: &[
             (5, "vmx-store-lma"),
             (6, "vmx-activity-hlt"),
@@ -536,6 +590,9 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_VMX_EPT_VPID_CAP (MSR 0x48c)
     MsrFeatureWord {
+        msr: 0x48c,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: false,
         names: &[
             (0, "vmx-ept-execonly"),
             (6, "vmx-page-walk-4"),
@@ -556,10 +613,16 @@ pub static MSR_FEATURE_WORDS: &[MsrFeatureWord] = &[
     },
     // IA32_VMX_BASIC (MSR 0x480)
     MsrFeatureWord {
+        msr: 0x480,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: false,
         names: &[(54, "vmx-ins-outs"), (55, "vmx-true-ctls")],
     },
     // IA32_VMX_VMFUNC (MSR 0x491)
     MsrFeatureWord {
+        msr: 0x491,
+        needs: (word::F1_ECX, 5),
+        allowed_in_high_half: false,
         names: &[(0, "vmx-eptp-switching")],
     },
 ];
