@@ -541,7 +541,7 @@ impl GuestCpu {
 /// The processor's own brand string, read with the CPUID instruction.
 fn host_brand_string() -> String {
     let bytes: Vec<u8> = (0x8000_0002..=0x8000_0004)
-        .map(|leaf| std::arch::x86_64::__cpuid(leaf))
+        .map(std::arch::x86_64::__cpuid)
         .flat_map(|r| [r.eax, r.ebx, r.ecx, r.edx])
         .flat_map(u32::to_le_bytes)
         .take_while(|&b| b != 0)
