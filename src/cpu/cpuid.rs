@@ -2,7 +2,9 @@
 //! the accelerator's defaults, filtered by what the host supports, laid out
 //! leaf by leaf as QEMU's `cpu_x86_cpuid` does.
 
-use super::features::{find_feature, word, FEATURE_WORDS, MSR_FEATURE_WORDS, MSR_WORD_COUNT};
+use super::features::{
+    find_feature, find_msr_feature, word, FEATURE_WORDS, MSR_FEATURE_WORDS, MSR_WORD_COUNT,
+};
 use super::models::{model_feature_words, CpuModel, ModelKind, KVM_DEFAULT_FEATURES};
 
 /// One CPUID leaf (and subleaf) as the accelerator takes it.
@@ -118,29 +120,49 @@ pub struct GuestCpu {
     words: [u32; word::COUNT],
     /// Bits the model or the switches asked for that the host lacks.
     filtered: [u32; word::COUNT],
-    /// The MSR feature words (`MSR_FEATURE_WORDS` order): only `host` and
-    /// `max` have any, once given the host's (`with_host_msr_features`).
+    /// The MSR feature words (`MSR_FEATURE_WORDS` order): those switched
+    /// on, and for `host` and `max` the host's (`with_host_msr_features`).
+    /// They are not checked against the host for other models.
     msr_words: [u64; MSR_WORD_COUNT],
+    /// The MSR feature bits the switches named, on or off.
+    msr_requested: [u64; MSR_WORD_COUNT],
     passthrough: Vec<CpuidEntry>,
 }
 
-/// A requested feature the host does not have: QEMU warns and drops it.
+/// A requested feature the guest does not get: QEMU warns and drops it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingFeature {
-    pub word: usize,
-    pub bit: u32,
+pub enum MissingFeature {
+    /// A CPUID feature the host does not have.
+    Unsupported { word: usize, bit: u32 },
+    /// An MSR feature whose MSR the CPUID features do not announce.
+    Dependency { msr_word: usize, bit: u32 },
 }
 
 impl MissingFeature {
     /// QEMU's warning text, without the program-name prefix.
     pub fn warning(&self) -> String {
-        let w = &FEATURE_WORDS[self.word];
-        format!(
-            "warning: host doesn't support requested feature: {}.{} [bit {}]",
-            w.description(),
-            w.names[self.bit as usize],
-            self.bit
-        )
+        match *self {
+            MissingFeature::Unsupported { word, bit } => {
+                let w = &FEATURE_WORDS[word];
+                format!(
+                    "warning: host doesn't support requested feature: {}.{} [bit {bit}]",
+                    w.description(),
+                    w.names[bit as usize],
+                )
+            }
+            MissingFeature::Dependency { msr_word, bit } => {
+                let w = &MSR_FEATURE_WORDS[msr_word];
+                let name = w
+                    .names
+                    .iter()
+                    .find(|(b, _)| *b == bit)
+                    .map_or("", |(_, name)| name);
+                format!(
+                    "warning: This feature depends on other features that were not requested: {}",
+                    w.describe(bit, name)
+                )
+            }
+        }
     }
 }
 
@@ -163,6 +185,8 @@ impl GuestCpu {
         let class = model.alias_of.unwrap_or(model.name);
         let mut words = model_feature_words(model);
         let mut requested = [0u32; word::COUNT];
+        let mut msr_words = [0u64; MSR_WORD_COUNT];
+        let mut msr_requested = [0u64; MSR_WORD_COUNT];
         // The accelerator's defaults apply to models with a definition only.
         let defaults = KVM_DEFAULT_FEATURES
             .iter()
@@ -174,6 +198,15 @@ impl GuestCpu {
         for (name, on) in defaults.chain(switches.iter().cloned()) {
             if let (Some(value), "migratable") = (migratable.as_mut(), name.as_str()) {
                 *value = on;
+                continue;
+            }
+            if let Some((w, mask)) = find_msr_feature(&name) {
+                if on {
+                    msr_words[w] |= mask;
+                } else {
+                    msr_words[w] &= !mask;
+                }
+                msr_requested[w] |= mask;
                 continue;
             }
             let (w, mask) = find_feature(&name).ok_or_else(|| CpuError::UnknownFeature {
@@ -198,6 +231,21 @@ impl GuestCpu {
             words[word::F8000_0001_EDX] |= words[word::F1_EDX] & AMD_ALIASES;
         }
         let mut missing = Vec::new();
+        // An MSR feature needs the CPUID bit announcing its MSR.
+        for (w, bits) in msr_words.iter_mut().enumerate() {
+            let (needed_word, needed_bit) = MSR_FEATURE_WORDS[w].needs;
+            if words[needed_word] & (1 << needed_bit) == 0 {
+                for (bit, _) in MSR_FEATURE_WORDS[w].names {
+                    if *bits & (1 << bit) != 0 {
+                        missing.push(MissingFeature::Dependency {
+                            msr_word: w,
+                            bit: *bit,
+                        });
+                    }
+                }
+                *bits = 0;
+            }
+        }
         let mut filtered = [0u32; word::COUNT];
         if model.kind == ModelKind::Passthrough {
             for (w, bits) in words.iter_mut().enumerate() {
@@ -212,7 +260,7 @@ impl GuestCpu {
             let unsupported = *bits & !host.supported_word(w);
             for bit in 0..32 {
                 if unsupported & (1 << bit) != 0 && !FEATURE_WORDS[w].names[bit].is_empty() {
-                    missing.push(MissingFeature {
+                    missing.push(MissingFeature::Unsupported {
                         word: w,
                         bit: bit as u32,
                     });
@@ -233,7 +281,8 @@ impl GuestCpu {
                 model_id,
                 words,
                 filtered,
-                msr_words: [0; MSR_WORD_COUNT],
+                msr_words,
+                msr_requested,
                 passthrough,
             },
             missing,
@@ -266,14 +315,17 @@ impl GuestCpu {
     }
 
     /// `host` and `max` take the host's MSR features (`msrs`: index and
-    /// value, as KVM reports them), as far as QEMU names them and the CPUID
-    /// bit each word depends on is set; other models have none.
+    /// value, as KVM reports them) that QEMU names, but those switched off
+    /// and those whose MSR the CPUID features do not announce.
     pub fn with_host_msr_features(mut self, msrs: &[(u32, u64)]) -> Self {
         if self.model.kind != ModelKind::Passthrough {
             return self;
         }
-        for (value, word) in self.msr_words.iter_mut().zip(&MSR_FEATURE_WORDS) {
+        for (w, word) in MSR_FEATURE_WORDS.iter().enumerate() {
             let (needed_word, needed_bit) = word.needs;
+            if self.words[needed_word] & (1 << needed_bit) == 0 {
+                continue;
+            }
             let host = msrs
                 .iter()
                 .find(|(index, _)| *index == word.msr)
@@ -285,8 +337,7 @@ impl GuestCpu {
                 host
             };
             let named = word.names.iter().fold(0, |mask, (bit, _)| mask | 1 << bit);
-            let enabled = self.words[needed_word] & (1 << needed_bit) != 0;
-            *value = if enabled { host & named } else { 0 };
+            self.msr_words[w] |= host & named & !self.msr_requested[w];
         }
         self
     }
@@ -668,6 +719,27 @@ mod tests {
                 "warning: host doesn't support requested feature: CPUID.01H:ECX.ssse3 [bit 9]",
             ]
         );
+    }
+
+    #[test]
+    fn msr_features_need_their_cpuid_bit_as_in_qemu() {
+        let host = host();
+        let model = find_model("qemu64").unwrap();
+        let switches = vec![
+            ("vmx-ept".to_string(), true),
+            ("rdctl_no".to_string(), true),
+        ];
+        let (cpu, missing) = GuestCpu::new(model, &switches, &HostCpuid(&host)).unwrap();
+        let warnings: Vec<String> = missing.iter().map(MissingFeature::warning).collect();
+        // QEMU 7.2's lines for `-cpu qemu64,+vmx-ept,+rdctl-no` here.
+        assert_eq!(
+            warnings[..2],
+            [
+                "warning: This feature depends on other features that were not requested: MSR(10AH).rdctl-no [bit 0]",
+                "warning: This feature depends on other features that were not requested: MSR(48BH).vmx-ept [bit 1]",
+            ]
+        );
+        assert!(cpu.msr_feature_words().iter().all(|w| *w == 0));
     }
 
     #[test]

@@ -677,6 +677,16 @@ pub fn find_feature(name: &str) -> Option<(usize, u32)> {
     })
 }
 
+/// Find an MSR feature by name as `-cpu` takes it (`_` and `-` are the
+/// same). Returns the index in `MSR_FEATURE_WORDS` and the bits it sets.
+pub fn find_msr_feature(name: &str) -> Option<(usize, u64)> {
+    let canonical = name.replace('_', "-");
+    MSR_FEATURE_WORDS.iter().enumerate().find_map(|(w, word)| {
+        let mask = word.mask_of(&canonical);
+        (mask != 0).then_some((w, mask))
+    })
+}
+
 /// Every feature name, sorted, as `-cpu help` lists them (a name given to two
 /// bits, like `kvmclock`, is listed twice, as QEMU does).
 pub fn all_feature_names() -> Vec<&'static str> {

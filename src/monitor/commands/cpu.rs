@@ -7,7 +7,7 @@ use qapi::types::{CpuDefinitionInfo, CpuModelExpansionInfo, CpuModelExpansionTyp
 use qapi::{ErrorClass, QmpError};
 
 use crate::accel::kvm::{host_msr_features, host_supported_cpuid, KvmError};
-use crate::cpu::cpuid::{CpuidEntry, GuestCpu, HostCpuid};
+use crate::cpu::cpuid::{CpuidEntry, GuestCpu, HostCpuid, MissingFeature};
 use crate::cpu::features::{ALIASES, FEATURE_WORDS, MSR_FEATURE_WORDS};
 use crate::cpu::models::{find_model, CpuModel, ModelKind, CPU_MODELS};
 use crate::cpu::properties::{
@@ -91,14 +91,9 @@ pub fn query_cpu_model_expansion(
             }
         }
     }
-    let cpu = resolve(definition, &switches, &host)?;
+    let cpu = resolve_reporting(definition, &switches, &host)?;
     let mut props = full_properties(&cpu);
     for (name, value) in settings {
-        let value = if value == Value::Bool(true) && !msr_feature_allowed(&cpu, name) {
-            Value::Bool(false)
-        } else {
-            value
-        };
         let other_name = SETTING_ALIASES.iter().find_map(|&(a, b)| {
             if name == a {
                 Some(b)
@@ -153,44 +148,20 @@ const READ_ONLY: &[&str] = &["type", "parent_bus", "hotplugged", "hotpluggable"]
 const SETTING_ALIASES: &[(&str, &str)] = &[("lbr_fmt", "lbr-fmt"), ("hv-apicv", "hv-avic")];
 
 enum PropertyKind {
-    /// A CPUID feature, an alias of one, or `migratable`: the CPU is
-    /// resolved with it.
+    /// A feature, an alias of one, or `migratable`: the CPU is resolved
+    /// with it.
     Feature,
     /// Anything else: checked against its type and reported as set.
     Other,
 }
 
 fn property_kind(model: &CpuModel, name: &str) -> PropertyKind {
-    let cpuid_feature = FEATURE_WORDS.iter().any(|w| w.mask_of(name) != 0)
-        || ALIASES.iter().any(|(alias, _)| *alias == name);
-    if cpuid_feature || (name == "migratable" && model.kind == ModelKind::Passthrough) {
+    let feature = is_feature_name(name) || ALIASES.iter().any(|(alias, _)| *alias == name);
+    if feature || (name == "migratable" && model.kind == ModelKind::Passthrough) {
         PropertyKind::Feature
     } else {
         PropertyKind::Other
     }
-}
-
-/// Whether an MSR feature `name` may be on, given the CPUID bit its MSR
-/// depends on; QEMU warns and drops it when not.
-fn msr_feature_allowed(cpu: &GuestCpu, name: &str) -> bool {
-    let Some((word, bit)) = MSR_FEATURE_WORDS.iter().find_map(|w| {
-        w.names
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map(|(bit, _)| (w, *bit))
-    }) else {
-        return true;
-    };
-    let (needed_word, needed_bit) = word.needs;
-    let asked = cpu.feature_words()[needed_word] | cpu.filtered_words()[needed_word];
-    if asked & (1 << needed_bit) != 0 {
-        return true;
-    }
-    eprintln!(
-        "qemu-system-x86_64: warning: This feature depends on other features that were not requested: {}",
-        word.describe(bit, name)
-    );
-    false
 }
 
 fn is_feature_name(name: &str) -> bool {
@@ -357,7 +328,33 @@ fn resolve(
     switches: &[(String, bool)],
     host: &Host,
 ) -> Result<GuestCpu, QmpError> {
+    resolve_with_warnings(model, switches, host).map(|(cpu, _)| cpu)
+}
+
+/// Like `resolve`, printing the warnings QEMU prints while it expands a
+/// model: MSR features dropped for want of their CPUID bit. (It checks
+/// the features against the host only when a CPU is realized.)
+fn resolve_reporting(
+    model: &'static CpuModel,
+    switches: &[(String, bool)],
+    host: &Host,
+) -> Result<GuestCpu, QmpError> {
+    let (cpu, missing) = resolve_with_warnings(model, switches, host)?;
+    for m in missing
+        .iter()
+        .filter(|m| matches!(m, MissingFeature::Dependency { .. }))
+    {
+        eprintln!("qemu-system-x86_64: {}", m.warning());
+    }
+    Ok(cpu)
+}
+
+fn resolve_with_warnings(
+    model: &'static CpuModel,
+    switches: &[(String, bool)],
+    host: &Host,
+) -> Result<(GuestCpu, Vec<MissingFeature>), QmpError> {
     GuestCpu::new(model, switches, &HostCpuid(&host.cpuid))
-        .map(|(cpu, _)| cpu.with_host_msr_features(&host.msr_features))
+        .map(|(cpu, missing)| (cpu.with_host_msr_features(&host.msr_features), missing))
         .map_err(|e| QmpError::generic(e.to_string()))
 }
