@@ -485,4 +485,34 @@ mod tests {
         assert_eq!(word(0x4000_0001, "EAX"), json!(0x0100_007b));
         assert_eq!(words.as_array().unwrap().len(), 24);
     }
+
+    /// On this host, a vCPU of each defined model reads as QEMU 7.2's
+    /// `/machine/unattached/device[0]` under `-machine pc -accel kvm`,
+    /// property for property (but the TSC rate, which is not known here).
+    #[test]
+    fn vcpu_values_match_qemu_on_this_host() {
+        let supported = crate::accel::kvm::host_supported_cpuid().expect("KVM");
+        for name in ["qemu64", "kvm64"] {
+            let model = find_model(name).unwrap();
+            let (cpu, _) = GuestCpu::new(model, &[], &HostCpuid(&supported)).unwrap();
+            let ours: Vec<CpuProperty> = cpu_properties(&cpu)
+                .into_iter()
+                .filter(|p| !p.value.is_null() && p.name != "tsc-frequency")
+                .collect();
+            let requests: Vec<Value> = ours
+                .iter()
+                .map(|p| {
+                    json!({"execute": "qom-get", "arguments":
+                        {"path": "/machine/unattached/device[0]", "property": p.name}})
+                })
+                .collect();
+            let qemu = crate::cpu::qemu_replies(
+                &["-machine", "pc", "-accel", "kvm", "-cpu", name],
+                &requests,
+            );
+            for (p, reply) in ours.iter().zip(&qemu) {
+                assert_eq!(p.value, reply["return"], "-cpu {name}: {}", p.name);
+            }
+        }
+    }
 }
