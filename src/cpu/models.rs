@@ -175,6 +175,8 @@ pub fn cpu_help() -> String {
     if !line.is_empty() {
         out.push_str(&format!("  {line}\n"));
     }
+    // QEMU ends the list with an empty line.
+    out.push('\n');
     out
 }
 
@@ -198,6 +200,19 @@ mod tests {
                 "line {line:?} is not in QEMU's -cpu help"
             );
         }
+    }
+
+    /// The flags part of our `-cpu help` is QEMU's, byte for byte (the
+    /// recording ends with the exit status, which is not QEMU's output).
+    #[test]
+    fn flag_list_is_qemus() {
+        let qemu = qemu_help();
+        let qemu = qemu.trim_end_matches("rc=0\n");
+        let flags = |help: &str| -> String {
+            let at = help.find("Recognized CPUID flags:").expect("flags");
+            help[at..].to_string()
+        };
+        assert_eq!(flags(&cpu_help()), flags(qemu));
     }
 
     #[test]
