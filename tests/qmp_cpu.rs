@@ -91,7 +91,7 @@ fn cpu_definitions_match_qemu() {
 }
 
 /// Every expansion libvirt asks for, and both kinds for every model, give
-/// QEMU's properties and values.
+/// QEMU's properties and values; static ones byte for byte.
 #[test]
 fn cpu_model_expansions_match_qemu() {
     let mut requests = Vec::new();
@@ -147,8 +147,13 @@ fn cpu_model_expansions_match_qemu() {
     let ours = replies(RQEMU, &requests);
     let qemu = replies(QEMU, &requests);
     for ((request, ours), qemu) in requests.iter().zip(&ours).zip(&qemu) {
-        // Member order aside (QEMU's follows its hash tables), the same.
-        assert_eq!(parse(ours), parse(qemu), "{request}");
+        if request.contains(r#""type":"static""#) {
+            assert_eq!(ours, qemu, "{request}");
+        } else {
+            // A full expansion lists the object's properties in the order
+            // of QEMU's property tables; the members are the same.
+            assert_eq!(parse(ours), parse(qemu), "{request}");
+        }
     }
 }
 

@@ -64,6 +64,8 @@ pub mod word {
     #[cfg(test)]
     pub const KVM: usize = 11;
     pub const KVM_HINTS: usize = 12;
+    /// The first word after leaf 6; QEMU's MSR words come before it.
+    pub const F14_0_ECX: usize = 16;
     pub const COUNT: usize = 20;
 }
 

@@ -111,30 +111,63 @@ pub(crate) fn shown_words(cpu: &GuestCpu, stage: Stage) -> [u32; word::COUNT] {
     words
 }
 
-/// Every feature property by its QEMU name, in QEMU's word and bit order,
-/// with its value.
+/// Every feature property by its QEMU name, in QEMU's word and bit order
+/// (its MSR words sit between CPUID leaf 6 and leaf 0x14), with its value.
 fn feature_values(
     words: &[u32; word::COUNT],
     msr_words: &[u64; MSR_WORD_COUNT],
 ) -> Vec<(&'static str, bool)> {
-    let mut out: Vec<(&'static str, bool)> = Vec::new();
-    for (w, fw) in FEATURE_WORDS.iter().enumerate() {
-        for name in fw.names.iter().copied().filter(|n| !n.is_empty()) {
-            if out.iter().all(|(seen, _)| *seen != name) {
+    let cpuid_word = |w: usize| {
+        let fw = &FEATURE_WORDS[w];
+        fw.names
+            .iter()
+            .copied()
+            .filter(|n| !n.is_empty())
+            .map(move |name| {
                 let mask = fw.mask_of(name);
-                out.push((name, words[w] & mask == mask));
-            }
-        }
-    }
-    for (msr_word, value) in MSR_FEATURE_WORDS.iter().zip(msr_words) {
-        for (_, name) in msr_word.names {
-            if out.iter().all(|(seen, _)| seen != name) {
-                let mask = msr_word.mask_of(name);
-                out.push((name, value & mask == mask));
-            }
+                (name, words[w] & mask == mask)
+            })
+    };
+    let msr_word = |w: usize| {
+        let mw = &MSR_FEATURE_WORDS[w];
+        mw.names.iter().map(move |(_, name)| {
+            let mask = mw.mask_of(name);
+            (*name, msr_words[w] & mask == mask)
+        })
+    };
+    let all = (0..word::F14_0_ECX)
+        .flat_map(cpuid_word)
+        .chain((0..MSR_WORD_COUNT).flat_map(msr_word))
+        .chain((word::F14_0_ECX..word::COUNT).flat_map(cpuid_word));
+    // A name given to two bits is one property.
+    let mut out: Vec<(&'static str, bool)> = Vec::new();
+    for (name, on) in all {
+        if out.iter().all(|(seen, _)| *seen != name) {
+            out.push((name, on));
         }
     }
     out
+}
+
+/// The properties a static expansion reports, in the order QEMU builds
+/// its list of them: a few settings, then the features.
+pub(crate) fn static_property_names() -> Vec<&'static str> {
+    const SETTINGS: &[&str] = &[
+        "min-level",
+        "min-xlevel",
+        "family",
+        "model",
+        "stepping",
+        "model-id",
+        "vendor",
+        "lmce",
+    ];
+    let features = feature_values(&[0; word::COUNT], &[0; MSR_WORD_COUNT]);
+    SETTINGS
+        .iter()
+        .copied()
+        .chain(features.into_iter().map(|(name, _)| name))
+        .collect()
 }
 
 /// The features the host lacks for `cpu`, one name per bit in word order,

@@ -11,7 +11,8 @@ use crate::cpu::cpuid::{CpuidEntry, GuestCpu, HostCpuid, MissingFeature};
 use crate::cpu::features::{ALIASES, FEATURE_WORDS, MSR_FEATURE_WORDS};
 use crate::cpu::models::{find_model, CpuModel, ModelKind, CPU_MODELS};
 use crate::cpu::properties::{
-    filtered_feature_names, position_properties, properties, CpuProperty, Stage,
+    filtered_feature_names, position_properties, properties, static_property_names, CpuProperty,
+    Stage,
 };
 use crate::monitor::json_writer::qdict_order;
 
@@ -110,17 +111,28 @@ pub fn query_cpu_model_expansion(
             p.value = value.clone();
         }
     }
-    let (name, props) = match expansion {
-        CpuModelExpansionType::Full => (model.name, props),
+    let (name, props): (String, Map<String, Value>) = match expansion {
+        CpuModelExpansionType::Full => (
+            model.name,
+            props.into_iter().map(|p| (p.name, p.value)).collect(),
+        ),
         CpuModelExpansionType::Static => {
-            let is_static = |p: &&CpuProperty| {
-                STATIC_SETTINGS.contains(&p.name.as_str()) || is_feature_name(&p.name)
-            };
-            let static_props = props.iter().filter(is_static).cloned().collect();
+            // QEMU lists the names in a dictionary of its own and copies
+            // the values over in that dictionary's order.
+            let names: Map<String, Value> = static_property_names()
+                .into_iter()
+                .map(|name| (name.to_string(), Value::Null))
+                .collect();
+            let static_props = qdict_order(&names)
+                .into_iter()
+                .filter_map(|(name, _)| {
+                    let p = props.iter().find(|p| p.name == *name)?;
+                    Some((p.name.clone(), p.value.clone()))
+                })
+                .collect();
             ("base".to_string(), static_props)
         }
     };
-    let props: Map<String, Value> = props.into_iter().map(|p| (p.name, p.value)).collect();
     Ok(CpuModelExpansionInfo {
         model: CpuModelInfo {
             name,
@@ -128,18 +140,6 @@ pub fn query_cpu_model_expansion(
         },
     })
 }
-
-/// The settings a static expansion keeps beside the features.
-const STATIC_SETTINGS: &[&str] = &[
-    "family",
-    "model",
-    "stepping",
-    "model-id",
-    "vendor",
-    "min-level",
-    "min-xlevel",
-    "lmce",
-];
 
 /// Properties every device has that a request cannot set.
 const READ_ONLY: &[&str] = &["type", "parent_bus", "hotplugged", "hotpluggable"];
