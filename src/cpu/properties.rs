@@ -72,6 +72,7 @@ pub fn cpu_position_properties(position: &CpuPosition) -> Vec<CpuProperty> {
     position_properties(Some(position))
 }
 
+/// The topology properties, unset (as before realize) without a position.
 pub(crate) fn position_properties(position: Option<&CpuPosition>) -> Vec<CpuProperty> {
     // An unplaced CPU has every ID unset: -1, and UNASSIGNED_APIC_ID.
     let id = |pick: fn(&CpuPosition) -> i32| json!(position.map_or(-1, pick));
@@ -101,7 +102,7 @@ pub(crate) struct Setting {
 }
 
 /// The feature bits a CPU's properties show at `stage`.
-pub(crate) fn shown_words(cpu: &GuestCpu, stage: Stage) -> [u32; word::COUNT] {
+fn shown_words(cpu: &GuestCpu, stage: Stage) -> [u32; word::COUNT] {
     let mut words = *cpu.feature_words();
     if stage == Stage::Unrealized {
         for (w, filtered) in cpu.filtered_words().iter().enumerate() {

@@ -53,85 +53,24 @@ pub fn query_cpu_model_expansion(
     let definition = find_model(&model.name)
         .ok_or_else(|| QmpError::generic(format!("CPU model '{}' not found", model.name)))?;
     let host = host()?;
-    // QEMU sets the properties in its dictionary's order and stops at the
-    // first that fails; a `props` that is not an object is ignored.
+    let empty = Map::new();
+    // A `props` that is not an object is ignored, as QEMU does.
     let requested = match &model.props {
-        Some(Value::Object(props)) => qdict_order(props),
-        _ => Vec::new(),
+        Some(Value::Object(props)) => props,
+        _ => &empty,
     };
-    let mut switches = Vec::new();
-    let mut settings = Vec::new();
-    let baseline = resolve(definition, &[], &host)?;
-    let known = full_properties(&baseline);
-    let read_only: Vec<String> = properties(&baseline, Stage::Unrealized)
-        .into_iter()
-        .filter(|s| !s.writable)
-        .map(|s| s.property.name)
-        .chain(READ_ONLY.iter().map(|name| name.to_string()))
-        .collect();
-    for (name, value) in requested {
-        match property_kind(definition, name) {
-            PropertyKind::Feature => {
-                let on = value
-                    .as_bool()
-                    .ok_or_else(|| invalid_type(name, "boolean"))?;
-                switches.push((name.clone(), on));
-            }
-            PropertyKind::Other => {
-                let property = known.iter().find(|p| p.name == *name);
-                match property {
-                    Some(property) => settings.push((name.as_str(), checked(property, value)?)),
-                    None if read_only.contains(name) => return Err(not_writable(definition, name)),
-                    None => {
-                        return Err(QmpError::generic(format!(
-                            "Property '{}.{name}' not found",
-                            typename(definition)
-                        )))
-                    }
-                }
-            }
-        }
-    }
-    let cpu = resolve_reporting(definition, &switches, &host)?;
+    let request = sort_request(definition, requested, &resolve(definition, &[], &host)?)?;
+    let cpu = resolve_reporting(definition, &request.switches, &host)?;
     let mut props = full_properties(&cpu);
-    for (name, value) in settings {
-        let other_name = SETTING_ALIASES.iter().find_map(|&(a, b)| {
-            if name == a {
-                Some(b)
-            } else if name == b {
-                Some(a)
-            } else {
-                None
-            }
-        });
-        for p in props
-            .iter_mut()
-            .filter(|p| p.name == name || Some(p.name.as_str()) == other_name)
-        {
-            p.value = value.clone();
-        }
+    for (name, value) in &request.settings {
+        set_value(&mut props, name, value);
     }
-    let (name, props): (String, Map<String, Value>) = match expansion {
+    let (name, props) = match expansion {
         CpuModelExpansionType::Full => (
             model.name,
             props.into_iter().map(|p| (p.name, p.value)).collect(),
         ),
-        CpuModelExpansionType::Static => {
-            // QEMU lists the names in a dictionary of its own and copies
-            // the values over in that dictionary's order.
-            let names: Map<String, Value> = static_property_names()
-                .into_iter()
-                .map(|name| (name.to_string(), Value::Null))
-                .collect();
-            let static_props = qdict_order(&names)
-                .into_iter()
-                .filter_map(|(name, _)| {
-                    let p = props.iter().find(|p| p.name == *name)?;
-                    Some((p.name.clone(), p.value.clone()))
-                })
-                .collect();
-            ("base".to_string(), static_props)
-        }
+        CpuModelExpansionType::Static => ("base".to_string(), static_expansion(&props)),
     };
     Ok(CpuModelExpansionInfo {
         model: CpuModelInfo {
@@ -141,27 +80,102 @@ pub fn query_cpu_model_expansion(
     })
 }
 
+/// A request's properties, checked: the features to resolve the CPU with
+/// and the other settings' values.
+struct Request<'a> {
+    switches: Vec<(String, bool)>,
+    settings: Vec<(&'a str, Value)>,
+}
+
+/// Check `requested` against the properties of `baseline` (the model
+/// unchanged) in the order QEMU sets them, its dictionary's, stopping at
+/// the first that fails.
+fn sort_request<'a>(
+    model: &CpuModel,
+    requested: &'a Map<String, Value>,
+    baseline: &GuestCpu,
+) -> Result<Request<'a>, QmpError> {
+    let known = full_properties(baseline);
+    let read_only: Vec<String> = properties(baseline, Stage::Unrealized)
+        .into_iter()
+        .filter(|s| !s.writable)
+        .map(|s| s.property.name)
+        .chain(READ_ONLY.iter().map(|name| name.to_string()))
+        .collect();
+    let mut request = Request {
+        switches: Vec::new(),
+        settings: Vec::new(),
+    };
+    for (name, value) in qdict_order(requested) {
+        if is_switch(model, name) {
+            let on = value
+                .as_bool()
+                .ok_or_else(|| invalid_type(name, "boolean"))?;
+            request.switches.push((name.clone(), on));
+        } else if let Some(property) = known.iter().find(|p| p.name == *name) {
+            request.settings.push((name, checked(property, value)?));
+        } else if read_only.contains(name) {
+            return Err(QmpError::generic(format!(
+                "Property '{}.{name}' is not writable",
+                typename(model)
+            )));
+        } else {
+            return Err(QmpError::generic(format!(
+                "Property '{}.{name}' not found",
+                typename(model)
+            )));
+        }
+    }
+    Ok(request)
+}
+
+/// Give property `name` (and its other spelling, if it has one) `value`.
+fn set_value(props: &mut [CpuProperty], name: &str, value: &Value) {
+    let other_name = SETTING_ALIASES.iter().find_map(|&(a, b)| {
+        if name == a {
+            Some(b)
+        } else if name == b {
+            Some(a)
+        } else {
+            None
+        }
+    });
+    for p in props
+        .iter_mut()
+        .filter(|p| p.name == name || Some(p.name.as_str()) == other_name)
+    {
+        p.value = value.clone();
+    }
+}
+
+/// The static properties, in the order QEMU copies them: that of a
+/// dictionary of their names it builds first.
+fn static_expansion(props: &[CpuProperty]) -> Map<String, Value> {
+    let names: Map<String, Value> = static_property_names()
+        .into_iter()
+        .map(|name| (name.to_string(), Value::Null))
+        .collect();
+    qdict_order(&names)
+        .into_iter()
+        .filter_map(|(name, _)| {
+            let p = props.iter().find(|p| p.name == *name)?;
+            Some((p.name.clone(), p.value.clone()))
+        })
+        .collect()
+}
+
 /// Properties every device has that a request cannot set.
 const READ_ONLY: &[&str] = &["type", "parent_bus", "hotplugged", "hotpluggable"];
 
 /// Settings other than features that QEMU offers under a second name.
 const SETTING_ALIASES: &[(&str, &str)] = &[("lbr_fmt", "lbr-fmt"), ("hv-apicv", "hv-avic")];
 
-enum PropertyKind {
-    /// A feature, an alias of one, or `migratable`: the CPU is resolved
-    /// with it.
-    Feature,
-    /// Anything else: checked against its type and reported as set.
-    Other,
-}
-
-fn property_kind(model: &CpuModel, name: &str) -> PropertyKind {
-    let feature = is_feature_name(name) || ALIASES.iter().any(|(alias, _)| *alias == name);
-    if feature || (name == "migratable" && model.kind == ModelKind::Passthrough) {
-        PropertyKind::Feature
-    } else {
-        PropertyKind::Other
-    }
+/// A feature, an alias of one, or `migratable` of `host` and `max`: the
+/// CPU is resolved with it.
+fn is_switch(model: &CpuModel, name: &str) -> bool {
+    is_feature_name(name)
+        || ALIASES.iter().any(|(alias, _)| *alias == name)
+        || (name == "migratable" && model.kind == ModelKind::Passthrough)
 }
 
 fn is_feature_name(name: &str) -> bool {
@@ -295,13 +309,6 @@ fn checked_unsigned(property: &CpuProperty, value: &Value) -> Result<Value, QmpE
 fn invalid_type(name: &str, expected: &str) -> QmpError {
     QmpError::generic(format!(
         "Invalid parameter type for '{name}', expected: {expected}"
-    ))
-}
-
-fn not_writable(model: &CpuModel, name: &str) -> QmpError {
-    QmpError::generic(format!(
-        "Property '{}.{name}' is not writable",
-        typename(model)
     ))
 }
 
