@@ -2,7 +2,9 @@
 //! the accelerator's defaults, filtered by what the host supports, laid out
 //! leaf by leaf as QEMU's `cpu_x86_cpuid` does.
 
-use super::features::{find_feature, word, FEATURE_WORDS};
+use super::features::{
+    find_feature, find_msr_feature, word, FEATURE_WORDS, MSR_FEATURE_WORDS, MSR_WORD_COUNT,
+};
 use super::models::{model_feature_words, CpuModel, ModelKind, KVM_DEFAULT_FEATURES};
 
 /// One CPUID leaf (and subleaf) as the accelerator takes it.
@@ -22,6 +24,18 @@ pub struct CpuidEntry {
 pub struct HostCpuid<'a>(pub &'a [CpuidEntry]);
 
 impl HostCpuid<'_> {
+    /// The host's vendor string (CPUID leaf 0).
+    fn vendor(&self) -> String {
+        let Some(leaf) = self.entry(0, 0) else {
+            return String::new();
+        };
+        let bytes: Vec<u8> = [leaf.ebx, leaf.edx, leaf.ecx]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     fn entry(&self, function: u32, index: u32) -> Option<&CpuidEntry> {
         self.0
             .iter()
@@ -55,6 +69,31 @@ impl HostCpuid<'_> {
 }
 
 const HYPERVISOR_BIT: u32 = 1 << 31;
+/// Leaf 7 EBX: SGX (needs leaf 0x12) and Intel PT (needs leaf 0x14).
+const SGX_BIT: u32 = 1 << 2;
+const INTEL_PT_BIT: u32 = 1 << 25;
+/// Leaf 0x80000001 ECX: SVM (needs leaf 0x8000000a).
+const SVM_BIT: u32 = 1 << 2;
+
+/// Bits `host` and `max` do not take from the host unasked (QEMU's
+/// `no_autoenable_flags`): HT, TOPOEXT (needs a consistent cache topology)
+/// and the KVM hints.
+fn not_autoenabled(w: usize) -> u32 {
+    match w {
+        word::F1_EDX => 1 << 28,
+        word::F8000_0001_ECX => 1 << 22,
+        word::KVM_HINTS => !0,
+        _ => 0,
+    }
+}
+
+/// Bits that cannot migrate (QEMU's `unmigratable_flags`): invtsc.
+fn unmigratable(w: usize) -> u32 {
+    match w {
+        word::F8000_0007_EDX => 1 << 8,
+        _ => 0,
+    }
+}
 /// Leaf 1 EDX bits AMD repeats in leaf 0x80000001 EDX (CPUID_EXT2_AMD_ALIASES).
 const AMD_ALIASES: u32 = 0x0183_f3ff;
 
@@ -69,27 +108,61 @@ pub struct Topology {
 /// filtering, ready to lay out per vCPU.
 pub struct GuestCpu {
     model: &'static CpuModel,
+    /// The `migratable` switch of `host` and `max`; None for other models.
+    migratable: Option<bool>,
+    /// The CPUID vendor: the host's under KVM, for every model with a
+    /// definition (QEMU advertises the real vendor so that SYSENTER and
+    /// SYSCALL work in compatibility mode); empty for `base`.
+    vendor: String,
+    /// The brand string: the definition's, or the host processor's for
+    /// `host` and `max` (QEMU reads it with the CPUID instruction).
+    model_id: String,
     words: [u32; word::COUNT],
+    /// Bits the model or the switches asked for that the host lacks.
+    filtered: [u32; word::COUNT],
+    /// The MSR feature words (`MSR_FEATURE_WORDS` order): those switched
+    /// on, and for `host` and `max` the host's (`with_host_msr_features`).
+    /// They are not checked against the host for other models.
+    msr_words: [u64; MSR_WORD_COUNT],
+    /// The MSR feature bits the switches named, on or off.
+    msr_requested: [u64; MSR_WORD_COUNT],
     passthrough: Vec<CpuidEntry>,
 }
 
-/// A requested feature the host does not have: QEMU warns and drops it.
+/// A requested feature the guest does not get: QEMU warns and drops it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingFeature {
-    pub word: usize,
-    pub bit: u32,
+pub enum MissingFeature {
+    /// A CPUID feature the host does not have.
+    Unsupported { word: usize, bit: u32 },
+    /// An MSR feature whose MSR the CPUID features do not announce.
+    Dependency { msr_word: usize, bit: u32 },
 }
 
 impl MissingFeature {
     /// QEMU's warning text, without the program-name prefix.
     pub fn warning(&self) -> String {
-        let w = &FEATURE_WORDS[self.word];
-        format!(
-            "warning: host doesn't support requested feature: {}.{} [bit {}]",
-            w.description(),
-            w.names[self.bit as usize],
-            self.bit
-        )
+        match *self {
+            MissingFeature::Unsupported { word, bit } => {
+                let w = &FEATURE_WORDS[word];
+                format!(
+                    "warning: host doesn't support requested feature: {}.{} [bit {bit}]",
+                    w.description(),
+                    w.names[bit as usize],
+                )
+            }
+            MissingFeature::Dependency { msr_word, bit } => {
+                let w = &MSR_FEATURE_WORDS[msr_word];
+                let name = w
+                    .names
+                    .iter()
+                    .find(|(b, _)| *b == bit)
+                    .map_or("", |(_, name)| name);
+                format!(
+                    "warning: This feature depends on other features that were not requested: {}",
+                    w.describe(bit, name)
+                )
+            }
+        }
     }
 }
 
@@ -112,58 +185,235 @@ impl GuestCpu {
         let class = model.alias_of.unwrap_or(model.name);
         let mut words = model_feature_words(model);
         let mut requested = [0u32; word::COUNT];
+        let mut msr_words = [0u64; MSR_WORD_COUNT];
+        let mut msr_requested = [0u64; MSR_WORD_COUNT];
+        // The accelerator's defaults apply to models with a definition only.
         let defaults = KVM_DEFAULT_FEATURES
             .iter()
+            .filter(|_| model.kind == ModelKind::Defined)
             .map(|(n, on)| (n.to_string(), *on));
+        // `host` and `max` have a `migratable` switch; on, they leave out
+        // what cannot migrate.
+        let mut migratable = (model.kind == ModelKind::Passthrough).then_some(true);
         for (name, on) in defaults.chain(switches.iter().cloned()) {
-            let (w, bit) = find_feature(&name).ok_or_else(|| CpuError::UnknownFeature {
+            if let (Some(value), "migratable") = (migratable.as_mut(), name.as_str()) {
+                *value = on;
+                continue;
+            }
+            if let Some((w, mask)) = find_msr_feature(&name) {
+                if on {
+                    msr_words[w] |= mask;
+                } else {
+                    msr_words[w] &= !mask;
+                }
+                msr_requested[w] |= mask;
+                continue;
+            }
+            let (w, mask) = find_feature(&name).ok_or_else(|| CpuError::UnknownFeature {
                 model: class.trim_end_matches("-v1").to_string(),
                 feature: name.clone(),
             })?;
             if on {
-                words[w] |= 1 << bit;
+                words[w] |= mask;
             } else {
-                words[w] &= !(1 << bit);
+                words[w] &= !mask;
             }
-            requested[w] |= 1 << bit;
+            requested[w] |= mask;
         }
+        let vendor = match model.kind {
+            ModelKind::Empty => String::new(),
+            ModelKind::Defined | ModelKind::Passthrough => host.vendor(),
+        };
         if model.kind != ModelKind::Empty {
             words[word::F1_ECX] |= HYPERVISOR_BIT;
         }
-        if model.vendor == "AuthenticAMD" {
+        if vendor == "AuthenticAMD" {
             words[word::F8000_0001_EDX] |= words[word::F1_EDX] & AMD_ALIASES;
         }
         let mut missing = Vec::new();
+        // An MSR feature needs the CPUID bit announcing its MSR.
+        for (w, bits) in msr_words.iter_mut().enumerate() {
+            let (needed_word, needed_bit) = MSR_FEATURE_WORDS[w].needs;
+            if words[needed_word] & (1 << needed_bit) == 0 {
+                for (bit, _) in MSR_FEATURE_WORDS[w].names {
+                    if *bits & (1 << bit) != 0 {
+                        missing.push(MissingFeature::Dependency {
+                            msr_word: w,
+                            bit: *bit,
+                        });
+                    }
+                }
+                *bits = 0;
+            }
+        }
+        let mut filtered = [0u32; word::COUNT];
         if model.kind == ModelKind::Passthrough {
             for (w, bits) in words.iter_mut().enumerate() {
-                *bits |= host.supported_word(w) & !(requested[w] & !*bits);
+                let mut offered = host.supported_word(w) & !not_autoenabled(w);
+                if migratable == Some(true) {
+                    offered &= !unmigratable(w);
+                }
+                *bits |= offered & !(requested[w] & !*bits);
             }
         }
         for (w, bits) in words.iter_mut().enumerate() {
             let unsupported = *bits & !host.supported_word(w);
             for bit in 0..32 {
                 if unsupported & (1 << bit) != 0 && !FEATURE_WORDS[w].names[bit].is_empty() {
-                    missing.push(MissingFeature {
+                    missing.push(MissingFeature::Unsupported {
                         word: w,
                         bit: bit as u32,
                     });
                 }
             }
             *bits &= !unsupported;
+            filtered[w] = unsupported;
         }
-        let passthrough = if model.kind == ModelKind::Passthrough {
-            host.0.to_vec()
-        } else {
-            Vec::new()
+        let (passthrough, model_id) = match model.kind {
+            ModelKind::Passthrough => (host.0.to_vec(), host_brand_string()),
+            ModelKind::Defined | ModelKind::Empty => (Vec::new(), model.model_id.to_string()),
         };
         Ok((
             GuestCpu {
                 model,
+                migratable,
+                vendor,
+                model_id,
                 words,
+                filtered,
+                msr_words,
+                msr_requested,
                 passthrough,
             },
             missing,
         ))
+    }
+
+    /// The model this CPU was resolved from.
+    pub fn model(&self) -> &'static CpuModel {
+        self.model
+    }
+
+    /// The `migratable` switch of `host` and `max`; None for other models.
+    pub fn migratable(&self) -> Option<bool> {
+        self.migratable
+    }
+
+    /// The features the guest sees, word by word (`FEATURE_WORDS` order).
+    pub fn feature_words(&self) -> &[u32; word::COUNT] {
+        &self.words
+    }
+
+    /// The features asked for that the host lacks, word by word.
+    pub fn filtered_words(&self) -> &[u32; word::COUNT] {
+        &self.filtered
+    }
+
+    /// The MSR feature words, in `MSR_FEATURE_WORDS` order.
+    pub fn msr_feature_words(&self) -> &[u64; MSR_WORD_COUNT] {
+        &self.msr_words
+    }
+
+    /// `host` and `max` take the host's MSR features (`msrs`: index and
+    /// value, as KVM reports them) that QEMU names, but those switched off
+    /// and those whose MSR the CPUID features do not announce.
+    pub fn with_host_msr_features(mut self, msrs: &[(u32, u64)]) -> Self {
+        if self.model.kind != ModelKind::Passthrough {
+            return self;
+        }
+        for (w, word) in MSR_FEATURE_WORDS.iter().enumerate() {
+            let (needed_word, needed_bit) = word.needs;
+            if self.words[needed_word] & (1 << needed_bit) == 0 {
+                continue;
+            }
+            let host = msrs
+                .iter()
+                .find(|(index, _)| *index == word.msr)
+                .map_or(0, |(_, v)| *v);
+            // The VMX control MSRs offer their settable bits in 63:32.
+            let host = if word.allowed_in_high_half {
+                host >> 32
+            } else {
+                host
+            };
+            let named = word.names.iter().fold(0, |mask, (bit, _)| mask | 1 << bit);
+            self.msr_words[w] |= host & named & !self.msr_requested[w];
+        }
+        self
+    }
+
+    /// The CPUID vendor string.
+    pub fn vendor(&self) -> &str {
+        &self.vendor
+    }
+
+    /// Family, model and stepping: the definition's, or the host's for
+    /// `host` and `max`.
+    pub fn signature(&self) -> (u32, u32, u32) {
+        match self.passthrough_leaf(1) {
+            Some(leaf) => split_family_model_stepping(leaf.eax),
+            None => (self.model.family, self.model.model, self.model.stepping),
+        }
+    }
+
+    /// The brand string (CPUID 0x80000002..4).
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// The highest basic, extended (0x8000_0000) and Centaur (0xc000_0000)
+    /// leaves.
+    pub fn levels(&self) -> (u32, u32, u32) {
+        let (mut level, mut xlevel, mut xlevel2) = if self.passthrough.is_empty() {
+            (self.model.level, self.model.xlevel, 0)
+        } else {
+            let max = |function| self.passthrough_leaf(function).map_or(0, |e| e.eax);
+            (max(0), max(0x8000_0000), max(0xc000_0000))
+        };
+        // QEMU raises them to reach every leaf a feature asked for is in
+        // (full-cpuid-auto-level), before the host filters features.
+        let asked = |w: usize| self.words[w] | self.filtered[w];
+        for (w, fw) in FEATURE_WORDS.iter().enumerate() {
+            if asked(w) == 0 {
+                continue;
+            }
+            match fw.leaf & 0xf000_0000 {
+                0 => level = level.max(fw.leaf),
+                0x8000_0000 => xlevel = xlevel.max(fw.leaf),
+                0xc000_0000 => xlevel2 = xlevel2.max(fw.leaf),
+                _ => {}
+            }
+        }
+        let leaf7_ebx = asked(word::F7_0_EBX);
+        if leaf7_ebx & SGX_BIT != 0 {
+            level = level.max(0x12);
+        }
+        if leaf7_ebx & INTEL_PT_BIT != 0 {
+            level = level.max(0x14);
+        }
+        if asked(word::F8000_0001_ECX) & SVM_BIT != 0 {
+            xlevel = xlevel.max(0x8000_000a);
+        }
+        (level, xlevel, xlevel2)
+    }
+
+    /// The highest subleaf of leaf 7: 1 once a feature of 7.1 is asked for.
+    pub fn level_func7(&self) -> u32 {
+        u32::from(self.words[word::F7_1_EAX] | self.filtered[word::F7_1_EAX] != 0)
+    }
+
+    /// Physical address bits: QEMU's default of 40, or the host's for
+    /// `host` and `max` (which set `host-phys-bits`).
+    pub fn phys_bits(&self) -> u32 {
+        if self.passthrough.is_empty() {
+            return 40;
+        }
+        self.passthrough_leaf(0x8000_0008)
+            .map_or(40, |e| e.eax & 0xff)
+    }
+
+    fn passthrough_leaf(&self, function: u32) -> Option<&CpuidEntry> {
+        self.passthrough.iter().find(|e| e.function == function)
     }
 
     /// The CPUID table of the vCPU with `apic_id`.
@@ -171,7 +421,7 @@ impl GuestCpu {
         let mut out = if self.passthrough.is_empty() {
             self.defined_entries(topo)
         } else {
-            self.passthrough.clone()
+            self.passthrough_entries()
         };
         for e in &mut out {
             self.apply_words(e);
@@ -221,6 +471,19 @@ impl GuestCpu {
         }
     }
 
+    /// The host's leaves, with the host processor's brand string.
+    fn passthrough_entries(&self) -> Vec<CpuidEntry> {
+        let mut out = self.passthrough.clone();
+        let brand = model_id_words(&self.model_id);
+        for (i, chunk) in brand.chunks(4).enumerate() {
+            let function = 0x8000_0002 + i as u32;
+            if let Some(e) = out.iter_mut().find(|e| e.function == function) {
+                (e.eax, e.ebx, e.ecx, e.edx) = (chunk[0], chunk[1], chunk[2], chunk[3]);
+            }
+        }
+        out
+    }
+
     /// The leaves of a defined model, as QEMU's cpu_x86_cpuid fills them.
     fn defined_entries(&self, topo: Topology) -> Vec<CpuidEntry> {
         let m = self.model;
@@ -241,11 +504,12 @@ impl GuestCpu {
             ecx,
             edx,
         };
-        let [v0, v1, v2] = vendor_words(m.vendor);
+        let (level, xlevel, _) = self.levels();
+        let [v0, v1, v2] = vendor_words(&self.vendor);
         let signature = family_model_stepping(m.family, m.model, m.stepping);
-        let amd = m.vendor == "AuthenticAMD";
+        let amd = self.vendor == "AuthenticAMD";
         let mut out = vec![
-            leaf(0, m.level, v0, v2, v1),
+            leaf(0, level, v0, v2, v1),
             // CLFLUSH line size 8 quadwords; per-vCPU bits come later.
             leaf(1, signature, 8 << 8, 0, 0),
             // Legacy cache descriptors: L1D 32K, L1I 32K, L2 2M.
@@ -280,7 +544,7 @@ impl GuestCpu {
             sub(0xd, 1, 0, 0, 0, 0),
             leaf(0x4000_0000, 0x4000_0001, KVM_SIG[0], KVM_SIG[1], KVM_SIG[2]),
             leaf(0x4000_0001, 0, 0, 0, 0),
-            leaf(0x8000_0000, m.xlevel, v0, v2, v1),
+            leaf(0x8000_0000, xlevel, v0, v2, v1),
             leaf(0x8000_0001, signature, 0, 0, 0),
         ]);
         let id = model_id_words(m.model_id);
@@ -308,21 +572,32 @@ impl GuestCpu {
             // 40 physical and 48 virtual address bits.
             leaf(0x8000_0008, 0x3028, 0, 0, 0),
         ]);
-        if m.xlevel >= 0x8000_000a {
+        if xlevel >= 0x8000_000a {
             out.push(leaf(0x8000_000a, 0, 0, 0, 0));
         }
         out.retain(|e| {
             let max = if e.function >= 0x8000_0000 {
-                m.xlevel
+                xlevel
             } else if e.function >= 0x4000_0000 {
                 0x4000_0001
             } else {
-                m.level
+                level
             };
             e.function <= max
         });
         out
     }
+}
+
+/// The processor's own brand string, read with the CPUID instruction.
+fn host_brand_string() -> String {
+    let bytes: Vec<u8> = (0x8000_0002..=0x8000_0004)
+        .map(std::arch::x86_64::__cpuid)
+        .flat_map(|r| [r.eax, r.ebx, r.ecx, r.edx])
+        .flat_map(u32::to_le_bytes)
+        .take_while(|&b| b != 0)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// "KVMKVMKVM\0\0\0" as CPUID 0x40000000 returns it in EBX, ECX, EDX.
@@ -364,6 +639,14 @@ fn model_id_words(id: &str) -> [u32; 12] {
     out
 }
 
+/// Family, model and stepping from CPUID leaf 1 EAX, added up as QEMU
+/// does for the host's signature.
+fn split_family_model_stepping(eax: u32) -> (u32, u32, u32) {
+    let family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
+    let model = (eax >> 4) & 0xf | ((eax >> 16) & 0xf) << 4;
+    (family, model, eax & 0xf)
+}
+
 /// CPUID leaf 1 EAX from family, model and stepping (extended fields as the
 /// SDM defines them).
 fn family_model_stepping(family: u32, model: u32, stepping: u32) -> u32 {
@@ -384,7 +667,16 @@ mod tests {
     /// A host that supports leaf 1 EDX fully but not SSE3 (as this
     /// machine's KVM reports), x2apic, and the KVM paravirt leaf.
     fn host() -> Vec<CpuidEntry> {
+        let [ebx, edx, ecx] = vendor_words("AuthenticAMD");
         vec![
+            CpuidEntry {
+                function: 0,
+                eax: 0x10,
+                ebx,
+                ecx,
+                edx,
+                ..Default::default()
+            },
             CpuidEntry {
                 function: 1,
                 ecx: 1 << 13 | 1 << 21,
@@ -427,6 +719,27 @@ mod tests {
                 "warning: host doesn't support requested feature: CPUID.01H:ECX.ssse3 [bit 9]",
             ]
         );
+    }
+
+    #[test]
+    fn msr_features_need_their_cpuid_bit_as_in_qemu() {
+        let host = host();
+        let model = find_model("qemu64").unwrap();
+        let switches = vec![
+            ("vmx-ept".to_string(), true),
+            ("rdctl_no".to_string(), true),
+        ];
+        let (cpu, missing) = GuestCpu::new(model, &switches, &HostCpuid(&host)).unwrap();
+        let warnings: Vec<String> = missing.iter().map(MissingFeature::warning).collect();
+        // QEMU 7.2's lines for `-cpu qemu64,+vmx-ept,+rdctl-no` here.
+        assert_eq!(
+            warnings[..2],
+            [
+                "warning: This feature depends on other features that were not requested: MSR(10AH).rdctl-no [bit 0]",
+                "warning: This feature depends on other features that were not requested: MSR(48BH).vmx-ept [bit 1]",
+            ]
+        );
+        assert!(cpu.msr_feature_words().iter().all(|w| *w == 0));
     }
 
     #[test]
@@ -479,7 +792,8 @@ mod tests {
             .collect();
         assert!(brand.starts_with(b"QEMU Virtual CPU version 2.5+\0"));
         let kvm = find(&entries, 0x4000_0001, 0);
-        assert_eq!(kvm.eax, 1 | 1 << 1 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 24);
+        // What QEMU 7.2's qemu64 reports in feature-words under KVM.
+        assert_eq!(kvm.eax, 0x0100_007b);
     }
 
     #[test]

@@ -34,6 +34,57 @@ pub enum KvmError {
     },
 }
 
+/// What CPUID the host lets a guest have, asked of /dev/kvm without a VM
+/// (the CPU model queries of the monitor need it on any machine).
+pub fn host_supported_cpuid() -> Result<Vec<CpuidEntry>, KvmError> {
+    supported_cpuid(&Kvm::new().map_err(KvmError::Open)?)
+}
+
+/// The host's values of the feature MSRs KVM reports (capability MSRs and
+/// VMX controls), read from /dev/kvm without a VM.
+pub fn host_msr_features() -> Result<Vec<(u32, u64)>, KvmError> {
+    let kvm = Kvm::new().map_err(KvmError::Open)?;
+    let indices = kvm
+        .get_msr_feature_index_list()
+        .map_err(|e| KvmError::Ioctl("KVM_GET_MSR_FEATURE_INDEX_LIST", e))?;
+    let entries: Vec<kvm_bindings::kvm_msr_entry> = indices
+        .as_slice()
+        .iter()
+        .map(|&index| kvm_bindings::kvm_msr_entry {
+            index,
+            ..Default::default()
+        })
+        .collect();
+    let mut msrs = kvm_bindings::Msrs::from_entries(&entries)
+        .map_err(|_| KvmError::Ioctl("KVM_GET_MSRS", errno::Error::new(libc::E2BIG)))?;
+    let read = kvm
+        .get_msrs(&mut msrs)
+        .map_err(|e| KvmError::Ioctl("KVM_GET_MSRS", e))?;
+    Ok(msrs.as_slice()[..read]
+        .iter()
+        .map(|e| (e.index, e.data))
+        .collect())
+}
+
+fn supported_cpuid(kvm: &Kvm) -> Result<Vec<CpuidEntry>, KvmError> {
+    let cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(|e| KvmError::Ioctl("KVM_GET_SUPPORTED_CPUID", e))?;
+    Ok(cpuid
+        .as_slice()
+        .iter()
+        .map(|e| CpuidEntry {
+            function: e.function,
+            index: e.index,
+            significant_index: e.flags & kvm_bindings::KVM_CPUID_FLAG_SIGNIFCANT_INDEX != 0,
+            eax: e.eax,
+            ebx: e.ebx,
+            ecx: e.ecx,
+            edx: e.edx,
+        })
+        .collect())
+}
+
 /// An open KVM VM.
 pub struct KvmVm {
     kvm: Kvm,
@@ -85,23 +136,7 @@ impl KvmVm {
 
     /// What CPUID the host lets a guest have.
     pub fn supported_cpuid(&self) -> Result<Vec<CpuidEntry>, KvmError> {
-        let cpuid = self
-            .kvm
-            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-            .map_err(|e| KvmError::Ioctl("KVM_GET_SUPPORTED_CPUID", e))?;
-        Ok(cpuid
-            .as_slice()
-            .iter()
-            .map(|e| CpuidEntry {
-                function: e.function,
-                index: e.index,
-                significant_index: e.flags & kvm_bindings::KVM_CPUID_FLAG_SIGNIFCANT_INDEX != 0,
-                eax: e.eax,
-                ebx: e.ebx,
-                ecx: e.ecx,
-                edx: e.edx,
-            })
-            .collect())
+        supported_cpuid(&self.kvm)
     }
 
     /// MSR indices the host's KVM can save and restore.

@@ -5,6 +5,7 @@
 
 mod chardev;
 mod command_line;
+mod cpu;
 mod fds;
 mod machine_info;
 mod memory;
@@ -228,14 +229,14 @@ impl QmpCommands for QmpContext<'_> {
 
     fn query_cpu_model_expansion(
         &mut self,
-        _type: CpuModelExpansionType,
-        _model: CpuModelInfo,
+        r#type: CpuModelExpansionType,
+        model: CpuModelInfo,
     ) -> Result<CpuModelExpansionInfo, QmpError> {
-        Err(QmpError::command_not_found("query-cpu-model-expansion"))
+        cpu::query_cpu_model_expansion(r#type, model)
     }
 
     fn query_cpu_definitions(&mut self) -> Result<Vec<CpuDefinitionInfo>, QmpError> {
-        Err(QmpError::command_not_found("query-cpu-definitions"))
+        cpu::query_cpu_definitions()
     }
 
     fn query_name(&mut self) -> Result<NameInfo, QmpError> {
