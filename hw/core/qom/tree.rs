@@ -1,0 +1,444 @@
+//! The object tree: objects with a type name and named properties, where
+//! `child<...>` properties make the tree (`/machine/peripheral/net0`) and
+//! `link<...>` properties point across it, read and written as QEMU 7.2's
+//! QOM reads and writes them (`qom-list`, `qom-get`, `qom-set`).
+
+use serde_json::Value;
+
+/// An object in an [`ObjectTree`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectId(usize);
+
+/// Why a QOM request failed; `DeviceNotFound` is QMP's error class of that
+/// name, everything else is a `GenericError`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QomError {
+    #[error("{0}")]
+    DeviceNotFound(String),
+    #[error("{0}")]
+    Generic(String),
+}
+
+/// What a write to a value property does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No setter: "is not writable".
+    ReadOnly,
+    /// A qdev property: fixed once its device is realized, as every device
+    /// in the tree is.
+    BeforeRealize,
+    /// Stored on write, after a check of the value's JSON type and, for
+    /// integers, of its range.
+    Stored,
+    /// `realized`: setting it true again changes nothing; unrealizing a
+    /// device is not offered.
+    Realized,
+}
+
+#[derive(Debug, Clone)]
+enum PropertyKind {
+    Value {
+        type_name: String,
+        value: Value,
+        access: Access,
+    },
+    Child(ObjectId),
+    Link {
+        target_type: String,
+        target: Option<ObjectId>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Property {
+    name: String,
+    kind: PropertyKind,
+}
+
+/// The qdev side of an object that is a device: its `id=`, which QEMU's
+/// "after it was realized" message names.
+#[derive(Debug, Clone)]
+struct DeviceState {
+    id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Object {
+    type_name: String,
+    /// The parent and the name of the child property that holds this one.
+    parent: Option<(ObjectId, String)>,
+    properties: Vec<Property>,
+    device: Option<DeviceState>,
+}
+
+/// The outcome of resolving a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    Found(ObjectId),
+    NotFound,
+    /// A partial path that more than one object ends with.
+    Ambiguous,
+}
+
+/// A property as `qom-list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyListing {
+    pub name: String,
+    pub type_name: String,
+}
+
+/// The tree of every object, rooted at the container `/`.
+#[derive(Debug, Clone)]
+pub struct ObjectTree {
+    objects: Vec<Object>,
+}
+
+impl Default for ObjectTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObjectTree {
+    /// A tree with just the root container.
+    pub fn new() -> Self {
+        let mut tree = ObjectTree {
+            objects: Vec::new(),
+        };
+        tree.new_object("container", None);
+        tree
+    }
+
+    pub fn root(&self) -> ObjectId {
+        ObjectId(0)
+    }
+
+    fn new_object(&mut self, type_name: &str, parent: Option<(ObjectId, String)>) -> ObjectId {
+        let id = ObjectId(self.objects.len());
+        self.objects.push(Object {
+            type_name: type_name.to_owned(),
+            parent,
+            properties: vec![Property {
+                name: "type".to_owned(),
+                kind: PropertyKind::Value {
+                    type_name: "string".to_owned(),
+                    value: Value::String(type_name.to_owned()),
+                    access: Access::ReadOnly,
+                },
+            }],
+            device: None,
+        });
+        id
+    }
+
+    /// A new object of `type_name`, the child `name` of `parent`.
+    pub fn add_child(&mut self, parent: ObjectId, name: &str, type_name: &str) -> ObjectId {
+        let child = self.new_object(type_name, Some((parent, name.to_owned())));
+        self.push(parent, name, PropertyKind::Child(child));
+        child
+    }
+
+    /// A new child named `prefix[N]` with the lowest free N, as QEMU names
+    /// children added as `prefix[*]`.
+    pub fn add_numbered_child(&mut self, parent: ObjectId, prefix: &str, type_name: &str) -> ObjectId {
+        let name = self.free_numbered_name(parent, prefix);
+        self.add_child(parent, &name, type_name)
+    }
+
+    /// `prefix[N]` with the lowest N no property of `parent` has.
+    pub fn free_numbered_name(&self, parent: ObjectId, prefix: &str) -> String {
+        (0..)
+            .map(|n| format!("{prefix}[{n}]"))
+            .find(|name| self.property(parent, name).is_none())
+            .unwrap_or_default()
+    }
+
+    /// A new device, child `name` of `parent`, with qdev's own properties:
+    /// `parent_bus` (linking to `bus`), `realized`, `hotplugged`,
+    /// `hotpluggable`.
+    pub fn add_device(&mut self, parent: ObjectId, name: &str, device: DeviceSpec) -> ObjectId {
+        let object = self.add_child(parent, name, device.type_name);
+        self.objects[object.0].device = Some(DeviceState { id: device.id });
+        self.add_link(object, "parent_bus", "bus", device.bus);
+        self.add_value(object, "realized", "bool", Value::Bool(true), Access::Realized);
+        self.add_value(object, "hotplugged", "bool", Value::Bool(false), Access::ReadOnly);
+        let hotpluggable = Value::Bool(device.hotpluggable);
+        self.add_value(object, "hotpluggable", "bool", hotpluggable, Access::ReadOnly);
+        object
+    }
+
+    /// A value property of QOM type `type_name` ("bool", "uint32", ...).
+    pub fn add_value(
+        &mut self,
+        object: ObjectId,
+        name: &str,
+        type_name: &str,
+        value: Value,
+        access: Access,
+    ) {
+        let kind = PropertyKind::Value {
+            type_name: type_name.to_owned(),
+            value,
+            access,
+        };
+        self.push(object, name, kind);
+    }
+
+    /// A `link<target_type>` property.
+    pub fn add_link(
+        &mut self,
+        object: ObjectId,
+        name: &str,
+        target_type: &str,
+        target: Option<ObjectId>,
+    ) {
+        let kind = PropertyKind::Link {
+            target_type: target_type.to_owned(),
+            target,
+        };
+        self.push(object, name, kind);
+    }
+
+    /// Adding a property twice replaces it, so a later, more specific
+    /// definition wins.
+    fn push(&mut self, object: ObjectId, name: &str, kind: PropertyKind) {
+        let properties = &mut self.objects[object.0].properties;
+        match properties.iter_mut().find(|p| p.name == name) {
+            Some(existing) => existing.kind = kind,
+            None => properties.push(Property {
+                name: name.to_owned(),
+                kind,
+            }),
+        }
+    }
+
+    fn property(&self, object: ObjectId, name: &str) -> Option<&Property> {
+        self.objects[object.0]
+            .properties
+            .iter()
+            .find(|p| p.name == name)
+    }
+
+    pub fn type_name(&self, object: ObjectId) -> &str {
+        &self.objects[object.0].type_name
+    }
+
+    /// The object the child property `name` of `object` holds.
+    pub fn child(&self, object: ObjectId, name: &str) -> Option<ObjectId> {
+        match self.property(object, name)?.kind {
+            PropertyKind::Child(child) => Some(child),
+            _ => None,
+        }
+    }
+
+    /// The children of `object`, in the order they were added.
+    pub fn children(&self, object: ObjectId) -> impl Iterator<Item = (&str, ObjectId)> {
+        self.objects[object.0]
+            .properties
+            .iter()
+            .filter_map(|p| match p.kind {
+                PropertyKind::Child(child) => Some((p.name.as_str(), child)),
+                _ => None,
+            })
+    }
+
+    /// The canonical path: `/` and the child names from the root down.
+    pub fn path(&self, object: ObjectId) -> String {
+        let mut names = Vec::new();
+        let mut current = object;
+        while let Some((parent, name)) = &self.objects[current.0].parent {
+            names.push(name.as_str());
+            current = *parent;
+        }
+        names.reverse();
+        format!("/{}", names.join("/"))
+    }
+
+    /// Follow `parts` from `start` through child and link properties.
+    fn follow(&self, start: ObjectId, parts: &[&str]) -> Option<ObjectId> {
+        parts.iter().try_fold(start, |object, part| {
+            match self.property(object, part)?.kind {
+                PropertyKind::Child(child) => Some(child),
+                PropertyKind::Link { target, .. } => target,
+                PropertyKind::Value { .. } => None,
+            }
+        })
+    }
+
+    /// The objects below `object` (itself included) at which `parts`
+    /// lead somewhere: QEMU's partial path search, children only.
+    fn search(&self, object: ObjectId, parts: &[&str]) -> Resolved {
+        let mut found = self.follow(object, parts);
+        for (_, child) in self.children(object) {
+            match self.search(child, parts) {
+                Resolved::Ambiguous => return Resolved::Ambiguous,
+                Resolved::Found(other) if found.is_some_and(|f| f != other) => {
+                    return Resolved::Ambiguous
+                }
+                Resolved::Found(other) => found = Some(other),
+                Resolved::NotFound => {}
+            }
+        }
+        found.map_or(Resolved::NotFound, Resolved::Found)
+    }
+
+    /// Resolve an absolute path (`/machine/peripheral/id`) or a partial one
+    /// (`peripheral/id`: unique anywhere in the tree). Empty components
+    /// are skipped, as in QEMU.
+    pub fn resolve(&self, path: &str) -> Resolved {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        if path.starts_with('/') {
+            self.follow(self.root(), &parts)
+                .map_or(Resolved::NotFound, Resolved::Found)
+        } else {
+            self.search(self.root(), &parts)
+        }
+    }
+
+    /// Every property of `object` with its QOM type, in the order added.
+    pub fn list(&self, object: ObjectId) -> Vec<PropertyListing> {
+        self.objects[object.0]
+            .properties
+            .iter()
+            .map(|p| PropertyListing {
+                name: p.name.clone(),
+                type_name: match &p.kind {
+                    PropertyKind::Value { type_name, .. } => type_name.clone(),
+                    PropertyKind::Child(child) => format!("child<{}>", self.type_name(*child)),
+                    PropertyKind::Link { target_type, .. } => format!("link<{target_type}>"),
+                },
+            })
+            .collect()
+    }
+
+    fn not_found(&self, object: ObjectId, name: &str) -> QomError {
+        QomError::Generic(format!(
+            "Property '{}.{name}' not found",
+            self.type_name(object)
+        ))
+    }
+
+    /// `qom-get`: a value, or the path a child or link points to (`""` for
+    /// an empty link).
+    pub fn get(&self, object: ObjectId, name: &str) -> Result<Value, QomError> {
+        let property = self
+            .property(object, name)
+            .ok_or_else(|| self.not_found(object, name))?;
+        Ok(match &property.kind {
+            PropertyKind::Value { value, .. } => value.clone(),
+            PropertyKind::Child(child) => Value::String(self.path(*child)),
+            PropertyKind::Link { target, .. } => {
+                Value::String(target.map(|t| self.path(t)).unwrap_or_default())
+            }
+        })
+    }
+
+    /// `qom-set`, with QEMU's refusals.
+    pub fn set(&mut self, object: ObjectId, name: &str, new: Value) -> Result<(), QomError> {
+        let type_name = self.type_name(object).to_owned();
+        let device_id = self.objects[object.0].device.as_ref().map(|d| d.id.clone());
+        let property = self.objects[object.0]
+            .properties
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| QomError::Generic(format!("Property '{type_name}.{name}' not found")))?;
+        let not_writable = || QomError::Generic(format!("Property '{type_name}.{name}' is not writable"));
+        let PropertyKind::Value {
+            type_name: value_type,
+            value,
+            access,
+        } = &mut property.kind
+        else {
+            return Err(not_writable());
+        };
+        match access {
+            Access::ReadOnly => Err(not_writable()),
+            Access::BeforeRealize => {
+                let device = match device_id.flatten() {
+                    Some(id) => format!("device '{id}'"),
+                    None => "anonymous device".to_owned(),
+                };
+                Err(QomError::Generic(format!(
+                    "Attempt to set property '{name}' on {device} (type '{type_name}') after it was realized"
+                )))
+            }
+            Access::Realized => match new {
+                Value::Bool(true) => Ok(()),
+                Value::Bool(false) => Err(QomError::Generic(format!(
+                    "Unrealizing device type '{type_name}' is not supported"
+                ))),
+                _ => Err(QomError::Generic(format!(
+                    "Invalid parameter type for '{name}', expected: boolean"
+                ))),
+            },
+            Access::Stored => {
+                check_value(&type_name, name, value_type, &new)?;
+                *value = new;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a new device object is.
+#[derive(Debug, Clone)]
+pub struct DeviceSpec<'a> {
+    pub type_name: &'a str,
+    /// `id=`, if the user gave one.
+    pub id: Option<String>,
+    /// The bus it sits on, if any.
+    pub bus: Option<ObjectId>,
+    pub hotpluggable: bool,
+}
+
+/// The range of QOM's integer types.
+fn integer_range(type_name: &str) -> Option<(i128, i128)> {
+    Some(match type_name {
+        "uint8" => (0, u8::MAX.into()),
+        "uint16" => (0, u16::MAX.into()),
+        "uint32" => (0, u32::MAX.into()),
+        "uint64" | "size" => (0, u64::MAX.into()),
+        "int8" => (i8::MIN.into(), i8::MAX.into()),
+        "int16" => (i16::MIN.into(), i16::MAX.into()),
+        "int32" => (i32::MIN.into(), i32::MAX.into()),
+        "int" | "int64" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    })
+}
+
+/// Whether `value` fits a property of `value_type`, with QEMU's input
+/// visitor's messages.
+fn check_value(type_name: &str, name: &str, value_type: &str, value: &Value) -> Result<(), QomError> {
+    let expected = |what: &str| {
+        QomError::Generic(format!(
+            "Invalid parameter type for '{name}', expected: {what}"
+        ))
+    };
+    match value_type {
+        "bool" => value.is_boolean().then_some(()).ok_or_else(|| expected("boolean")),
+        "string" | "str" => value.is_string().then_some(()).ok_or_else(|| expected("string")),
+        _ => {
+            let Some((min, max)) = integer_range(value_type) else {
+                return Err(QomError::Generic(format!(
+                    "Property '{type_name}.{name}' is not writable"
+                )));
+            };
+            let number = value
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| value.as_u64().map(i128::from))
+                .ok_or_else(|| expected("integer"))?;
+            if (min..=max).contains(&number) {
+                Ok(())
+            } else {
+                let c_type = match value_type {
+                    "int" | "size" => format!("{value_type}64_t"),
+                    other => format!("{other}_t"),
+                };
+                Err(QomError::Generic(format!(
+                    "Parameter '{name}' expects {c_type}"
+                )))
+            }
+        }
+    }
+}
