@@ -1,0 +1,416 @@
+//! The QOM tree of the machine, as QEMU 7.2 builds it for what we create:
+//! `/machine` with its containers, the CPUs and chipset devices under
+//! `/machine/unattached/device[N]`, the host bridge, fw_cfg, and the
+//! `-device`s under `/machine/peripheral` and `/machine/peripheral-anon`.
+
+use hw::core::qom::{Access, ClassProperty, DeviceSpec, ObjectId, ObjectTree, TypeInfo, TypeRegistry};
+use hw::i386::memmap::PcMachineKind;
+use serde_json::Value;
+
+use super::devices::{CreatedDevice, DeviceBus};
+use crate::cpu::cpuid::CpuidEntry;
+use crate::vl::description::{MachineDescription, SmpTopology};
+
+/// Where vCPU `index` sits in the topology (QEMU's socket/die/core/thread
+/// numbering, the one the APIC ID packs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTopologyIds {
+    pub socket: u32,
+    pub die: u32,
+    pub core: u32,
+    pub thread: u32,
+}
+
+impl CpuTopologyIds {
+    pub fn of(index: u32, smp: SmpTopology) -> Self {
+        CpuTopologyIds {
+            thread: index % smp.threads,
+            core: (index / smp.threads) % smp.cores,
+            die: (index / (smp.threads * smp.cores)) % smp.dies,
+            socket: index / (smp.threads * smp.cores * smp.dies),
+        }
+    }
+}
+
+/// A vCPU the machine created, as the tree holds it.
+#[derive(Debug, Clone)]
+pub struct CpuObject {
+    pub object: ObjectId,
+    pub topology: CpuTopologyIds,
+}
+
+/// The machine's tree and where its CPUs are in it.
+#[derive(Debug, Clone)]
+pub struct MachineTree {
+    pub tree: ObjectTree,
+    pub cpus: Vec<CpuObject>,
+    /// The QOM type of the CPUs (`qemu64-x86_64-cpu`); None on `none`.
+    pub cpu_type: Option<String>,
+}
+
+/// The QOM type name of a machine type (`pc-q35-7.2-machine`).
+pub fn machine_type_name(machine: &str) -> String {
+    format!("{machine}-machine")
+}
+
+/// The QOM type name of a CPU model (`qemu64-x86_64-cpu`).
+pub fn cpu_type_name(model: &str) -> String {
+    format!("{model}-x86_64-cpu")
+}
+
+/// Every type we have: the device models' and the machine types and CPU
+/// models of the command line, with QEMU 7.2's parents.
+pub fn type_registry() -> TypeRegistry {
+    let mut registry = TypeRegistry::new();
+    registry.register(TypeInfo::abstract_type("machine", "object"));
+    registry.register(TypeInfo::abstract_type("x86-machine", "machine"));
+    registry.register(TypeInfo::abstract_type("generic-pc-machine", "x86-machine"));
+    registry.register(TypeInfo::new("System", "bus"));
+    for machine in crate::vl::machine::MACHINE_TYPES {
+        let parent = if machine.name == "none" {
+            "machine"
+        } else {
+            "generic-pc-machine"
+        };
+        let properties = crate::vl::machine::properties_of(machine)
+            .map(|p| {
+                let property = ClassProperty::new(p.name, p.type_name);
+                match p.description {
+                    Some(description) => property.described(description),
+                    None => property,
+                }
+            })
+            .collect();
+        registry.register(
+            TypeInfo::new(&machine_type_name(machine.name), parent).with_properties(properties),
+        );
+    }
+    registry.register(TypeInfo::abstract_type("cpu", "device"));
+    let cpu_properties = [
+        ("apic-id", "uint32"),
+        ("node-id", "int32"),
+        ("socket-id", "int32"),
+        ("die-id", "int32"),
+        ("core-id", "int32"),
+        ("thread-id", "int32"),
+        ("start-powered-off", "bool"),
+        ("vendor", "string"),
+        ("family", "int"),
+        ("model", "int"),
+        ("stepping", "int"),
+        ("model-id", "string"),
+    ];
+    registry.register(
+        TypeInfo::abstract_type("x86_64-cpu", "cpu").with_properties(
+            cpu_properties
+                .iter()
+                .map(|(name, type_name)| ClassProperty::new(name, type_name))
+                .collect(),
+        ),
+    );
+    for model in crate::cpu::models::CPU_MODELS {
+        let parent = if model.name == "host" {
+            cpu_type_name("max")
+        } else {
+            "x86_64-cpu".to_owned()
+        };
+        registry.register(TypeInfo::new(&cpu_type_name(model.name), &parent));
+    }
+    registry
+}
+
+/// `/machine` with its containers and the string properties the command
+/// line sets.
+fn machine_object(tree: &mut ObjectTree, desc: &MachineDescription) -> ObjectId {
+    let root = tree.root();
+    let machine = tree.add_child(root, "machine", &machine_type_name(&desc.machine.type_name));
+    let text = |value: Option<String>| Value::String(value.unwrap_or_default());
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    for (name, value) in [
+        ("kernel", path(&desc.boot.kernel)),
+        ("initrd", path(&desc.boot.initrd)),
+        ("append", desc.boot.append.clone()),
+    ] {
+        tree.add_value(machine, name, "string", text(value), Access::Stored);
+    }
+    for container in ["unattached", "peripheral", "peripheral-anon"] {
+        tree.add_child(machine, container, "container");
+    }
+    machine
+}
+
+/// The tree of the `none` machine: the containers and nothing in them.
+pub fn none_machine(desc: &MachineDescription) -> MachineTree {
+    let mut tree = ObjectTree::new();
+    let machine = machine_object(&mut tree, desc);
+    MachineTree {
+        tree,
+        cpus: Vec::new(),
+        cpu_type: None,
+    }
+}
+
+/// What the PC machine is made of, for its tree.
+pub struct PcParts<'a> {
+    pub kind: PcMachineKind,
+    pub cpu_model: &'a str,
+    /// The CPUID of each vCPU, in index order.
+    pub cpuids: &'a [Vec<CpuidEntry>],
+    pub apic_ids: &'a [u32],
+    pub devices: &'a [CreatedDevice],
+}
+
+/// A device QEMU 7.2 adds to `/machine/unattached`, in the order it adds
+/// them; the ones we do not have still take their number.
+enum Unattached {
+    Cpu(u32),
+    HostBridgeFunction,
+    IsaBridge,
+    IsaDevice(&'static str),
+    Absent,
+}
+
+/// QEMU 7.2's sequence for `pc` and `q35` with `-nodefaults`: the first
+/// CPU with its kvmvapic, the other CPUs, kvmclock, the chipset, the ISA
+/// devices, IDE/AHCI, power management and SMBus.
+fn unattached_sequence(kind: PcMachineKind, cpus: u32) -> Vec<Unattached> {
+    use Unattached::*;
+    let mut sequence = vec![Cpu(0), Absent /* kvmvapic */];
+    sequence.extend((1..cpus).map(Cpu));
+    sequence.push(Absent /* kvmclock */);
+    if kind == PcMachineKind::I440fx {
+        sequence.push(HostBridgeFunction);
+    }
+    sequence.push(IsaBridge);
+    sequence.extend([
+        Absent, // i8257
+        Absent, // i8257
+        Absent, // kvm-i8259 (in the kernel)
+        Absent, // kvm-i8259
+        Absent, // hpet
+        IsaDevice("mc146818rtc"),
+        Absent, // kvm-pit (in the kernel)
+        Absent, // isa-pcspk
+    ]);
+    if kind == PcMachineKind::I440fx {
+        sequence.push(Absent /* isa-fdc */);
+    }
+    sequence.extend([
+        IsaDevice("i8042"),
+        Absent, // vmport
+        Absent, // vmmouse
+        IsaDevice("port92"),
+    ]);
+    sequence
+}
+
+/// The tree of a `pc` or `q35` machine.
+pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
+    let mut tree = ObjectTree::new();
+    let machine = machine_object(&mut tree, desc);
+    let unattached = tree.child(machine, "unattached").unwrap_or(machine);
+    let sysbus = tree.add_child(unattached, "sysbus", "System");
+    let device = |bus, type_name| DeviceSpec {
+        type_name,
+        id: None,
+        bus,
+        hotpluggable: false,
+    };
+
+    // The host bridge and bus 0.
+    let (host_name, host_type, bus_name, bus_type) = match parts.kind {
+        PcMachineKind::I440fx => ("i440fx", "i440FX-pcihost", "pci.0", "PCI"),
+        PcMachineKind::Q35 => ("q35", "q35-pcihost", "pcie.0", "PCIE"),
+    };
+    let host = tree.add_device(machine, host_name, device(Some(sysbus), host_type));
+    let pci_bus = tree.add_child(host, bus_name, bus_type);
+    tree.add_value(pci_bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
+    if parts.kind == PcMachineKind::Q35 {
+        tree.add_device(host, "mch", device(Some(pci_bus), "mch"));
+    }
+    tree.add_device(machine, "fw_cfg", device(Some(sysbus), "fw_cfg_io"));
+
+    let cpu_type = cpu_type_name(parts.cpu_model);
+    let smp = desc.smp;
+    let mut cpus = Vec::new();
+    let mut isa_bus = None;
+    let mut next = 0;
+    for step in unattached_sequence(parts.kind, smp.cpus) {
+        let name = format!("device[{next}]");
+        next += 1;
+        match step {
+            Unattached::Cpu(index) => {
+                let spec = DeviceSpec {
+                    hotpluggable: true,
+                    ..device(None, &cpu_type)
+                };
+                let object = tree.add_device(unattached, &name, spec);
+                let topology = CpuTopologyIds::of(index, smp);
+                let cpuid = parts.cpuids.get(index as usize).map_or(&[][..], Vec::as_slice);
+                let apic_id = parts.apic_ids.get(index as usize).copied().unwrap_or(index);
+                add_cpu_properties(&mut tree, object, apic_id, topology, cpuid);
+                cpus.push(CpuObject { object, topology });
+            }
+            Unattached::HostBridgeFunction => {
+                tree.add_device(unattached, &name, device(Some(pci_bus), "i440FX"));
+            }
+            Unattached::IsaBridge => {
+                let type_name = match parts.kind {
+                    PcMachineKind::I440fx => "PIIX3",
+                    PcMachineKind::Q35 => "ICH9-LPC",
+                };
+                let bridge = tree.add_device(unattached, &name, device(Some(pci_bus), type_name));
+                let bus = tree.add_child(bridge, "isa.0", "ISA");
+                tree.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
+                isa_bus = Some(bus);
+            }
+            Unattached::IsaDevice(type_name) => {
+                tree.add_device(unattached, &name, device(isa_bus, type_name));
+            }
+            Unattached::Absent => {}
+        }
+    }
+
+    add_user_devices(&mut tree, machine, parts.devices, pci_bus, isa_bus);
+    MachineTree {
+        tree,
+        cpus,
+        cpu_type: Some(cpu_type),
+    }
+}
+
+/// The `-device`s: under `peripheral` by id, else `peripheral-anon`, with
+/// their properties as realized.
+fn add_user_devices(
+    tree: &mut ObjectTree,
+    machine: ObjectId,
+    devices: &[CreatedDevice],
+    pci_bus: ObjectId,
+    isa_bus: Option<ObjectId>,
+) {
+    for created in devices {
+        let bus = match &created.bus {
+            DeviceBus::Isa => isa_bus,
+            DeviceBus::PciRoot => Some(pci_bus),
+            // The buses behind bridges are not in the tree.
+            DeviceBus::PciBridge => None,
+        };
+        let spec = DeviceSpec {
+            type_name: &created.driver,
+            id: created.id.clone(),
+            bus,
+            hotpluggable: created.hotpluggable,
+        };
+        let object = match &created.id {
+            Some(id) => {
+                let peripheral = tree.child(machine, "peripheral").unwrap_or(machine);
+                tree.add_device(peripheral, id, spec)
+            }
+            None => {
+                let anonymous = tree.child(machine, "peripheral-anon").unwrap_or(machine);
+                let name = tree.free_numbered_name(anonymous, "device");
+                tree.add_device(anonymous, &name, spec)
+            }
+        };
+        for (name, type_name, value) in &created.values {
+            tree.add_value(object, name, type_name, value.clone(), Access::BeforeRealize);
+        }
+        for (name, type_name) in &created.children {
+            tree.add_child(object, name, type_name);
+        }
+    }
+}
+
+/// The CPU properties the vCPU's identity gives: its place in the
+/// topology (qdev properties, fixed once realized) and the vendor and
+/// model its CPUID reports (writable, as in QEMU). The feature flags
+/// (`sse4.2`, ...) are not in the tree yet.
+fn add_cpu_properties(
+    tree: &mut ObjectTree,
+    cpu: ObjectId,
+    apic_id: u32,
+    topology: CpuTopologyIds,
+    cpuid: &[CpuidEntry],
+) {
+    let fixed = Access::BeforeRealize;
+    tree.add_value(cpu, "apic-id", "uint32", Value::from(apic_id), fixed);
+    tree.add_value(cpu, "node-id", "int32", Value::from(-1), fixed);
+    for (name, id) in [
+        ("socket-id", topology.socket),
+        ("die-id", topology.die),
+        ("core-id", topology.core),
+        ("thread-id", topology.thread),
+    ] {
+        tree.add_value(cpu, name, "int32", Value::from(id), fixed);
+    }
+    tree.add_value(cpu, "start-powered-off", "bool", Value::Bool(false), fixed);
+    let identity = CpuIdentity::from_cpuid(cpuid);
+    let stored = Access::Stored;
+    tree.add_value(cpu, "vendor", "string", Value::String(identity.vendor), stored);
+    tree.add_value(cpu, "family", "int", Value::from(identity.family), stored);
+    tree.add_value(cpu, "model", "int", Value::from(identity.model), stored);
+    tree.add_value(cpu, "stepping", "int", Value::from(identity.stepping), stored);
+    tree.add_value(cpu, "model-id", "string", Value::String(identity.model_id), stored);
+}
+
+/// Vendor, family, model, stepping and brand string, read back from CPUID
+/// as QEMU's getters compute them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CpuIdentity {
+    vendor: String,
+    family: u32,
+    model: u32,
+    stepping: u32,
+    model_id: String,
+}
+
+impl CpuIdentity {
+    fn from_cpuid(cpuid: &[CpuidEntry]) -> Self {
+        let leaf = |function: u32| cpuid.iter().find(|e| e.function == function);
+        let text = |words: &[u32]| {
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            String::from_utf8_lossy(&bytes[..end]).into_owned()
+        };
+        let vendor = leaf(0).map_or_else(String::new, |e| text(&[e.ebx, e.edx, e.ecx]));
+        let signature = leaf(1).map_or(0, |e| e.eax);
+        let brand: Vec<u32> = (0x8000_0002..=0x8000_0004)
+            .filter_map(leaf)
+            .flat_map(|e| [e.eax, e.ebx, e.ecx, e.edx])
+            .collect();
+        CpuIdentity {
+            vendor,
+            family: (signature >> 8 & 0xf) + (signature >> 20 & 0xff),
+            model: (signature >> 4 & 0xf) | (signature >> 16 & 0xf) << 4,
+            stepping: signature & 0xf,
+            model_id: text(&brand),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_decodes_qemu64s_signature() {
+        // qemu64: family 15, model 107, stepping 1 (QEMU's definition).
+        let entry = |function, eax, ebx, ecx, edx| CpuidEntry {
+            function,
+            index: 0,
+            significant_index: false,
+            eax,
+            ebx,
+            ecx,
+            edx,
+        };
+        let vendor = crate::cpu::cpuid::vendor_words("AuthenticAMD");
+        let cpuid = [
+            entry(0, 0xd, vendor[0], vendor[2], vendor[1]),
+            entry(1, 0x0006_0fb1, 0, 0, 0),
+        ];
+        let identity = CpuIdentity::from_cpuid(&cpuid);
+        assert_eq!(identity.vendor, "AuthenticAMD");
+        assert_eq!((identity.family, identity.model, identity.stepping), (15, 107, 1));
+    }
+}
