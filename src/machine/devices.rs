@@ -7,7 +7,8 @@ use hw::char::debugcon::{
     DebugCon, DEBUGCON_DEFAULT_IOBASE, DEBUGCON_DEFAULT_READBACK, DEBUGCON_IO_SIZE,
 };
 use hw::char::serial::{
-    isa_serial_placement, IsaSerialPlacement, Serial, ISA_SERIAL_BAUDBASE, SERIAL_IO_SIZE};
+    isa_serial_placement, IsaSerialPlacement, Serial, ISA_SERIAL_BAUDBASE, SERIAL_IO_SIZE,
+};
 use hw::core::bus::{lock, Bus};
 use hw::core::chardev::{CharBackend, CharFrontend};
 use hw::core::clock::MonotonicClock;
@@ -254,17 +255,17 @@ pub fn create_user_devices(
             }
             "isa-debugcon" => {
                 add_debugcon(
-                wiring,
-                chardevs,
-                u64::from(
-                    props
-                        .uint("iobase")
-                        .unwrap_or(u32::from(DEBUGCON_DEFAULT_IOBASE)),
-                ),
-                props.uint("readback").unwrap_or(DEBUGCON_DEFAULT_READBACK),
-                props.chardev(),
-                location,
-            )?;
+                    wiring,
+                    chardevs,
+                    u64::from(
+                        props
+                            .uint("iobase")
+                            .unwrap_or(u32::from(DEBUGCON_DEFAULT_IOBASE)),
+                    ),
+                    props.uint("readback").unwrap_or(DEBUGCON_DEFAULT_READBACK),
+                    props.chardev(),
+                    location,
+                )?;
                 isa(&[])
             }
             "isa-debug-exit" => {

@@ -3,7 +3,9 @@
 //! `/machine/unattached/device[N]`, the host bridge, fw_cfg, and the
 //! `-device`s under `/machine/peripheral` and `/machine/peripheral-anon`.
 
-use hw::core::qom::{Access, ClassProperty, DeviceSpec, ObjectId, ObjectTree, TypeInfo, TypeRegistry};
+use hw::core::qom::{
+    Access, ClassProperty, DeviceSpec, ObjectId, ObjectTree, TypeInfo, TypeRegistry,
+};
 use hw::i386::memmap::PcMachineKind;
 use serde_json::Value;
 
@@ -142,7 +144,7 @@ fn machine_object(tree: &mut ObjectTree, desc: &MachineDescription) -> ObjectId 
 /// The tree of the `none` machine: the containers and nothing in them.
 pub fn none_machine(desc: &MachineDescription) -> MachineTree {
     let mut tree = ObjectTree::new();
-    let machine = machine_object(&mut tree, desc);
+    machine_object(&mut tree, desc);
     MachineTree {
         tree,
         cpus: Vec::new(),
@@ -224,7 +226,13 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
     };
     let host = tree.add_device(machine, host_name, device(Some(sysbus), host_type));
     let pci_bus = tree.add_child(host, bus_name, bus_type);
-    tree.add_value(pci_bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
+    tree.add_value(
+        pci_bus,
+        "realized",
+        "bool",
+        Value::Bool(true),
+        Access::ReadOnly,
+    );
     if parts.kind == PcMachineKind::Q35 {
         tree.add_device(host, "mch", device(Some(pci_bus), "mch"));
     }
@@ -246,7 +254,10 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
                 };
                 let object = tree.add_device(unattached, &name, spec);
                 let topology = CpuTopologyIds::of(index, smp);
-                let cpuid = parts.cpuids.get(index as usize).map_or(&[][..], Vec::as_slice);
+                let cpuid = parts
+                    .cpuids
+                    .get(index as usize)
+                    .map_or(&[][..], Vec::as_slice);
                 let apic_id = parts.apic_ids.get(index as usize).copied().unwrap_or(index);
                 add_cpu_properties(&mut tree, object, apic_id, topology, cpuid);
                 cpus.push(CpuObject { object, topology });
@@ -313,7 +324,13 @@ fn add_user_devices(
             }
         };
         for (name, type_name, value) in &created.values {
-            tree.add_value(object, name, type_name, value.clone(), Access::BeforeRealize);
+            tree.add_value(
+                object,
+                name,
+                type_name,
+                value.clone(),
+                Access::BeforeRealize,
+            );
         }
         for (name, type_name) in &created.children {
             tree.add_child(object, name, type_name);
@@ -346,11 +363,29 @@ fn add_cpu_properties(
     tree.add_value(cpu, "start-powered-off", "bool", Value::Bool(false), fixed);
     let identity = CpuIdentity::from_cpuid(cpuid);
     let stored = Access::Stored;
-    tree.add_value(cpu, "vendor", "string", Value::String(identity.vendor), stored);
+    tree.add_value(
+        cpu,
+        "vendor",
+        "string",
+        Value::String(identity.vendor),
+        stored,
+    );
     tree.add_value(cpu, "family", "int", Value::from(identity.family), stored);
     tree.add_value(cpu, "model", "int", Value::from(identity.model), stored);
-    tree.add_value(cpu, "stepping", "int", Value::from(identity.stepping), stored);
-    tree.add_value(cpu, "model-id", "string", Value::String(identity.model_id), stored);
+    tree.add_value(
+        cpu,
+        "stepping",
+        "int",
+        Value::from(identity.stepping),
+        stored,
+    );
+    tree.add_value(
+        cpu,
+        "model-id",
+        "string",
+        Value::String(identity.model_id),
+        stored,
+    );
 }
 
 /// Vendor, family, model, stepping and brand string, read back from CPUID
@@ -411,6 +446,9 @@ mod tests {
         ];
         let identity = CpuIdentity::from_cpuid(&cpuid);
         assert_eq!(identity.vendor, "AuthenticAMD");
-        assert_eq!((identity.family, identity.model, identity.stepping), (15, 107, 1));
+        assert_eq!(
+            (identity.family, identity.model, identity.stepping),
+            (15, 107, 1)
+        );
     }
 }

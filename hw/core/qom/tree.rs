@@ -140,7 +140,12 @@ impl ObjectTree {
 
     /// A new child named `prefix[N]` with the lowest free N, as QEMU names
     /// children added as `prefix[*]`.
-    pub fn add_numbered_child(&mut self, parent: ObjectId, prefix: &str, type_name: &str) -> ObjectId {
+    pub fn add_numbered_child(
+        &mut self,
+        parent: ObjectId,
+        prefix: &str,
+        type_name: &str,
+    ) -> ObjectId {
         let name = self.free_numbered_name(parent, prefix);
         self.add_child(parent, &name, type_name)
     }
@@ -160,10 +165,28 @@ impl ObjectTree {
         let object = self.add_child(parent, name, device.type_name);
         self.objects[object.0].device = Some(DeviceState { id: device.id });
         self.add_link(object, "parent_bus", "bus", device.bus);
-        self.add_value(object, "realized", "bool", Value::Bool(true), Access::Realized);
-        self.add_value(object, "hotplugged", "bool", Value::Bool(false), Access::ReadOnly);
+        self.add_value(
+            object,
+            "realized",
+            "bool",
+            Value::Bool(true),
+            Access::Realized,
+        );
+        self.add_value(
+            object,
+            "hotplugged",
+            "bool",
+            Value::Bool(false),
+            Access::ReadOnly,
+        );
         let hotpluggable = Value::Bool(device.hotpluggable);
-        self.add_value(object, "hotpluggable", "bool", hotpluggable, Access::ReadOnly);
+        self.add_value(
+            object,
+            "hotpluggable",
+            "bool",
+            hotpluggable,
+            Access::ReadOnly,
+        );
         object
     }
 
@@ -342,7 +365,8 @@ impl ObjectTree {
             .iter_mut()
             .find(|p| p.name == name)
             .ok_or_else(|| QomError::Generic(format!("Property '{type_name}.{name}' not found")))?;
-        let not_writable = || QomError::Generic(format!("Property '{type_name}.{name}' is not writable"));
+        let not_writable =
+            || QomError::Generic(format!("Property '{type_name}.{name}' is not writable"));
         let PropertyKind::Value {
             type_name: value_type,
             value,
@@ -408,15 +432,26 @@ fn integer_range(type_name: &str) -> Option<(i128, i128)> {
 
 /// Whether `value` fits a property of `value_type`, with QEMU's input
 /// visitor's messages.
-fn check_value(type_name: &str, name: &str, value_type: &str, value: &Value) -> Result<(), QomError> {
+fn check_value(
+    type_name: &str,
+    name: &str,
+    value_type: &str,
+    value: &Value,
+) -> Result<(), QomError> {
     let expected = |what: &str| {
         QomError::Generic(format!(
             "Invalid parameter type for '{name}', expected: {what}"
         ))
     };
     match value_type {
-        "bool" => value.is_boolean().then_some(()).ok_or_else(|| expected("boolean")),
-        "string" | "str" => value.is_string().then_some(()).ok_or_else(|| expected("string")),
+        "bool" => value
+            .is_boolean()
+            .then_some(())
+            .ok_or_else(|| expected("boolean")),
+        "string" | "str" => value
+            .is_string()
+            .then_some(())
+            .ok_or_else(|| expected("string")),
         _ => {
             let Some((min, max)) = integer_range(value_type) else {
                 return Err(QomError::Generic(format!(

@@ -76,7 +76,8 @@ impl TypeInfo {
 
 /// The properties qdev gives every device, which `device-list-properties`
 /// leaves out.
-pub const DEVICE_BASE_PROPERTIES: [&str; 4] = ["parent_bus", "realized", "hotplugged", "hotpluggable"];
+pub const DEVICE_BASE_PROPERTIES: [&str; 4] =
+    ["parent_bus", "realized", "hotplugged", "hotpluggable"];
 
 /// Why a type cannot be listed as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,6 +310,9 @@ mod tests {
             registry.device_properties("container"),
             Err(TypeLookupError::NotInstantiableDevice)
         );
-        assert_eq!(registry.device_properties("nosuch"), Err(TypeLookupError::Unknown));
+        assert_eq!(
+            registry.device_properties("nosuch"),
+            Err(TypeLookupError::Unknown)
+        );
     }
 }

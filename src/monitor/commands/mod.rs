@@ -139,7 +139,10 @@ impl QmpCommands for QmpContext<'_> {
         implements: Option<String>,
         r#abstract: Option<bool>,
     ) -> Result<Vec<ObjectTypeInfo>, QmpError> {
-        Ok(qom::qom_list_types(implements.as_deref(), r#abstract.unwrap_or(false)))
+        Ok(qom::qom_list_types(
+            implements.as_deref(),
+            r#abstract.unwrap_or(false),
+        ))
     }
 
     fn qom_list_properties(

@@ -17,7 +17,10 @@ fn qmp_error(error: QomError) -> QmpError {
 }
 
 fn device_not_found(path: &str) -> QmpError {
-    QmpError::new(ErrorClass::DeviceNotFound, format!("Device '{path}' not found"))
+    QmpError::new(
+        ErrorClass::DeviceNotFound,
+        format!("Device '{path}' not found"),
+    )
 }
 
 /// The object at `path`; qom-get and qom-set report an ambiguous path as
@@ -32,7 +35,9 @@ fn find(tree: &MachineTree, path: &str) -> Result<hw::core::qom::ObjectId, QmpEr
 pub fn qom_list(tree: &MachineTree, path: &str) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
     let object = match tree.tree.resolve(path) {
         Resolved::Found(object) => object,
-        Resolved::Ambiguous => return Err(QmpError::generic(format!("Path '{path}' is ambiguous"))),
+        Resolved::Ambiguous => {
+            return Err(QmpError::generic(format!("Path '{path}' is ambiguous")))
+        }
         Resolved::NotFound => return Err(device_not_found(path)),
     };
     Ok(tree
@@ -86,9 +91,15 @@ fn property_info(property: ClassProperty, with_default: bool) -> ObjectPropertyI
 
 pub fn qom_list_properties(typename: &str) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
     let properties = type_registry().properties(typename).map_err(|_| {
-        QmpError::new(ErrorClass::DeviceNotFound, format!("Class '{typename}' not found"))
+        QmpError::new(
+            ErrorClass::DeviceNotFound,
+            format!("Class '{typename}' not found"),
+        )
     })?;
-    Ok(properties.into_iter().map(|p| property_info(p, false)).collect())
+    Ok(properties
+        .into_iter()
+        .map(|p| property_info(p, false))
+        .collect())
 }
 
 pub fn device_list_properties(typename: &str) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
@@ -100,5 +111,8 @@ pub fn device_list_properties(typename: &str) -> Result<Vec<ObjectPropertyInfo>,
                 QmpError::generic("Parameter 'typename' expects a non-abstract device type")
             }
         })?;
-    Ok(properties.into_iter().map(|p| property_info(p, true)).collect())
+    Ok(properties
+        .into_iter()
+        .map(|p| property_info(p, true))
+        .collect())
 }
