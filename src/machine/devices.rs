@@ -56,7 +56,6 @@ pub struct CreatedDevice {
     pub driver: String,
     pub id: Option<String>,
     pub bus: DeviceBus,
-    pub hotpluggable: bool,
     /// Every registry property with its QOM type and realized value.
     pub values: Vec<(String, String, Value)>,
     /// Child objects: name and type.
@@ -96,7 +95,6 @@ impl CreatedDevice {
             driver: device.driver.clone(),
             id: device.id.clone(),
             bus,
-            hotpluggable: bus == DeviceBus::PciBridge,
             values,
             children,
         }

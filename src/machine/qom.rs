@@ -88,25 +88,29 @@ pub fn type_registry() -> TypeRegistry {
         );
     }
     registry.register(TypeInfo::abstract_type("cpu", "device"));
+    // The qdev ones carry the defaults `device-list-properties` shows.
     let cpu_properties = [
-        ("apic-id", "uint32"),
-        ("node-id", "int32"),
-        ("socket-id", "int32"),
-        ("die-id", "int32"),
-        ("core-id", "int32"),
-        ("thread-id", "int32"),
-        ("start-powered-off", "bool"),
-        ("vendor", "string"),
-        ("family", "int"),
-        ("model", "int"),
-        ("stepping", "int"),
-        ("model-id", "string"),
+        ("apic-id", "uint32", Some(Value::from(u32::MAX))),
+        ("node-id", "int32", Some(Value::from(-1))),
+        ("socket-id", "int32", Some(Value::from(-1))),
+        ("die-id", "int32", Some(Value::from(-1))),
+        ("core-id", "int32", Some(Value::from(-1))),
+        ("thread-id", "int32", Some(Value::from(-1))),
+        ("start-powered-off", "bool", None),
+        ("vendor", "string", None),
+        ("family", "int", None),
+        ("model", "int", None),
+        ("stepping", "int", None),
+        ("model-id", "string", None),
     ];
     registry.register(
         TypeInfo::abstract_type("x86_64-cpu", "cpu").with_properties(
             cpu_properties
-                .iter()
-                .map(|(name, type_name)| ClassProperty::new(name, type_name))
+                .into_iter()
+                .map(|(name, type_name, default)| ClassProperty {
+                    default,
+                    ..ClassProperty::new(name, type_name)
+                })
                 .collect(),
         ),
     );
@@ -282,12 +286,25 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
         }
     }
 
-    add_user_devices(&mut tree, machine, parts.devices, pci_bus, isa_bus);
+    let buses = UserDeviceBuses {
+        pci_root: pci_bus,
+        // ACPI hotplug covers i440FX's bus 0; Q35's root complex has none.
+        pci_root_hotpluggable: parts.kind == PcMachineKind::I440fx,
+        isa: isa_bus,
+    };
+    add_user_devices(&mut tree, machine, parts.devices, &buses);
     MachineTree {
         tree,
         cpus,
         cpu_type: Some(cpu_type),
     }
+}
+
+/// The buses `-device`s plug into.
+struct UserDeviceBuses {
+    pci_root: ObjectId,
+    pci_root_hotpluggable: bool,
+    isa: Option<ObjectId>,
 }
 
 /// The `-device`s: under `peripheral` by id, else `peripheral-anon`, with
@@ -296,21 +313,21 @@ fn add_user_devices(
     tree: &mut ObjectTree,
     machine: ObjectId,
     devices: &[CreatedDevice],
-    pci_bus: ObjectId,
-    isa_bus: Option<ObjectId>,
+    buses: &UserDeviceBuses,
 ) {
     for created in devices {
-        let bus = match &created.bus {
-            DeviceBus::Isa => isa_bus,
-            DeviceBus::PciRoot => Some(pci_bus),
-            // The buses behind bridges are not in the tree.
-            DeviceBus::PciBridge => None,
+        // The buses behind bridges are not in the tree; bridges take
+        // hotplug.
+        let (bus, hotpluggable) = match &created.bus {
+            DeviceBus::Isa => (buses.isa, false),
+            DeviceBus::PciRoot => (Some(buses.pci_root), buses.pci_root_hotpluggable),
+            DeviceBus::PciBridge => (None, true),
         };
         let spec = DeviceSpec {
             type_name: &created.driver,
             id: created.id.clone(),
             bus,
-            hotpluggable: created.hotpluggable,
+            hotpluggable,
         };
         let object = match &created.id {
             Some(id) => {

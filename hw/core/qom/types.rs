@@ -86,6 +86,8 @@ pub enum TypeLookupError {
     Unknown,
     /// `device-list-properties` of a type that is no device or abstract.
     NotInstantiableDevice,
+    /// `qom-list-properties` of an interface.
+    NotAnObject,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -147,6 +149,9 @@ impl TypeRegistry {
     /// type's own definition replacing an inherited one of the same name.
     pub fn properties(&self, name: &str) -> Result<Vec<ClassProperty>, TypeLookupError> {
         self.find(name).ok_or(TypeLookupError::Unknown)?;
+        if !self.implements(name, "object") {
+            return Err(TypeLookupError::NotAnObject);
+        }
         let mut lineage: Vec<&TypeInfo> = self.lineage(name).collect();
         lineage.reverse();
         let mut properties: Vec<ClassProperty> = Vec::new();
@@ -239,8 +244,7 @@ fn core_types() -> Vec<TypeInfo> {
         TypeInfo::abstract_type("conventional-pci-device", "interface"),
         TypeInfo::abstract_type("pci-express-device", "interface"),
         TypeInfo::new("container", "object"),
-        TypeInfo::abstract_type("bus", "object")
-            .with_properties(vec![ClassProperty::new("realized", "bool")]),
+        TypeInfo::abstract_type("bus", "object"),
         TypeInfo::new("PCI", "bus"),
         TypeInfo::new("PCIE", "PCI"),
         TypeInfo::new("ISA", "bus"),

@@ -90,11 +90,14 @@ fn property_info(property: ClassProperty, with_default: bool) -> ObjectPropertyI
 }
 
 pub fn qom_list_properties(typename: &str) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
-    let properties = type_registry().properties(typename).map_err(|_| {
-        QmpError::new(
+    let properties = type_registry().properties(typename).map_err(|e| match e {
+        TypeLookupError::NotAnObject => {
+            QmpError::generic("Parameter 'typename' expects a QOM type")
+        }
+        _ => QmpError::new(
             ErrorClass::DeviceNotFound,
             format!("Class '{typename}' not found"),
-        )
+        ),
     })?;
     Ok(properties
         .into_iter()
@@ -107,7 +110,7 @@ pub fn device_list_properties(typename: &str) -> Result<Vec<ObjectPropertyInfo>,
         .device_properties(typename)
         .map_err(|e| match e {
             TypeLookupError::Unknown => device_not_found(typename),
-            TypeLookupError::NotInstantiableDevice => {
+            TypeLookupError::NotInstantiableDevice | TypeLookupError::NotAnObject => {
                 QmpError::generic("Parameter 'typename' expects a non-abstract device type")
             }
         })?;
