@@ -246,10 +246,11 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
     let smp = desc.smp;
     let mut cpus = Vec::new();
     let mut isa_bus = None;
-    let mut next = 0;
-    for step in unattached_sequence(parts.kind, smp.cpus) {
-        let name = format!("device[{next}]");
-        next += 1;
+    for (number, step) in unattached_sequence(parts.kind, smp.cpus)
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("device[{number}]");
         match step {
             Unattached::Cpu(index) => {
                 let spec = DeviceSpec {

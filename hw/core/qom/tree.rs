@@ -138,19 +138,8 @@ impl ObjectTree {
         child
     }
 
-    /// A new child named `prefix[N]` with the lowest free N, as QEMU names
-    /// children added as `prefix[*]`.
-    pub fn add_numbered_child(
-        &mut self,
-        parent: ObjectId,
-        prefix: &str,
-        type_name: &str,
-    ) -> ObjectId {
-        let name = self.free_numbered_name(parent, prefix);
-        self.add_child(parent, &name, type_name)
-    }
-
-    /// `prefix[N]` with the lowest N no property of `parent` has.
+    /// `prefix[N]` with the lowest N no property of `parent` has: the name
+    /// QEMU gives a child added as `prefix[*]`.
     pub fn free_numbered_name(&self, parent: ObjectId, prefix: &str) -> String {
         (0..)
             .map(|n| format!("{prefix}[{n}]"))
@@ -475,5 +464,101 @@ fn check_value(
                 )))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `/machine` with a device `rp1` whose bus is also called `rp1`, as a
+    /// root port's secondary bus is in QEMU.
+    fn sample() -> (ObjectTree, ObjectId, ObjectId) {
+        let mut tree = ObjectTree::new();
+        let root = tree.root();
+        let machine = tree.add_child(root, "machine", "pc-q35-7.2-machine");
+        let peripheral = tree.add_child(machine, "peripheral", "container");
+        let port = tree.add_device(
+            peripheral,
+            "rp1",
+            DeviceSpec {
+                type_name: "pcie-root-port",
+                id: Some("rp1".to_owned()),
+                bus: None,
+                hotpluggable: false,
+            },
+        );
+        tree.add_value(port, "chassis", "uint8", json!(0), Access::BeforeRealize);
+        tree.add_child(port, "rp1", "PCIE");
+        (tree, machine, port)
+    }
+
+    #[test]
+    fn paths_resolve_as_in_qemu() {
+        let (tree, machine, port) = sample();
+        assert_eq!(tree.resolve("/machine"), Resolved::Found(machine));
+        assert_eq!(tree.resolve("/machine/"), Resolved::Found(machine));
+        assert_eq!(
+            tree.resolve("//machine//peripheral/rp1"),
+            Resolved::Found(port)
+        );
+        assert_eq!(tree.resolve("/machine/x"), Resolved::NotFound);
+        assert_eq!(tree.resolve("/machine/type"), Resolved::NotFound);
+        assert_eq!(tree.resolve("peripheral/rp1"), Resolved::Found(port));
+        // The device and its bus both end in `rp1`.
+        assert_eq!(tree.resolve("rp1"), Resolved::Ambiguous);
+        // Every object matches the empty path.
+        assert_eq!(tree.resolve(""), Resolved::Ambiguous);
+        assert_eq!(tree.path(port), "/machine/peripheral/rp1");
+    }
+
+    #[test]
+    fn numbered_children_take_the_lowest_free_number() {
+        let mut tree = ObjectTree::new();
+        let root = tree.root();
+        tree.add_child(root, "device[1]", "container");
+        assert_eq!(tree.free_numbered_name(root, "device"), "device[0]");
+        tree.add_child(root, "device[0]", "container");
+        assert_eq!(tree.free_numbered_name(root, "device"), "device[2]");
+    }
+
+    /// Messages recorded from QEMU 7.2's qom-get and qom-set.
+    #[test]
+    fn reads_and_writes_answer_as_qemu() {
+        let (mut tree, machine, port) = sample();
+        tree.add_value(machine, "kernel", "string", json!(""), Access::Stored);
+        fn err<T>(result: Result<T, QomError>) -> Option<String> {
+            result.err().map(|e| e.to_string())
+        }
+        assert_eq!(tree.get(port, "type"), Ok(json!("pcie-root-port")));
+        assert_eq!(
+            tree.get(port, "rp1"),
+            Ok(json!("/machine/peripheral/rp1/rp1"))
+        );
+        assert_eq!(tree.get(port, "parent_bus"), Ok(json!("")));
+        assert_eq!(
+            err(tree.get(machine, "foo")),
+            Some("Property 'pc-q35-7.2-machine.foo' not found".to_owned())
+        );
+        assert_eq!(
+            err(tree.set(port, "chassis", json!(3))),
+            Some("Attempt to set property 'chassis' on device 'rp1' (type 'pcie-root-port') after it was realized".to_owned())
+        );
+        assert_eq!(
+            err(tree.set(port, "type", json!("x"))),
+            Some("Property 'pcie-root-port.type' is not writable".to_owned())
+        );
+        assert_eq!(
+            err(tree.set(port, "parent_bus", json!("x"))),
+            Some("Property 'pcie-root-port.parent_bus' is not writable".to_owned())
+        );
+        assert_eq!(tree.set(port, "realized", json!(true)), Ok(()));
+        assert_eq!(
+            err(tree.set(machine, "kernel", json!(5))),
+            Some("Invalid parameter type for 'kernel', expected: string".to_owned())
+        );
+        assert_eq!(tree.set(machine, "kernel", json!("x")), Ok(()));
+        assert_eq!(tree.get(machine, "kernel"), Ok(json!("x")));
     }
 }
