@@ -358,8 +358,7 @@ fn add_user_devices(
 
 /// The CPU properties the vCPU's identity gives: its place in the
 /// topology (qdev properties, fixed once realized) and the vendor and
-/// model its CPUID reports (writable, as in QEMU). The feature flags
-/// (`sse4.2`, ...) are not in the tree yet.
+/// model its CPUID reports (writable, as in QEMU).
 fn add_cpu_properties(
     tree: &mut ObjectTree,
     cpu: ObjectId,
@@ -404,6 +403,8 @@ fn add_cpu_properties(
         Value::String(identity.model_id),
         stored,
     );
+    // The feature flags (`sse4.2`, `sse4-2`, ...) belong here, each a
+    // stored `bool`, once the CPU model code lists them per vCPU.
 }
 
 /// Vendor, family, model, stepping and brand string, read back from CPUID
