@@ -138,6 +138,10 @@ fn pc_tree_matches_qemu() {
             "pci-bridge,chassis_nr=1,id=br",
             "-device",
             "pcie-root-port",
+            "-device",
+            "pci-bridge,chassis_nr=2",
+            "-device",
+            "pci-bridge,chassis_nr=3,bus=br",
         ],
     );
     compare_tree(&mut ours, &mut qemu, "/");
@@ -157,6 +161,10 @@ fn q35_tree_matches_qemu() {
                 smp,
                 "-device",
                 "pcie-root-port,id=rp1",
+                "-device",
+                "pcie-root-port,chassis=2",
+                "-device",
+                "pci-bridge,chassis_nr=3,bus=rp1,id=br",
                 "-device",
                 "isa-debugcon,iobase=0x402,chardev=dbg",
                 "-chardev",
@@ -184,6 +192,7 @@ fn cpu_queries_match_qemu() {
         ("pc", "2,maxcpus=4"),
         ("q35", "4,sockets=2,cores=2"),
         ("q35", "4,threads=2"),
+        ("pc", "4,dies=2"),
     ] {
         let (mut ours, mut qemu) = both(
             &format!("cpus-{machine}-{smp}"),

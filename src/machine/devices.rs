@@ -40,13 +40,13 @@ pub struct DeviceWiring<'a> {
 struct Properties(Vec<(&'static str, PropertyValue)>);
 
 /// The bus a created device sits on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceBus {
     Isa,
     /// PCI bus 0.
     PciRoot,
-    /// The secondary bus of a bridge.
-    PciBridge,
+    /// The secondary bus of the bridge with this id.
+    PciBridge(String),
 }
 
 /// A device the command line created, as realized: what the QOM tree
@@ -423,7 +423,7 @@ fn with_pci_bus<R>(
                 .ok_or_else(|| not_found(name))?;
             let mut bridge = lock(&bridge);
             let secondary = bridge.secondary_bus_mut().ok_or_else(|| not_found(name))?;
-            plug(secondary, DeviceBus::PciBridge)
+            plug(secondary, DeviceBus::PciBridge(name.to_owned()))
         }
     }
 }

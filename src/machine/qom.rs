@@ -142,6 +142,9 @@ fn machine_object(tree: &mut ObjectTree, desc: &MachineDescription) -> ObjectId 
     for container in ["unattached", "peripheral", "peripheral-anon"] {
         tree.add_child(machine, container, "container");
     }
+    if let Some(unattached) = tree.child(machine, "unattached") {
+        tree.add_child(unattached, "sysbus", "System");
+    }
     machine
 }
 
@@ -215,7 +218,7 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
     let mut tree = ObjectTree::new();
     let machine = machine_object(&mut tree, desc);
     let unattached = tree.child(machine, "unattached").unwrap_or(machine);
-    let sysbus = tree.add_child(unattached, "sysbus", "System");
+    let sysbus = tree.child(unattached, "sysbus");
     let device = |bus, type_name| DeviceSpec {
         type_name,
         id: None,
@@ -228,7 +231,7 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
         PcMachineKind::I440fx => ("i440fx", "i440FX-pcihost", "pci.0", "PCI"),
         PcMachineKind::Q35 => ("q35", "q35-pcihost", "pcie.0", "PCIE"),
     };
-    let host = tree.add_device(machine, host_name, device(Some(sysbus), host_type));
+    let host = tree.add_device(machine, host_name, device(sysbus, host_type));
     let pci_bus = tree.add_child(host, bus_name, bus_type);
     tree.add_value(
         pci_bus,
@@ -240,7 +243,7 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
     if parts.kind == PcMachineKind::Q35 {
         tree.add_device(host, "mch", device(Some(pci_bus), "mch"));
     }
-    tree.add_device(machine, "fw_cfg", device(Some(sysbus), "fw_cfg_io"));
+    tree.add_device(machine, "fw_cfg", device(sysbus, "fw_cfg_io"));
 
     let cpu_type = cpu_type_name(parts.cpu_model);
     let smp = desc.smp;
@@ -287,13 +290,18 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
         }
     }
 
-    let buses = UserDeviceBuses {
+    let i440fx = parts.kind == PcMachineKind::I440fx;
+    let mut buses = UserDeviceBuses {
         pci_root: pci_bus,
         // ACPI hotplug covers i440FX's bus 0; Q35's root complex has none.
-        pci_root_hotpluggable: parts.kind == PcMachineKind::I440fx,
+        pci_root_hotpluggable: i440fx,
         isa: isa_bus,
+        // i440FX's bus 0 took the automatic name `pci.0`; Q35 names its
+        // `pcie.0` itself.
+        next_pci: u32::from(i440fx),
+        next_pcie: 0,
     };
-    add_user_devices(&mut tree, machine, parts.devices, &buses);
+    add_user_devices(&mut tree, machine, parts.devices, &mut buses);
     MachineTree {
         tree,
         cpus,
@@ -306,23 +314,53 @@ struct UserDeviceBuses {
     pci_root: ObjectId,
     pci_root_hotpluggable: bool,
     isa: Option<ObjectId>,
+    /// The next automatic names of bridge buses, `pci.N` and `pcie.N`
+    /// (QEMU counts per bus type).
+    next_pci: u32,
+    next_pcie: u32,
+}
+
+impl UserDeviceBuses {
+    /// The name and type of the secondary bus a bridge of type `driver`
+    /// creates: its id, or the next automatic name of its bus type.
+    fn secondary_bus(&mut self, driver: &str, id: Option<&str>) -> Option<(String, &'static str)> {
+        let (type_name, counter) = match driver {
+            "pci-bridge" => ("PCI", &mut self.next_pci),
+            "pcie-root-port" => ("PCIE", &mut self.next_pcie),
+            _ => return None,
+        };
+        let name = match id {
+            Some(id) => id.to_owned(),
+            None => {
+                *counter += 1;
+                format!("{}.{}", type_name.to_lowercase(), *counter - 1)
+            }
+        };
+        Some((name, type_name))
+    }
 }
 
 /// The `-device`s: under `peripheral` by id, else `peripheral-anon`, with
-/// their properties as realized.
+/// their properties as realized; bridges with their secondary bus.
 fn add_user_devices(
     tree: &mut ObjectTree,
     machine: ObjectId,
     devices: &[CreatedDevice],
-    buses: &UserDeviceBuses,
+    buses: &mut UserDeviceBuses,
 ) {
+    let peripheral = tree.child(machine, "peripheral").unwrap_or(machine);
+    let anonymous = tree.child(machine, "peripheral-anon").unwrap_or(machine);
     for created in devices {
-        // The buses behind bridges are not in the tree; bridges take
-        // hotplug.
+        // Devices behind bridges can be hot-unplugged.
         let (bus, hotpluggable) = match &created.bus {
             DeviceBus::Isa => (buses.isa, false),
             DeviceBus::PciRoot => (Some(buses.pci_root), buses.pci_root_hotpluggable),
-            DeviceBus::PciBridge => (None, true),
+            DeviceBus::PciBridge(bridge) => {
+                let secondary = tree
+                    .child(peripheral, bridge)
+                    .and_then(|b| tree.child(b, bridge));
+                (secondary, true)
+            }
         };
         let spec = DeviceSpec {
             type_name: &created.driver,
@@ -331,12 +369,8 @@ fn add_user_devices(
             hotpluggable,
         };
         let object = match &created.id {
-            Some(id) => {
-                let peripheral = tree.child(machine, "peripheral").unwrap_or(machine);
-                tree.add_device(peripheral, id, spec)
-            }
+            Some(id) => tree.add_device(peripheral, id, spec),
             None => {
-                let anonymous = tree.child(machine, "peripheral-anon").unwrap_or(machine);
                 let name = tree.free_numbered_name(anonymous, "device");
                 tree.add_device(anonymous, &name, spec)
             }
@@ -352,6 +386,11 @@ fn add_user_devices(
         }
         for (name, type_name) in &created.children {
             tree.add_child(object, name, type_name);
+        }
+        if let Some((name, type_name)) = buses.secondary_bus(&created.driver, created.id.as_deref())
+        {
+            let bus = tree.add_child(object, &name, type_name);
+            tree.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
         }
     }
 }
