@@ -294,6 +294,8 @@ fn types_match_qemu() {
         "x86_64-cpu",
         "machine",
         "bus",
+        "memory-backend",
+        "user-creatable",
     ] {
         for include_abstract in [false, true] {
             let arguments = json!({"implements": ancestor, "abstract": include_abstract});

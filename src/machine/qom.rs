@@ -87,6 +87,9 @@ pub fn type_registry() -> TypeRegistry {
             TypeInfo::new(&machine_type_name(machine.name), parent).with_properties(properties),
         );
     }
+    for info in object_types() {
+        registry.register(info);
+    }
     registry.register(TypeInfo::abstract_type("cpu", "device"));
     // The qdev ones carry the defaults `device-list-properties` shows.
     let cpu_properties = [
@@ -123,6 +126,78 @@ pub fn type_registry() -> TypeRegistry {
         registry.register(TypeInfo::new(&cpu_type_name(model.name), &parent));
     }
     registry
+}
+
+/// The `-object` types we have (`vl::objects::OBJECT_TYPES`) with the
+/// properties and descriptions of QEMU 7.2's classes.
+fn object_types() -> Vec<TypeInfo> {
+    let described = |name: &str, type_name: &str, description: &str| {
+        ClassProperty::new(name, type_name).described(description)
+    };
+    let plain = |name: &str, type_name: &str| ClassProperty::new(name, type_name);
+    let memory_backend = vec![
+        described(
+            "share",
+            "bool",
+            "Mark the memory as private to QEMU or shared",
+        ),
+        described("size", "int", "Size of the memory region (ex: 500M)"),
+        described("dump", "bool", "Set to 'off' to exclude from core dump"),
+        described(
+            "prealloc-threads",
+            "int",
+            "Number of CPU threads to use for prealloc",
+        ),
+        plain("x-use-canonical-path-for-ramblock-id", "bool"),
+        described("policy", "HostMemPolicy", "Set the NUMA policy"),
+        described(
+            "prealloc-context",
+            "link<thread-context>",
+            "Context to use for creating CPU threads for preallocation",
+        ),
+        described("prealloc", "bool", "Preallocate memory"),
+        described(
+            "reserve",
+            "bool",
+            "Reserve swap space (or huge pages) if applicable",
+        ),
+        described(
+            "host-nodes",
+            "int",
+            "Binds memory to the list of NUMA host nodes",
+        ),
+        described("merge", "bool", "Mark memory as mergeable"),
+    ];
+    let user_creatable = ["user-creatable"];
+    vec![
+        TypeInfo::abstract_type("user-creatable", "interface"),
+        TypeInfo::abstract_type("memory-backend", "object")
+            .with_interfaces(&user_creatable)
+            .with_properties(memory_backend),
+        TypeInfo::new("memory-backend-ram", "memory-backend"),
+        TypeInfo::new("memory-backend-file", "memory-backend").with_properties(vec![
+            plain("readonly", "bool"),
+            plain("align", "int"),
+            plain("pmem", "bool"),
+            plain("mem-path", "string"),
+            plain("discard-data", "bool"),
+        ]),
+        TypeInfo::new("memory-backend-memfd", "memory-backend").with_properties(vec![
+            described("hugetlb", "bool", "Use huge pages"),
+            described("seal", "bool", "Seal growing & shrinking"),
+            described("hugetlbsize", "int", "Huge pages size (ex: 2M, 1G)"),
+        ]),
+        TypeInfo::abstract_type("secret_common", "object")
+            .with_interfaces(&user_creatable)
+            .with_properties(vec![
+                plain("iv", "string"),
+                plain("keyid", "string"),
+                plain("loaded", "bool"),
+                plain("format", "QCryptoSecretFormat"),
+            ]),
+        TypeInfo::new("secret", "secret_common")
+            .with_properties(vec![plain("file", "string"), plain("data", "string")]),
+    ]
 }
 
 /// `/machine` with its containers and the string properties the command
@@ -484,6 +559,17 @@ impl CpuIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_types_are_the_command_lines() {
+        let mut concrete: Vec<String> = object_types()
+            .into_iter()
+            .filter(|t| !t.is_abstract)
+            .map(|t| t.name)
+            .collect();
+        concrete.sort();
+        assert_eq!(concrete, crate::vl::objects::OBJECT_TYPES);
+    }
 
     #[test]
     fn identity_decodes_qemu64s_signature() {
