@@ -4,7 +4,7 @@
 //! `-device`s under `/machine/peripheral` and `/machine/peripheral-anon`.
 
 use hw::core::qom::{
-    Access, ClassProperty, DeviceSpec, ObjectId, ObjectTree, TypeInfo, TypeRegistry,
+    Access, ClassProperty, DeviceSpec, ObjectId, ObjectTree, TypeInfo, TypeRegistry, ValueRule,
 };
 use hw::i386::memmap::PcMachineKind;
 use serde_json::Value;
@@ -212,7 +212,13 @@ fn machine_object(tree: &mut ObjectTree, desc: &MachineDescription) -> ObjectId 
         ("initrd", path(&desc.boot.initrd)),
         ("append", desc.boot.append.clone()),
     ] {
-        tree.add_value(machine, name, "string", text(value), Access::Stored);
+        tree.add_value(
+            machine,
+            name,
+            "string",
+            text(value),
+            Access::Stored(ValueRule::Any),
+        );
     }
     for container in ["unattached", "peripheral", "peripheral-anon"] {
         tree.add_child(machine, container, "container");
@@ -493,30 +499,43 @@ fn add_cpu_properties(
     }
     tree.add_value(cpu, "start-powered-off", "bool", Value::Bool(false), fixed);
     let identity = CpuIdentity::from_cpuid(cpuid);
-    let stored = Access::Stored;
-    tree.add_value(
-        cpu,
-        "vendor",
-        "string",
-        Value::String(identity.vendor),
-        stored,
-    );
-    tree.add_value(cpu, "family", "int", Value::from(identity.family), stored);
-    tree.add_value(cpu, "model", "int", Value::from(identity.model), stored);
-    tree.add_value(
-        cpu,
-        "stepping",
-        "int",
-        Value::from(identity.stepping),
-        stored,
-    );
-    tree.add_value(
-        cpu,
-        "model-id",
-        "string",
-        Value::String(identity.model_id),
-        stored,
-    );
+    // The ranges of QEMU's setters: family is the base family (4 bits)
+    // plus the extended one (8 bits).
+    let identity_properties = [
+        (
+            "vendor",
+            "string",
+            Value::String(identity.vendor),
+            ValueRule::Length(12),
+        ),
+        (
+            "family",
+            "int",
+            Value::from(identity.family),
+            ValueRule::Within(0, 0xff + 0xf),
+        ),
+        (
+            "model",
+            "int",
+            Value::from(identity.model),
+            ValueRule::Within(0, 0xff),
+        ),
+        (
+            "stepping",
+            "int",
+            Value::from(identity.stepping),
+            ValueRule::Within(0, 0xf),
+        ),
+        (
+            "model-id",
+            "string",
+            Value::String(identity.model_id),
+            ValueRule::Any,
+        ),
+    ];
+    for (name, type_name, value, rule) in identity_properties {
+        tree.add_value(cpu, name, type_name, value, Access::Stored(rule));
+    }
     // The feature flags (`sse4.2`, `sse4-2`, ...) belong here, each a
     // stored `bool`, once the CPU model code lists them per vCPU.
 }

@@ -4,5 +4,7 @@
 pub mod tree;
 pub mod types;
 
-pub use tree::{Access, DeviceSpec, ObjectId, ObjectTree, PropertyListing, QomError, Resolved};
+pub use tree::{
+    Access, DeviceSpec, ObjectId, ObjectTree, PropertyListing, QomError, Resolved, ValueRule,
+};
 pub use types::{ClassProperty, TypeInfo, TypeLookupError, TypeRegistry};

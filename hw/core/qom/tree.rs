@@ -27,12 +27,22 @@ pub enum Access {
     /// A qdev property: fixed once its device is realized, as every device
     /// in the tree is.
     BeforeRealize,
-    /// Stored on write, after a check of the value's JSON type and, for
-    /// integers, of its range.
-    Stored,
+    /// Stored on write, after a check of the value's JSON type, of its
+    /// range for integers, and of the rule.
+    Stored(ValueRule),
     /// `realized`: setting it true again changes nothing; unrealizing a
     /// device is not offered.
     Realized,
+}
+
+/// What a stored property accepts beyond its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRule {
+    Any,
+    /// An integer from `min` to `max`.
+    Within(i64, i64),
+    /// A string of exactly this many bytes.
+    Length(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -384,8 +394,9 @@ impl ObjectTree {
                     "Invalid parameter type for '{name}', expected: boolean"
                 ))),
             },
-            Access::Stored => {
+            Access::Stored(rule) => {
                 check_value(&type_name, name, value_type, &new)?;
+                check_rule(name, *rule, &new)?;
                 *value = new;
                 Ok(())
             }
@@ -402,6 +413,27 @@ pub struct DeviceSpec<'a> {
     /// The bus it sits on, if any.
     pub bus: Option<ObjectId>,
     pub hotpluggable: bool,
+}
+
+/// Whether `value` (of the right type) follows `rule`, with the messages
+/// of QEMU's property setters (which name no type).
+fn check_rule(name: &str, rule: ValueRule, value: &Value) -> Result<(), QomError> {
+    match rule {
+        ValueRule::Any => Ok(()),
+        ValueRule::Within(min, max) => match value.as_i64() {
+            Some(v) if (min..=max).contains(&v) => Ok(()),
+            _ => Err(QomError::Generic(format!(
+                "Property .{name} doesn't take value {value} (minimum: {min}, maximum: {max})"
+            ))),
+        },
+        ValueRule::Length(length) => match value.as_str() {
+            Some(text) if text.len() == length => Ok(()),
+            _ => Err(QomError::Generic(format!(
+                "Property '.{name}' doesn't take value '{}'",
+                value.as_str().unwrap_or_default()
+            ))),
+        },
+    }
 }
 
 /// The range of QOM's integer types.
@@ -527,7 +559,12 @@ mod tests {
     #[test]
     fn reads_and_writes_answer_as_qemu() {
         let (mut tree, machine, port) = sample();
-        tree.add_value(machine, "kernel", "string", json!(""), Access::Stored);
+        let stored = Access::Stored(ValueRule::Any);
+        tree.add_value(machine, "kernel", "string", json!(""), stored);
+        let model = Access::Stored(ValueRule::Within(0, 255));
+        tree.add_value(machine, "model", "int", json!(0), model);
+        let vendor = Access::Stored(ValueRule::Length(12));
+        tree.add_value(machine, "vendor", "string", json!(""), vendor);
         fn err<T>(result: Result<T, QomError>) -> Option<String> {
             result.err().map(|e| e.to_string())
         }
@@ -560,5 +597,14 @@ mod tests {
         );
         assert_eq!(tree.set(machine, "kernel", json!("x")), Ok(()));
         assert_eq!(tree.get(machine, "kernel"), Ok(json!("x")));
+        assert_eq!(
+            err(tree.set(machine, "model", json!(256))),
+            Some("Property .model doesn't take value 256 (minimum: 0, maximum: 255)".to_owned())
+        );
+        assert_eq!(
+            err(tree.set(machine, "vendor", json!("x"))),
+            Some("Property '.vendor' doesn't take value 'x'".to_owned())
+        );
+        assert_eq!(tree.set(machine, "vendor", json!("GenuineIntel")), Ok(()));
     }
 }
