@@ -7,6 +7,7 @@ pub mod chardev;
 pub mod clock;
 pub mod irq;
 pub mod qdev;
+pub mod qom;
 pub mod system;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -84,6 +84,9 @@ pub struct DeviceTypeInfo {
     pub bus: &'static str,
     pub category: DeviceCategory,
     pub description: Option<&'static str>,
+    /// Its QOM parent type and the interfaces it implements.
+    pub parent: &'static str,
+    pub interfaces: &'static [&'static str],
     /// Sorted by name, as QEMU prints them.
     pub properties: &'static [PropertyInfo],
 }
@@ -135,6 +138,8 @@ pub const DEVICE_TYPES: &[DeviceTypeInfo] = &[
         bus: "PCI",
         category: DeviceCategory::Bridge,
         description: Some("Standard PCI Bridge"),
+        parent: "base-pci-bridge",
+        interfaces: &["conventional-pci-device"],
         properties: &[
             PCI_ADDR,
             integer("chassis_nr", PropertyType::Uint8, "0"),
@@ -146,6 +151,8 @@ pub const DEVICE_TYPES: &[DeviceTypeInfo] = &[
         bus: "PCI",
         category: DeviceCategory::Bridge,
         description: Some("PCI Express Root Port"),
+        parent: "pcie-root-port-base",
+        interfaces: &[],
         properties: &[
             PCI_ADDR,
             integer("chassis", PropertyType::Uint8, "0"),
@@ -165,6 +172,8 @@ pub const DEVICE_TYPES: &[DeviceTypeInfo] = &[
         bus: "ISA",
         category: DeviceCategory::Misc,
         description: None,
+        parent: "isa-device",
+        interfaces: &[],
         properties: &[uint32("iobase", "1281"), uint32("iosize", "2")],
     },
     DeviceTypeInfo {
@@ -172,6 +181,8 @@ pub const DEVICE_TYPES: &[DeviceTypeInfo] = &[
         bus: "ISA",
         category: DeviceCategory::Misc,
         description: None,
+        parent: "isa-device",
+        interfaces: &[],
         properties: &[CHARDEV, uint32("iobase", "233"), uint32("readback", "233")],
     },
     DeviceTypeInfo {
@@ -179,6 +190,8 @@ pub const DEVICE_TYPES: &[DeviceTypeInfo] = &[
         bus: "ISA",
         category: DeviceCategory::Input,
         description: None,
+        parent: "isa-device",
+        interfaces: &[],
         properties: &[
             uint32("baudbase", "115200"),
             CHARDEV,

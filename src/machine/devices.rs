@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use hw::char::debugcon::{
     DebugCon, DEBUGCON_DEFAULT_IOBASE, DEBUGCON_DEFAULT_READBACK, DEBUGCON_IO_SIZE,
 };
-use hw::char::serial::{isa_serial_placement, Serial, ISA_SERIAL_BAUDBASE, SERIAL_IO_SIZE};
+use hw::char::serial::{
+    isa_serial_placement, IsaSerialPlacement, Serial, ISA_SERIAL_BAUDBASE, SERIAL_IO_SIZE,
+};
 use hw::core::bus::{lock, Bus};
 use hw::core::chardev::{CharBackend, CharFrontend};
 use hw::core::clock::MonotonicClock;
@@ -36,6 +38,78 @@ pub struct DeviceWiring<'a> {
 
 /// A device's typed properties, looked up by name.
 struct Properties(Vec<(&'static str, PropertyValue)>);
+
+/// The bus a created device sits on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceBus {
+    Isa,
+    /// PCI bus 0.
+    PciRoot,
+    /// The secondary bus of the bridge with this id.
+    PciBridge(String),
+}
+
+/// A device the command line created, as realized: what the QOM tree
+/// shows of it.
+#[derive(Debug, Clone)]
+pub struct CreatedDevice {
+    pub driver: String,
+    pub id: Option<String>,
+    pub bus: DeviceBus,
+    /// Every registry property with its QOM type and realized value.
+    pub values: Vec<(String, String, Value)>,
+    /// Child objects: name and type.
+    pub children: Vec<(String, String)>,
+}
+
+impl CreatedDevice {
+    /// The device's properties as given, defaults for the rest, and then
+    /// the values realize settled (`resolved`).
+    fn new(
+        device: &DeviceOptions,
+        props: &Properties,
+        bus: DeviceBus,
+        resolved: &[(&str, Value)],
+    ) -> Self {
+        let mut values = Vec::new();
+        let mut children = Vec::new();
+        let registry = hw::core::qdev::find_device_type(&device.driver);
+        for info in registry.map_or(&[][..], |t| t.properties) {
+            let class = hw::core::qom::types::class_property(info);
+            if let hw::core::qdev::PropertyType::Child(type_name) = info.kind {
+                children.push((info.name.to_owned(), type_name.to_owned()));
+                continue;
+            }
+            let given = props.0.iter().rev().find(|(n, _)| *n == info.name);
+            let value = resolved
+                .iter()
+                .find(|(n, _)| *n == info.name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| given.map(|(_, v)| property_json(v)))
+                .or(class.default)
+                // A string property with no value reads as "".
+                .unwrap_or_else(|| Value::String(String::new()));
+            values.push((class.name, class.type_name, value));
+        }
+        CreatedDevice {
+            driver: device.driver.clone(),
+            id: device.id.clone(),
+            bus,
+            values,
+            children,
+        }
+    }
+}
+
+/// A property value as `qom-get` returns it.
+fn property_json(value: &PropertyValue) -> Value {
+    match value {
+        PropertyValue::Uint32(x) => Value::from(*x),
+        PropertyValue::PciDevfn(devfn) => devfn.map_or(Value::from(-1), Value::from),
+        PropertyValue::Bool(b) => Value::Bool(*b),
+        PropertyValue::Chardev(id) => Value::String(id.clone()),
+    }
+}
 
 impl Properties {
     fn uint(&self, name: &str) -> Option<u32> {
@@ -143,7 +217,8 @@ pub fn create_user_devices(
     wiring: &DeviceWiring,
     chardevs: &mut ChardevSet,
     timers: &mut TimerList,
-) -> Result<(), MachineError> {
+) -> Result<Vec<CreatedDevice>, MachineError> {
+    let mut created = Vec::new();
     let mut serial_count = 0;
     // QEMU 7.2 creates the key=value `-device`s before the JSON ones.
     let key_value = desc.devices.iter().filter(|d| !d.json);
@@ -151,9 +226,12 @@ pub fn create_user_devices(
     for device in shorthand_devices(desc).iter().chain(key_value).chain(json) {
         let props = properties(device, &desc.globals)?;
         let location = &device.location;
-        match device.driver.as_str() {
+        let isa = |resolved: &[(&str, Value)]| {
+            CreatedDevice::new(device, &props, DeviceBus::Isa, resolved)
+        };
+        let record = match device.driver.as_str() {
             "isa-serial" => {
-                add_serial(
+                let placement = add_serial(
                     wiring,
                     chardevs,
                     timers,
@@ -167,19 +245,27 @@ pub fn create_user_devices(
                     serial_count,
                 )?;
                 serial_count += 1;
+                isa(&[
+                    ("index", Value::from(placement.index)),
+                    ("iobase", Value::from(placement.iobase)),
+                    ("irq", Value::from(placement.irq)),
+                ])
             }
-            "isa-debugcon" => add_debugcon(
-                wiring,
-                chardevs,
-                u64::from(
-                    props
-                        .uint("iobase")
-                        .unwrap_or(u32::from(DEBUGCON_DEFAULT_IOBASE)),
-                ),
-                props.uint("readback").unwrap_or(DEBUGCON_DEFAULT_READBACK),
-                props.chardev(),
-                location,
-            )?,
+            "isa-debugcon" => {
+                add_debugcon(
+                    wiring,
+                    chardevs,
+                    u64::from(
+                        props
+                            .uint("iobase")
+                            .unwrap_or(u32::from(DEBUGCON_DEFAULT_IOBASE)),
+                    ),
+                    props.uint("readback").unwrap_or(DEBUGCON_DEFAULT_READBACK),
+                    props.chardev(),
+                    location,
+                )?;
+                isa(&[])
+            }
             "isa-debug-exit" => {
                 let iobase = props
                     .uint("iobase")
@@ -189,9 +275,11 @@ pub fn create_user_devices(
                     .map_or(DEBUG_EXIT_DEFAULT_IOSIZE, u64::from);
                 let device = Arc::new(Mutex::new(DebugExit::new(wiring.system.clone())));
                 insert(wiring.pio, u64::from(iobase), iosize, device, location)?;
+                isa(&[])
             }
             "pcie-root-port" | "pci-bridge" => {
-                add_pci_bridge(wiring.pci_root, device, &props)?;
+                let (bus, devfn) = add_pci_bridge(wiring.pci_root, device, &props)?;
+                CreatedDevice::new(device, &props, bus, &[("addr", Value::from(devfn))])
             }
             other => {
                 return Err(MachineError::at(
@@ -199,9 +287,10 @@ pub fn create_user_devices(
                     format!("'{other}' is not a valid device model name"),
                 ))
             }
-        }
+        };
+        created.push(record);
     }
-    Ok(())
+    Ok(created)
 }
 
 /// The `isa-serial` properties that place it, unset ones defaulted by index.
@@ -234,7 +323,7 @@ fn add_serial(
     chardev: Option<&str>,
     location: &str,
     serial_count: usize,
-) -> Result<(), MachineError> {
+) -> Result<IsaSerialPlacement, MachineError> {
     let placement = isa_serial_placement(place.index, place.iobase, place.irq, serial_count)
         .map_err(|e| MachineError::at(location, e))?;
     let irq = Arc::new(GsiLine::new(
@@ -256,7 +345,8 @@ fn add_serial(
         SERIAL_IO_SIZE,
         Arc::new(Mutex::new(on_bus)),
         location,
-    )
+    )?;
+    Ok(placement)
 }
 
 fn add_debugcon(
@@ -303,7 +393,7 @@ fn connect<F: CharFrontend + 'static>(
 fn with_pci_bus<R>(
     root: &RootBus,
     device: &DeviceOptions,
-    plug: impl FnOnce(&mut PciBus) -> Result<R, MachineError>,
+    plug: impl FnOnce(&mut PciBus, DeviceBus) -> Result<R, MachineError>,
 ) -> Result<R, MachineError> {
     let name = match device.properties.get("bus") {
         None => None,
@@ -319,8 +409,8 @@ fn with_pci_bus<R>(
         |name: &str| MachineError::at(&device.location, format!("Bus '{name}' not found"));
     let mut bus = lock(&root.bus);
     match name {
-        None => plug(&mut bus),
-        Some(name) if name == root.name => plug(&mut bus),
+        None => plug(&mut bus, DeviceBus::PciRoot),
+        Some(name) if name == root.name => plug(&mut bus, DeviceBus::PciRoot),
         Some("isa.0") => Err(MachineError::at(
             &device.location,
             format!("Device '{}' can't go on ISA bus", device.driver),
@@ -333,20 +423,20 @@ fn with_pci_bus<R>(
                 .ok_or_else(|| not_found(name))?;
             let mut bridge = lock(&bridge);
             let secondary = bridge.secondary_bus_mut().ok_or_else(|| not_found(name))?;
-            plug(secondary)
+            plug(secondary, DeviceBus::PciBridge(name.to_owned()))
         }
     }
 }
 
 /// `pcie-root-port` and `pci-bridge`: at `addr=` or the first free slot of
-/// their bus.
+/// their bus. Returns the bus and the devfn.
 fn add_pci_bridge(
     root: &RootBus,
     device: &DeviceOptions,
     props: &Properties,
-) -> Result<(), MachineError> {
+) -> Result<(DeviceBus, u8), MachineError> {
     let location = device.location.as_str();
-    with_pci_bus(root, device, |bus| {
+    with_pci_bus(root, device, |bus, bus_kind| {
         let plug_error = |e: hw::pci::bus::PciBusError| MachineError::at(location, e);
         let devfn = match props.devfn() {
             Some(devfn) => devfn,
@@ -384,6 +474,6 @@ fn add_pci_bridge(
                 "Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0.",
             ));
         }
-        Ok(())
+        Ok((bus_kind, devfn))
     })
 }

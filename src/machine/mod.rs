@@ -8,6 +8,7 @@ mod fw_cfg;
 mod memory;
 mod none;
 mod pci;
+pub mod qom;
 mod unsupported;
 
 use std::path::PathBuf;
@@ -88,6 +89,10 @@ pub struct Machine {
     /// Set when the process is to end with this status (`quit`, or a
     /// reset or shutdown asked for from the monitor that ends it).
     exit_status: Option<i32>,
+    /// The QOM tree of what was built.
+    qom: qom::MachineTree,
+    /// `-smp`'s topology, for the CPU slots.
+    smp: crate::vl::description::SmpTopology,
 }
 
 /// The parts of a `pc`/`q35` machine.
@@ -155,11 +160,14 @@ impl Machine {
         };
         let mut timers = TimerList::default();
         let events = ctx.events.clone();
-        let board = match machine_kind(&desc.machine.type_name) {
-            Some(kind) => Some(PcBoard::build(desc, kind, ctx, &mut timers)?),
+        let (board, qom) = match machine_kind(&desc.machine.type_name) {
+            Some(kind) => {
+                let (board, tree) = PcBoard::build(desc, kind, ctx, &mut timers)?;
+                (Some(board), tree)
+            }
             None => {
                 none::check(desc)?;
-                None
+                (None, qom::none_machine(desc))
             }
         };
         let mut machine = Machine {
@@ -171,6 +179,8 @@ impl Machine {
             name: desc.name.as_ref().and_then(|n| n.guest.clone()),
             uuid: desc.uuid.clone(),
             exit_status: None,
+            qom,
+            smp: desc.smp,
         };
         machine.reset()?;
         if !desc.lifecycle.start_paused {
@@ -208,6 +218,27 @@ impl Machine {
                 None
             }
         }
+    }
+
+    /// The QOM tree, for the `qom-*` commands.
+    pub fn qom(&self) -> &qom::MachineTree {
+        &self.qom
+    }
+
+    pub fn qom_mut(&mut self) -> &mut qom::MachineTree {
+        &mut self.qom
+    }
+
+    /// `-smp`'s topology.
+    pub fn smp(&self) -> crate::vl::description::SmpTopology {
+        self.smp
+    }
+
+    /// The host thread of each vCPU, by index.
+    pub fn vcpu_thread_ids(&self) -> Vec<i32> {
+        self.board
+            .as_ref()
+            .map_or_else(Vec::new, |b| b.vcpus.thread_ids())
     }
 
     /// QMP `stop`: pause a running machine (QEMU's vm_stop).
@@ -398,7 +429,7 @@ impl PcBoard {
         kind: PcMachineKind,
         ctx: MachineContext,
         timers: &mut TimerList,
-    ) -> Result<Self, MachineError> {
+    ) -> Result<(Self, qom::MachineTree), MachineError> {
         let model = find_model(&desc.cpu.model).ok_or_else(|| {
             MachineError::plain(format!("unable to find CPU model '{}'", desc.cpu.model))
         })?;
@@ -479,7 +510,7 @@ impl PcBoard {
         let pci_root = pci::create(kind, desc.memory.size, &interrupts, &ctx.requests, &buses)?;
         let apic_id_limit = apic_id(smp.max_cpus.saturating_sub(1), smp) + 1;
         let fw_cfg = fw_cfg::create(desc, &layout, apic_id_limit, &memory, &buses.pio)?;
-        devices::create_user_devices(
+        let created_devices = devices::create_user_devices(
             desc,
             &devices::DeviceWiring {
                 pio: &buses.pio,
@@ -493,12 +524,14 @@ impl PcBoard {
         )?;
 
         let mut vcpus = Vec::new();
+        let mut apic_ids = Vec::new();
         for index in 0..smp.cpus {
             // QEMU checks the features once per vCPU it creates.
             for m in &missing {
                 eprintln!("qemu-system-x86_64: {}", m.warning());
             }
             let cpuid = cpu.entries(apic_id(index, smp), topology);
+            apic_ids.push(apic_id(index, smp));
             vcpus.push(
                 Vcpu::new(&vm.vm_fd(), index, &cpuid, &host_msrs)
                     .map_err(|e| MachineError::plain(e.to_string()))?,
@@ -519,10 +552,21 @@ impl PcBoard {
                 ))
             }
         };
+        let tsc_khz = vcpus.first().and_then(Vcpu::tsc_khz);
         let thread_names = desc.name.as_ref().is_some_and(|n| n.debug_threads);
         let vcpus = VcpuThreads::spawn(vcpus, buses.clone(), ctx.requests.clone(), thread_names)
             .map_err(|e| MachineError::plain(format!("failed to start vCPU threads: {e}")))?;
-        Ok(PcBoard {
+        let tree = qom::pc_machine(
+            desc,
+            &qom::PcParts {
+                kind,
+                cpu: &cpu,
+                tsc_khz,
+                apic_ids: &apic_ids,
+                devices: &created_devices,
+            },
+        );
+        let board = PcBoard {
             memory,
             layout,
             _vm: vm,
@@ -532,7 +576,8 @@ impl PcBoard {
             boot,
             fw_cfg,
             boot_strict: fw_cfg::boot_strict(desc),
-        })
+        };
+        Ok((board, tree))
     }
 
     fn load_kernel(&self) -> Result<CpuEntryState, MachineError> {

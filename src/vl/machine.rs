@@ -160,7 +160,8 @@ const MACHINE_PROPERTIES: &[MachineProperty] = &[
     pc_property("x-oem-table-id", "string", Some("Override the default value of field OEM Table ID in ACPI table header.The string may be up to 8 bytes in size")),
 ];
 
-fn properties_of(machine: &MachineType) -> impl Iterator<Item = &'static MachineProperty> {
+/// The properties `-machine TYPE` takes.
+pub fn properties_of(machine: &MachineType) -> impl Iterator<Item = &'static MachineProperty> {
     let pc = machine.name != "none";
     MACHINE_PROPERTIES
         .iter()

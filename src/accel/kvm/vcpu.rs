@@ -103,6 +103,11 @@ pub struct Vcpu {
 }
 
 impl Vcpu {
+    /// The vCPU's TSC rate in kHz, as KVM runs it.
+    pub fn tsc_khz(&self) -> Option<u32> {
+        self.fd.get_tsc_khz().ok()
+    }
+
     /// Create vCPU `index` with its CPUID table; `host_msrs` are the MSRs the
     /// host can set (those of `RESET_MSRS` it lacks are skipped).
     pub fn new(
@@ -287,6 +292,8 @@ impl Shared {
 struct VcpuHandle {
     shared: Arc<Shared>,
     thread: JoinHandle<()>,
+    /// The host thread id (`query-cpus-fast`'s thread-id).
+    thread_id: i32,
 }
 
 /// The running vCPU threads of a machine.
@@ -346,11 +353,25 @@ impl VcpuThreads {
             let thread_shared = shared.clone();
             let buses = buses.clone();
             let control = control.clone();
-            let thread =
-                builder.spawn(move || run_vcpu(vcpu, &thread_shared, &buses, &*control))?;
-            handles.push(VcpuHandle { shared, thread });
+            let (id_sender, id_receiver) = std::sync::mpsc::channel();
+            let thread = builder.spawn(move || {
+                // SAFETY: gettid has no preconditions.
+                let _ = id_sender.send(unsafe { libc::gettid() });
+                run_vcpu(vcpu, &thread_shared, &buses, &*control)
+            })?;
+            let thread_id = id_receiver.recv().map_err(io::Error::other)?;
+            handles.push(VcpuHandle {
+                shared,
+                thread,
+                thread_id,
+            });
         }
         Ok(Self { vcpus: handles })
+    }
+
+    /// The host thread id of each vCPU, by index.
+    pub fn thread_ids(&self) -> Vec<i32> {
+        self.vcpus.iter().map(|h| h.thread_id).collect()
     }
 
     /// Stop every vCPU and wait until all are parked.

@@ -10,7 +10,9 @@ mod fds;
 mod machine_info;
 mod memory;
 mod migration;
+mod qom;
 mod run_state;
+mod vcpus;
 
 use serde_json::{Map, Value};
 
@@ -116,47 +118,50 @@ impl QmpCommands for QmpContext<'_> {
         Ok(qapi::introspection::qmp_schema())
     }
 
-    fn qom_list(&mut self, _path: String) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
-        Err(QmpError::command_not_found("qom-list"))
+    fn qom_list(&mut self, path: String) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
+        qom::qom_list(self.machine.qom(), &path)
     }
 
-    fn qom_get(&mut self, _path: String, _property: String) -> Result<serde_json::Value, QmpError> {
-        Err(QmpError::command_not_found("qom-get"))
+    fn qom_get(&mut self, path: String, property: String) -> Result<serde_json::Value, QmpError> {
+        qom::qom_get(self.machine.qom(), &path, &property)
     }
 
     fn qom_set(
         &mut self,
-        _path: String,
-        _property: String,
-        _value: serde_json::Value,
+        path: String,
+        property: String,
+        value: serde_json::Value,
     ) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("qom-set"))
+        qom::qom_set(self.machine.qom_mut(), &path, &property, value)
     }
 
     fn qom_list_types(
         &mut self,
-        _implements: Option<String>,
-        _abstract: Option<bool>,
+        implements: Option<String>,
+        r#abstract: Option<bool>,
     ) -> Result<Vec<ObjectTypeInfo>, QmpError> {
-        Err(QmpError::command_not_found("qom-list-types"))
+        Ok(qom::qom_list_types(
+            implements.as_deref(),
+            r#abstract.unwrap_or(false),
+        ))
     }
 
     fn qom_list_properties(
         &mut self,
-        _typename: String,
+        typename: String,
     ) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
-        Err(QmpError::command_not_found("qom-list-properties"))
+        qom::qom_list_properties(&typename)
     }
 
     fn device_list_properties(
         &mut self,
-        _typename: String,
+        typename: String,
     ) -> Result<Vec<ObjectPropertyInfo>, QmpError> {
-        Err(QmpError::command_not_found("device-list-properties"))
+        qom::device_list_properties(&typename)
     }
 
     fn query_cpus_fast(&mut self) -> Result<Vec<CpuInfoFast>, QmpError> {
-        Err(QmpError::command_not_found("query-cpus-fast"))
+        Ok(vcpus::query_cpus_fast(self.machine))
     }
 
     fn query_machines(&mut self) -> Result<Vec<MachineInfo>, QmpError> {
@@ -217,7 +222,7 @@ impl QmpCommands for QmpContext<'_> {
     }
 
     fn query_hotpluggable_cpus(&mut self) -> Result<Vec<HotpluggableCPU>, QmpError> {
-        Err(QmpError::command_not_found("query-hotpluggable-cpus"))
+        vcpus::query_hotpluggable_cpus(self.machine)
     }
 
     fn query_balloon(&mut self) -> Result<BalloonInfo, QmpError> {
