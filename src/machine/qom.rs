@@ -10,8 +10,11 @@ use hw::i386::memmap::PcMachineKind;
 use serde_json::Value;
 
 use super::devices::{CreatedDevice, DeviceBus};
-use crate::cpu::cpuid::GuestCpu;
-use crate::cpu::properties::{cpu_position_properties, cpu_properties, CpuPosition};
+use crate::cpu::cpuid::{GuestCpu, HostCpuid};
+use crate::cpu::features::{find_feature, find_msr_feature};
+use crate::cpu::properties::{
+    cpu_position_properties, cpu_properties, position_properties, CpuPosition,
+};
 use crate::vl::description::{MachineDescription, SmpTopology};
 
 /// Where vCPU `index` sits in the topology (QEMU's socket/die/core/thread
@@ -92,28 +95,15 @@ pub fn type_registry() -> TypeRegistry {
         registry.register(info);
     }
     registry.register(TypeInfo::abstract_type("cpu", "device"));
-    // The qdev ones carry the defaults `device-list-properties` shows.
-    let cpu_properties = [
-        ("apic-id", "uint32", Some(Value::from(u32::MAX))),
-        ("node-id", "int32", Some(Value::from(-1))),
-        ("socket-id", "int32", Some(Value::from(-1))),
-        ("die-id", "int32", Some(Value::from(-1))),
-        ("core-id", "int32", Some(Value::from(-1))),
-        ("thread-id", "int32", Some(Value::from(-1))),
-        ("start-powered-off", "bool", None),
-        ("vendor", "string", None),
-        ("family", "int", None),
-        ("model", "int", None),
-        ("stepping", "int", None),
-        ("model-id", "string", None),
-    ];
+    // The topology ones are qdev properties, with the defaults
+    // `device-list-properties` shows: their values before realize.
     registry.register(
         TypeInfo::abstract_type("x86_64-cpu", "cpu").with_properties(
-            cpu_properties
+            position_properties(None)
                 .into_iter()
-                .map(|(name, type_name, default)| ClassProperty {
-                    default,
-                    ..ClassProperty::new(name, type_name)
+                .map(|p| ClassProperty {
+                    default: Some(p.value),
+                    ..ClassProperty::new(&p.name, p.type_name)
                 })
                 .collect(),
         ),
@@ -124,9 +114,29 @@ pub fn type_registry() -> TypeRegistry {
         } else {
             "x86_64-cpu".to_owned()
         };
-        registry.register(TypeInfo::new(&cpu_type_name(model.name), &parent));
+        // The model's feature flags and identity, whose names and types do
+        // not depend on the host. (QEMU's other CPU properties are qdev
+        // properties with defaults of their own, not listed here.)
+        let properties = GuestCpu::new(model, &[], &HostCpuid(&[]))
+            .map(|(cpu, _)| cpu_properties(&cpu))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| is_class_listed(&p.name))
+            .map(|p| ClassProperty::new(&p.name, p.type_name))
+            .collect();
+        registry.register(
+            TypeInfo::new(&cpu_type_name(model.name), &parent).with_properties(properties),
+        );
     }
     registry
+}
+
+/// The CPU properties the CPU types list: the feature flags (under
+/// every spelling) and the identity.
+fn is_class_listed(name: &str) -> bool {
+    find_feature(name).is_some()
+        || find_msr_feature(name).is_some()
+        || ["vendor", "family", "model", "stepping", "model-id"].contains(&name)
 }
 
 /// The `-object` types we have (`vl::objects::OBJECT_TYPES`) with the
