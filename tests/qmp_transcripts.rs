@@ -9,42 +9,51 @@
 //! looking the command up), or when their reply depends on one that was
 //! skipped.
 
+mod common;
 mod qmp_client;
 
 use std::path::{Path, PathBuf};
 
 use qmp_client::{count_lines, machine_args, mask, qmp_socket_args, scratch, Client, Vm, QUIET};
 
-const RQEMU: &str = env!("CARGO_BIN_EXE_qemu-system-x86_64");
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+use common::{guest, Guest, QEMU, RQEMU};
 
-/// The commands the monitor runs, and names QEMU 7.2 has no command for.
-const REPLAYABLE_COMMANDS: &[&str] = &[
-    "qmp_capabilities",
-    "query-version",
-    "query-status",
-    "query-name",
-    "query-uuid",
-    "query-kvm",
-    "query-target",
-    "stop",
-    "cont",
-    "system_reset",
-    "quit",
-    "nope",
-    "x-nope",
-    "x-oob-test",
-];
+/// Names QEMU 7.2 has no command for: replayable, as both refuse them.
+const UNKNOWN_COMMANDS: &[&str] = &["nope", "x-nope", "x-oob-test"];
+
+/// Whether the monitor runs `command` (every command of the schema) or
+/// refuses it as QEMU does.
+fn replayable(command: &str) -> bool {
+    qapi::commands::command(command).is_some() || UNKNOWN_COMMANDS.contains(&command)
+}
 
 /// Commands that change the run state: once one is skipped, `query-status`
-/// replies no longer match.
+/// and `query-migrate` replies no longer match.
 const RUN_STATE_COMMANDS: &[&str] = &["migrate"];
 
-/// Exchanges whose reply has more than the command's own effect.
-const SPECIAL_SKIPS: &[(&str, &str)] = &[(
-    r#"{"execute":"system_reset","id":"r"}"#,
-    "the second RESET (guest-reset) is SeaBIOS resetting the machine once more; no firmware runs here",
-)];
+/// The queries of the state those commands change.
+const RUN_STATE_QUERIES: &[&str] = &["query-status", "query-migrate"];
+
+/// Exchanges whose reply depends on what only QEMU runs (its firmware)
+/// or on a difference declared in `compat/DIFFERENCES.md`.
+const SPECIAL_SKIPS: &[(&str, &str)] = &[
+    (
+        r#"{"execute":"system_reset","id":"r"}"#,
+        "the second RESET (guest-reset) is SeaBIOS resetting the machine once more; no firmware runs here",
+    ),
+    (
+        r#"{"execute":"human-monitor-command","arguments":{"command-line":"info registers"},"id":27}"#,
+        "the register values: QEMU's vCPU is at its firmware's reset vector, ours at the kernel entry (the layout is compared in tests/hmp.rs)",
+    ),
+    (
+        r#"{"execute":"inject-nmi","id":"nmi"}"#,
+        "the NMI waits for the paused vCPU: QEMU's firmware takes it in real mode, our kernel takes it before it has an IDT (inject-nmi is compared in tests/qmp_commands.rs)",
+    ),
+    (
+        r#"{"execute":"system_wakeup","id":"wake"}"#,
+        "a declared difference: without ACPI power management the guest cannot be woken",
+    ),
+];
 
 /// The reference files live in `shared/` beside the checkout.
 fn reference(relative: &str) -> Vec<u8> {
@@ -135,10 +144,10 @@ fn skip_reason(exchange: &Exchange, state_unknown: bool) -> Option<String> {
     if received.contains("QMP input member") || received.contains("Expecting capabilities") {
         return None;
     }
-    if !REPLAYABLE_COMMANDS.contains(&command.as_str()) {
+    if !replayable(&command) {
         return Some(format!("{command} is not implemented"));
     }
-    if state_unknown && command == "query-status" {
+    if state_unknown && RUN_STATE_QUERIES.contains(&command.as_str()) {
         return Some("the run state comes from a command skipped earlier".to_string());
     }
     None
@@ -179,7 +188,12 @@ fn replay(program: &str, name: &str, transcript: &str, args: &[String]) -> Vec<S
             sent => {
                 let client = client.as_mut().expect("a connection");
                 if let Some(sent) = sent {
-                    client.send(sent);
+                    // Files the recording wrote go to this run's scratch
+                    // directory.
+                    let scratch_file = dir.join("scratch.out");
+                    let text = String::from_utf8_lossy(sent)
+                        .replace("SCRATCH", &scratch_file.display().to_string());
+                    client.send(text.as_bytes());
                 }
                 if expected.ends_with(b"<EOF>") {
                     let mut got = client.read_to_eof();
@@ -212,9 +226,13 @@ fn replay_both(transcript: &str, args: &[String]) {
     }
 }
 
-/// A paused empty machine, then `extra`.
+/// The machine the transcripts were recorded on, paused: a Q35 PC with
+/// two vCPUs (and a kernel, which QEMU's firmware has not loaded yet
+/// while paused); then `extra`.
 fn args_with(extra: &[&str]) -> Vec<String> {
-    let mut args = machine_args("none", &["-S"]);
+    let kernel = guest(Guest::Nmi);
+    let kernel = kernel.to_str().expect("utf-8 path");
+    let mut args = machine_args("q35", &["-smp", "2", "-m", "128", "-S", "-kernel", kernel]);
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }

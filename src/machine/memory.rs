@@ -13,7 +13,7 @@ use vm_memory::mmap::MmapRegionBuilder;
 use vm_memory::{FileOffset, GuestAddress, GuestMemoryMmap, GuestRegionMmap};
 
 use crate::vl::description::ObjectOptions;
-use crate::vl::qdict::{parse_bool, parse_size};
+use crate::vl::qdict::{flag, parse_size};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
@@ -53,14 +53,6 @@ fn size_property(obj: &ObjectOptions, name: &str) -> Option<u64> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => parse_size(s, 1).ok().map(|s| s.bytes),
         _ => None,
-    }
-}
-
-fn bool_property(obj: &ObjectOptions, name: &str, default: bool) -> bool {
-    match obj.properties.get(name) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => parse_bool(s).unwrap_or(default),
-        _ => default,
     }
 }
 
@@ -109,7 +101,7 @@ fn backing_for(obj: &ObjectOptions, size: u64) -> io::Result<Backing> {
     Ok(match obj.qom_type.as_str() {
         "memory-backend-memfd" => Backing::File {
             file: memfd(&obj.qom_type, size)?,
-            shared: bool_property(obj, "share", true),
+            shared: flag(&obj.properties, "share", true),
         },
         "memory-backend-file" => {
             let path = match obj.properties.get("mem-path") {
@@ -118,11 +110,11 @@ fn backing_for(obj: &ObjectOptions, size: u64) -> io::Result<Backing> {
             };
             Backing::File {
                 file: backend_file(Path::new(&path), size)?,
-                shared: bool_property(obj, "share", false),
+                shared: flag(&obj.properties, "share", false),
             }
         }
         _ => Backing::Anonymous {
-            shared: bool_property(obj, "share", false),
+            shared: flag(&obj.properties, "share", false),
         },
     })
 }
@@ -134,7 +126,9 @@ pub fn allocate(
     regions: &[(GuestAddress, u64)],
     backend_id: Option<&str>,
     objects: &[ObjectOptions],
+    machine_advice: MemoryAdvice,
 ) -> Result<GuestMemoryMmap, MemoryError> {
+    let mut advice = machine_advice;
     let (name, backing, reserve) = match backend_id {
         Some(id) => {
             let obj = objects
@@ -148,7 +142,16 @@ pub fn allocate(
                 name: id.to_string(),
                 reason: strerror(&e),
             })?;
-            (id.to_string(), backing, bool_property(obj, "reserve", true))
+            // A backend's own `merge` and `dump` win over the machine's.
+            advice = MemoryAdvice {
+                merge: flag(&obj.properties, "merge", advice.merge),
+                dump: flag(&obj.properties, "dump", advice.dump),
+            };
+            (
+                id.to_string(),
+                backing,
+                flag(&obj.properties, "reserve", true),
+            )
         }
         None => (
             "pc.ram".to_string(),
@@ -186,6 +189,7 @@ pub fn allocate(
         let region = builder
             .build()
             .map_err(|_| alloc_error(strerror(&io::Error::from_raw_os_error(libc::ENOMEM))))?;
+        advise(region.as_ptr(), len, advice);
         let region = GuestRegionMmap::new(region, addr)
             .ok_or_else(|| alloc_error(strerror(&io::Error::from_raw_os_error(libc::EINVAL))))?;
         mapped.push(region);
@@ -193,6 +197,33 @@ pub fn allocate(
     }
     GuestMemoryMmap::from_regions(mapped)
         .map_err(|_| alloc_error(strerror(&io::Error::from_raw_os_error(libc::EINVAL))))
+}
+
+/// What the kernel is told about guest RAM (`-machine mem-merge=`,
+/// `dump-guest-core=`, a backend's `merge=`, `dump=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryAdvice {
+    /// Offer the pages to KSM for merging.
+    pub merge: bool,
+    /// Keep the pages in a core dump of the process.
+    pub dump: bool,
+}
+
+/// Advises the kernel on a guest RAM mapping, as QEMU does; a kernel
+/// without KSM refuses MADV_MERGEABLE, which changes nothing for the guest.
+fn advise(addr: *mut u8, len: usize, advice: MemoryAdvice) {
+    let mut flags = Vec::new();
+    if advice.merge {
+        flags.push(libc::MADV_MERGEABLE);
+    }
+    if !advice.dump {
+        flags.push(libc::MADV_DONTDUMP);
+    }
+    for flag in flags {
+        // SAFETY: the range is a mapping this function's caller just made
+        // and owns; madvise does not change its contents.
+        unsafe { libc::madvise(addr.cast(), len, flag) };
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +241,11 @@ mod tests {
         }
     }
 
+    const ADVICE: MemoryAdvice = MemoryAdvice {
+        merge: true,
+        dump: true,
+    };
+
     const REGIONS: [(GuestAddress, u64); 2] =
         [(GuestAddress(0), 1 << 20), (GuestAddress(1 << 32), 1 << 20)];
 
@@ -220,9 +256,9 @@ mod tests {
             "m0",
             serde_json::json!({"size": "1M"}),
         )];
-        let err = allocate(2 << 20, &REGIONS, Some("nosuch"), &objects).unwrap_err();
+        let err = allocate(2 << 20, &REGIONS, Some("nosuch"), &objects, ADVICE).unwrap_err();
         assert_eq!(err.to_string(), "Memory backend 'nosuch' not found");
-        let err = allocate(2 << 20, &REGIONS, Some("m0"), &objects).unwrap_err();
+        let err = allocate(2 << 20, &REGIONS, Some("m0"), &objects, ADVICE).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Machine memory size does not match the size of the memory backend"
@@ -241,7 +277,7 @@ mod tests {
             "m0",
             serde_json::json!({"size": 2097152, "mem-path": path.to_str().unwrap(), "share": "on"}),
         )];
-        let mem = allocate(2 << 20, &REGIONS, Some("m0"), &objects).unwrap();
+        let mem = allocate(2 << 20, &REGIONS, Some("m0"), &objects, ADVICE).unwrap();
         assert_eq!(mem.num_regions(), 2);
         mem.write_obj(0x1234_5678u32, GuestAddress(1 << 32))
             .unwrap();

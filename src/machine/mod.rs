@@ -42,6 +42,7 @@ use crate::cpu::paging::PhysicalMemory;
 use crate::monitor::events::{EventQueue, QmpEvent, ShutdownCause};
 use crate::os::signals::TerminationSignal;
 use crate::vl::description::MachineDescription;
+use crate::vl::qdict::flag;
 use qapi::types::RunState;
 
 /// Why a machine could not be built: QEMU's complete message (one or more
@@ -463,6 +464,10 @@ impl PcBoard {
             &layout.guest_ram_regions(),
             backend,
             &desc.objects,
+            memory::MemoryAdvice {
+                merge: flag(&desc.machine.properties, "mem-merge", true),
+                dump: flag(&desc.machine.properties, "dump-guest-core", true),
+            },
         )
         .map_err(MachineError::plain)?;
         vm.map_memory(&memory)

@@ -16,6 +16,7 @@ use crate::cpu::properties::{
     cpu_position_properties, cpu_properties, position_properties, CpuPosition,
 };
 use crate::vl::description::{MachineDescription, SmpTopology};
+use crate::vl::qdict::flag;
 
 /// Where vCPU `index` sits in the topology (QEMU's socket/die/core/thread
 /// numbering, the one the APIC ID packs).
@@ -228,6 +229,18 @@ fn machine_object(tree: &mut ObjectTree, desc: &MachineDescription) -> ObjectId 
             name,
             "string",
             text(value),
+            Access::Stored(ValueRule::Any),
+        );
+    }
+    // What guest RAM was set up with; QEMU lets them be set afterwards,
+    // which changes nothing for the RAM already there.
+    for name in ["dump-guest-core", "mem-merge"] {
+        let on = flag(&desc.machine.properties, name, true);
+        tree.add_value(
+            machine,
+            name,
+            "bool",
+            Value::Bool(on),
             Access::Stored(ValueRule::Any),
         );
     }

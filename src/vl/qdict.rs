@@ -13,10 +13,16 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 /// Whether boolean option `key` of `dict` is on (a JSON true, or on/yes/
 /// true/y); absent or anything else is off.
 pub fn is_on(dict: &super::description::Dict, key: &str) -> bool {
+    flag(dict, key, false)
+}
+
+/// Boolean option `key` of `dict` (a JSON boolean, or on/yes/true/y and
+/// off/no/false/n); `default` when absent or not a boolean.
+pub fn flag(dict: &super::description::Dict, key: &str, default: bool) -> bool {
     match dict.get(key) {
-        Some(serde_json::Value::String(s)) => parse_bool(s) == Some(true),
+        Some(serde_json::Value::String(s)) => parse_bool(s).unwrap_or(default),
         Some(serde_json::Value::Bool(b)) => *b,
-        _ => false,
+        _ => default,
     }
 }
 

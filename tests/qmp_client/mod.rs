@@ -227,12 +227,14 @@ pub fn count_lines(bytes: &[u8]) -> usize {
 }
 
 /// `text` with what depends on the host and the moment masked: event
-/// timestamps, the QEMU version numbers and the package string.
+/// timestamps, vCPU thread ids, the QEMU version numbers and the package
+/// string.
 pub fn mask(text: &str) -> String {
     let mut out = text.to_string();
     for key in [
         "\"seconds\": ",
         "\"microseconds\": ",
+        "\"thread-id\": ",
         "\"micro\": ",
         "\"minor\": ",
         "\"major\": ",
