@@ -180,8 +180,9 @@ pub const KEYS: [KeyScancodes; 150] = [
     key("ac_forward", 0xe069, 0xe030, 0),
     key("ac_refresh", 0xe067, 0xe020, 0),
     key("ac_bookmarks", 0xe066, 0xe018, 0),
-    key("lang1", 0xf2, 0xf2, 0),
-    key("lang2", 0xf1, 0xf1, 0),
+    // QEMU 7.2's tables predate keycodemapdb's set 2 codes for these.
+    key("lang1", 0x72, 0, 0),
+    key("lang2", 0x71, 0, 0),
 ];
 
 /// What the i8042 makes of a set 2 byte when it translates to set 1
@@ -256,7 +257,7 @@ impl Qcode {
 fn qnum(set1: u16) -> Option<u8> {
     match set1 {
         0 => None,
-        0x01..=0xff => Some(set1 as u8),
+        0x01..=0x7f => Some(set1 as u8),
         _ => Some((set1 & 0x7f) as u8 | 0x80),
     }
 }
@@ -301,9 +302,9 @@ mod tests {
         assert_eq!(name(0xcd), "right");
         assert_eq!(name(0xc6), "pause");
         assert_eq!(name(0x54), "sysrq");
-        assert_eq!(name(0xf2), "lang1");
+        assert_eq!(name(0x72), "lang1");
         // No key, out of range, negative, or beyond 32 bits.
-        for n in [0, 0x55, 0x100, 0x11e, -1, i64::MIN, 1 << 32] {
+        for n in [0, 0x55, 0xf2, 0x100, 0x11e, -1, i64::MIN, 1 << 32] {
             assert_eq!(name(n), "unmapped", "{n:#x}");
         }
         // The low 32 bits are what counts.

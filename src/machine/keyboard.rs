@@ -113,8 +113,9 @@ impl Machine {
         let presses = keys.iter().map(|&key| (key, true));
         let releases = keys.iter().rev().map(|&key| (key, false));
         for (key, down) in presses.chain(releases) {
-            self.key_queue
-                .send(key, down, |key, down| deliver_key(&self.board, self.state, key, down));
+            self.key_queue.send(key, down, |key, down| {
+                deliver_key(&self.board, self.state, key, down)
+            });
             // QEMU queues no delay while the machine is not running.
             if self.state == RunState::Running {
                 self.key_queue.delay(hold_time_ms, now);
@@ -168,7 +169,11 @@ mod tests {
 
     /// Runs the queue at each of `times` (ms after `start`), recording
     /// when each event came out.
-    fn drain(queue: &mut KeyQueue, start: Instant, times: &[u64]) -> Vec<(u64, &'static str, bool)> {
+    fn drain(
+        queue: &mut KeyQueue,
+        start: Instant,
+        times: &[u64],
+    ) -> Vec<(u64, &'static str, bool)> {
         let mut out = vec![];
         for &ms in times {
             queue.run_due(start + Duration::from_millis(ms), |k, down| {
