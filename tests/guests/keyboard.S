@@ -8,6 +8,8 @@
  * depend on what firmware left behind, then prints "ready <n>" and reads
  * until the Esc key's release: its last byte is 0x81 in set 1 and in
  * translated set 2, "f0 76" untranslated in set 2 and "f0 08" in set 3.
+ * The bytes are kept in memory and printed when the phase ends, so that
+ * reading keeps pace with the keyboard (whose queue holds 16 bytes).
  * After the last phase it exits.
  */
 #include "lib32.S"
@@ -67,13 +69,13 @@ next_phase:
     call newline
 
     xor %edi, %edi                  /* the byte before this one */
+    mov $buffer, %esi               /* where the next byte goes */
 read_next:
     call read_byte
-    mov $2, %ecx
-    call puthex
-    mov $' ', %al
-    call putc
-    mov %edx, %eax
+    cmp $buffer_end, %esi
+    je overflow
+    movb %al, (%esi)
+    inc %esi
     cmpb 2(%ebx), %al
     jne 3f
     cmpb $0, 3(%ebx)
@@ -84,6 +86,16 @@ read_next:
     jmp read_next
 
 phase_done:
+    mov %esi, %edi                  /* print the buffer up to here */
+    mov $buffer, %esi
+    mov $2, %ecx
+4:  movzbl (%esi), %eax
+    call puthex
+    mov $' ', %al
+    call putc
+    inc %esi
+    cmp %edi, %esi
+    jne 4b
     call newline
     add $4, %ebx
     inc %ebp
@@ -91,6 +103,10 @@ phase_done:
 
 all_done:
     jmp succeed                     /* prints "bye" */
+
+overflow:
+    mov $str_overflow, %esi
+    jmp fail_with
 
 /* read_byte: wait for the output buffer, return its byte in %eax and %edx. */
 read_byte:
@@ -142,8 +158,12 @@ phases:
     .byte 0
 str_hello: .asciz "keyboard guest\n"
 str_ready: .asciz "ready "
+str_overflow: .asciz "more bytes than the buffer holds\n"
 
     .bss
     .balign 16
     .skip 4096
 stack_top:
+buffer:
+    .skip 16384
+buffer_end:
