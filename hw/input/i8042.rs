@@ -13,6 +13,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::keymap::Qcode;
 use super::ps2::{Ps2Keyboard, Ps2Mouse};
 use crate::core::bus::{lock, BusDevice};
 use crate::core::irq::InterruptLine;
@@ -151,10 +152,10 @@ impl I8042 {
         self.outport & OUT_A20 != 0
     }
 
-    /// Scancodes from a key event (`sendkey`, a display's keyboard), encoded
-    /// as the guest expects them: see `Ps2Keyboard::put_scancodes`.
-    pub fn keyboard_input(&mut self, scancodes: &[u8]) {
-        self.keyboard.put_scancodes(scancodes);
+    /// A key pressed or released on the keyboard (`send-key`, a display):
+    /// see `Ps2Keyboard::key_event`.
+    pub fn key_event(&mut self, key: Qcode, down: bool) {
+        self.keyboard.key_event(key, down);
         self.update_pending();
     }
 
@@ -625,7 +626,9 @@ mod tests {
         r.kbc.write_data(0x47);
         assert!(r.kbc.keyboard().translation());
         assert_eq!(r.kbc.keyboard().scancode_set(), 2);
-        r.kbc.keyboard_input(&[0x1e, 0x9e]);
+        let a = Qcode::from_name("a").unwrap();
+        r.kbc.key_event(a, true);
+        r.kbc.key_event(a, false);
         assert!(r.kbd_irq.level());
         assert_eq!(r.kbc.read_data(), 0x1e);
         assert!(r.kbd_irq.level(), "the next byte is loaded at once");
@@ -638,18 +641,20 @@ mod tests {
         let mut r = rig();
         r.kbc.write_data(0xf5);
         assert_eq!(r.drain(), vec![0xfa]);
-        r.kbc.keyboard_input(&[0x1e]);
+        let a = Qcode::from_name("a").unwrap();
+        r.kbc.key_event(a, true);
         assert!(r.drain().is_empty());
         r.kbc.write_data(0xf4);
-        r.kbc.keyboard_input(&[0x1e]);
-        assert_eq!(r.drain(), vec![0xfa, 0x1e]);
+        r.kbc.key_event(a, true);
+        // Set 2, untranslated.
+        assert_eq!(r.drain(), vec![0xfa, 0x1c]);
     }
 
     #[test]
     fn a_disabled_keyboard_interface_holds_scancodes_until_enabled() {
         let mut r = rig();
         r.kbc.write_command(CCMD_KBD_DISABLE);
-        r.kbc.keyboard_input(&[0x2c]);
+        r.kbc.key_event(Qcode::from_name("t").unwrap(), true);
         assert_eq!(r.kbc.read_status() & STAT_OBF, 0);
         assert!(!r.kbd_irq.level());
         r.kbc.write_command(CCMD_KBD_ENABLE);
@@ -660,13 +665,19 @@ mod tests {
     #[test]
     fn command_replies_go_ahead_of_scancodes_and_replace_unread_replies() {
         let mut r = rig();
-        r.kbc.keyboard_input(&[0x10, 0x90, 0x11]);
+        let (q, w) = (
+            Qcode::from_name("q").unwrap(),
+            Qcode::from_name("w").unwrap(),
+        );
+        r.kbc.key_event(q, true);
+        r.kbc.key_event(q, false);
+        r.kbc.key_event(w, true);
         r.kbc.write_data(0xf2);
         r.kbc.write_data(0xee);
         // The unread id reply was replaced by the echo, which is read first
         // (a keyboard byte leaves the queue only when port 0x60 is read);
         // the scancodes stay.
-        assert_eq!(r.drain(), vec![0xee, 0x10, 0x90, 0x11]);
+        assert_eq!(r.drain(), vec![0xee, 0x15, 0xf0, 0x15, 0x1d]);
     }
 
     #[test]

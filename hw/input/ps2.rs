@@ -5,6 +5,8 @@
 
 use std::collections::VecDeque;
 
+use super::keymap::{Qcode, SET2_TO_SET1};
+
 /// Bytes a PS/2 device queues for the controller (QEMU's PS2_QUEUE_SIZE).
 const QUEUE_CAPACITY: usize = 16;
 
@@ -84,6 +86,11 @@ pub struct Ps2Keyboard {
     translate: bool,
     scancode_set: u8,
     leds: u8,
+    /// The modifier keys held down (`MOD_*`), which change what print
+    /// screen and pause send.
+    modifiers: u8,
+    /// An 0xf0 went to the translator, which owes the next byte bit 7.
+    break_pending: bool,
 }
 
 impl Default for Ps2Keyboard {
@@ -96,6 +103,8 @@ impl Default for Ps2Keyboard {
             translate: false,
             scancode_set: 2,
             leds: 0,
+            modifiers: 0,
+            break_pending: false,
         }
     }
 }
@@ -131,17 +140,44 @@ impl Ps2Keyboard {
         self.scancode_set
     }
 
-    /// Queue scancode bytes from a key event, exactly as the guest is to
-    /// read them: the caller encodes keys in the set the guest expects
-    /// (`scancode_set()`, translated to set 1 when `translation()`). Dropped
-    /// while scanning is disabled, and bytes beyond the queue's room are
-    /// lost, as in QEMU.
-    pub fn put_scancodes(&mut self, scancodes: &[u8]) {
+    /// A key pressed (`down`) or released, queued as the scancodes QEMU's
+    /// keyboard sends for it in the set in use, translated to set 1 byte
+    /// by byte when the controller translates. Ignored while scanning is
+    /// disabled; bytes beyond the queue's room are lost, as in QEMU.
+    pub fn key_event(&mut self, key: Qcode, down: bool) {
         if !self.scan_enabled {
             return;
         }
-        for &byte in scancodes {
+        let modifier = modifier_bit(key);
+        if down {
+            self.modifiers |= modifier;
+        } else {
+            self.modifiers &= !modifier;
+        }
+        let mut bytes = Vec::with_capacity(8);
+        match self.scancode_set {
+            1 => encode_set1(key, down, self.modifiers, &mut bytes),
+            2 => encode_set2(key, down, self.modifiers, &mut bytes),
+            _ => encode_set3(key, down, &mut bytes),
+        }
+        for byte in bytes {
+            self.put_scancode(byte);
+        }
+    }
+
+    /// One byte of the keyboard's own set on its way to the controller.
+    fn put_scancode(&mut self, byte: u8) {
+        if !self.translate {
             self.queue.push_byte(byte);
+        } else if byte == 0xf0 {
+            // Set 1 has no break prefix: the next byte gets bit 7 instead.
+            self.break_pending = true;
+        } else {
+            let mut translated = SET2_TO_SET1[usize::from(byte)];
+            if std::mem::take(&mut self.break_pending) {
+                translated |= 0x80;
+            }
+            self.queue.push_byte(translated);
         }
     }
 
@@ -234,6 +270,134 @@ impl Ps2Keyboard {
         };
         self.reply(reply);
     }
+}
+
+// Modifier keys, as the keyboard tracks them.
+const MOD_CTRL_L: u8 = 1 << 0;
+const MOD_SHIFT_L: u8 = 1 << 1;
+const MOD_ALT_L: u8 = 1 << 2;
+const MOD_CTRL_R: u8 = 1 << 3;
+const MOD_SHIFT_R: u8 = 1 << 4;
+const MOD_ALT_R: u8 = 1 << 5;
+const MOD_CTRL: u8 = MOD_CTRL_L | MOD_CTRL_R;
+const MOD_SHIFT_OR_CTRL: u8 = MOD_SHIFT_L | MOD_SHIFT_R | MOD_CTRL;
+
+fn modifier_bit(key: Qcode) -> u8 {
+    match key {
+        Qcode::CTRL => MOD_CTRL_L,
+        Qcode::CTRL_R => MOD_CTRL_R,
+        Qcode::SHIFT => MOD_SHIFT_L,
+        Qcode::SHIFT_R => MOD_SHIFT_R,
+        Qcode::ALT => MOD_ALT_L,
+        Qcode::ALT_R => MOD_ALT_R,
+        _ => 0,
+    }
+}
+
+/// Set 1 (XT): a break code is the make code with bit 7 set. Pause sends
+/// its whole sequence on press and nothing on release; print screen's
+/// bytes depend on the modifiers held, as on a real keyboard.
+fn encode_set1(key: Qcode, down: bool, modifiers: u8, out: &mut Vec<u8>) {
+    match key {
+        Qcode::PAUSE if down && modifiers & MOD_CTRL != 0 => {
+            // Ctrl+Pause is Break.
+            out.extend([0xe0, 0x46, 0xe0, 0xc6]);
+        }
+        Qcode::PAUSE if down => out.extend([0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5]),
+        Qcode::PAUSE => {}
+        Qcode::PRINT if modifiers & MOD_ALT_L != 0 => {
+            // Alt+Print Screen is SysRq.
+            if down {
+                out.extend([0xb8, 0x38, 0x54]);
+            } else {
+                out.extend([0xd4, 0xb8, 0x38]);
+            }
+        }
+        Qcode::PRINT if modifiers & MOD_ALT_R != 0 => {
+            if down {
+                out.extend([0xe0, 0xb8, 0xe0, 0x38, 0x54]);
+            } else {
+                out.extend([0xd4, 0xe0, 0xb8, 0xe0, 0x38]);
+            }
+        }
+        Qcode::PRINT if modifiers & MOD_SHIFT_OR_CTRL != 0 => {
+            out.extend(if down { [0xe0, 0x37] } else { [0xe0, 0xb7] });
+        }
+        Qcode::PRINT if down => out.extend([0xe0, 0x2a, 0xe0, 0x37]),
+        Qcode::PRINT => out.extend([0xe0, 0xb7, 0xe0, 0xaa]),
+        _ => {
+            let code = key.scancodes().set1;
+            if code == 0 {
+                return;
+            }
+            if code > 0xff {
+                out.push((code >> 8) as u8);
+            }
+            let byte = code as u8;
+            out.push(if down { byte } else { byte | 0x80 });
+        }
+    }
+}
+
+/// Set 2 (AT, the default): a break code is 0xf0 before the make code's
+/// last byte. Pause and print screen as in set 1.
+fn encode_set2(key: Qcode, down: bool, modifiers: u8, out: &mut Vec<u8>) {
+    match key {
+        Qcode::PAUSE if down && modifiers & MOD_CTRL != 0 => {
+            out.extend([0xe0, 0x7e, 0xe0, 0xf0, 0x7e]);
+        }
+        Qcode::PAUSE if down => out.extend([0xe1, 0x14, 0x77, 0xe1, 0xf0, 0x14, 0xf0, 0x77]),
+        Qcode::PAUSE => {}
+        Qcode::PRINT if modifiers & MOD_ALT_L != 0 => {
+            if down {
+                out.extend([0xf0, 0x11, 0x11, 0x84]);
+            } else {
+                out.extend([0xf0, 0x84, 0xf0, 0x11, 0x11]);
+            }
+        }
+        Qcode::PRINT if modifiers & MOD_ALT_R != 0 => {
+            if down {
+                out.extend([0xe0, 0xf0, 0x11, 0xe0, 0x11, 0x84]);
+            } else {
+                out.extend([0xf0, 0x84, 0xe0, 0xf0, 0x11, 0xe0, 0x11]);
+            }
+        }
+        Qcode::PRINT if modifiers & MOD_SHIFT_OR_CTRL != 0 => {
+            if down {
+                out.extend([0xe0, 0x7c]);
+            } else {
+                out.extend([0xe0, 0xf0, 0x7c]);
+            }
+        }
+        Qcode::PRINT if down => out.extend([0xe0, 0x12, 0xe0, 0x7c]),
+        Qcode::PRINT => out.extend([0xe0, 0xf0, 0x7c, 0xe0, 0xf0, 0x12]),
+        _ => {
+            let code = key.scancodes().set2;
+            if code == 0 {
+                return;
+            }
+            if code > 0xff {
+                out.push((code >> 8) as u8);
+            }
+            if !down {
+                out.push(0xf0);
+            }
+            out.push(code as u8);
+        }
+    }
+}
+
+/// Set 3: one byte per key, 0xf0 before it on release, for every key (QEMU
+/// does not implement set 3's per-key make-only and typematic modes).
+fn encode_set3(key: Qcode, down: bool, out: &mut Vec<u8>) {
+    let code = key.scancodes().set3;
+    if code == 0 {
+        return;
+    }
+    if !down {
+        out.push(0xf0);
+    }
+    out.push(code);
 }
 
 // Mouse commands.
@@ -410,5 +574,96 @@ impl Ps2Mouse {
             // Unknown commands get no answer, as in QEMU.
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> Qcode {
+        Qcode::from_name(name).expect("a QEMU key name")
+    }
+
+    /// The bytes the keyboard queues for `events`, in `set`, translated or
+    /// not.
+    fn typed(set: u8, translate: bool, events: &[(&str, bool)]) -> Vec<u8> {
+        let mut kbd = Ps2Keyboard::default();
+        kbd.write(KBD_CMD_SCANCODE);
+        kbd.write(set);
+        kbd.set_translation(translate);
+        while kbd.has_data() {
+            kbd.read_data();
+        }
+        for &(name, down) in events {
+            kbd.key_event(key(name), down);
+        }
+        let mut bytes = vec![];
+        while kbd.has_data() {
+            bytes.push(kbd.read_data());
+        }
+        bytes
+    }
+
+    const TAP_RIGHT: &[(&str, bool)] = &[("right", true), ("right", false)];
+
+    #[test]
+    fn an_extended_key_in_each_set() {
+        assert_eq!(typed(1, false, TAP_RIGHT), [0xe0, 0x4d, 0xe0, 0xcd]);
+        assert_eq!(typed(2, false, TAP_RIGHT), [0xe0, 0x74, 0xe0, 0xf0, 0x74]);
+        assert_eq!(typed(3, false, TAP_RIGHT), [0x6a, 0xf0, 0x6a]);
+        // Set 2 translated is set 1.
+        assert_eq!(typed(2, true, TAP_RIGHT), typed(1, false, TAP_RIGHT));
+    }
+
+    #[test]
+    fn translation_applies_to_whatever_set_is_in_use() {
+        // Set 1 codes read as set 2 bytes: 'a' (0x1e) becomes 0x03.
+        assert_eq!(typed(1, true, &[("a", true), ("a", false)]), [0x03, 0x9e]);
+    }
+
+    #[test]
+    fn pause_sends_everything_on_press_and_break_with_ctrl() {
+        let pause = &[("pause", true), ("pause", false)];
+        assert_eq!(typed(1, false, pause), [0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5]);
+        assert_eq!(
+            typed(2, false, pause),
+            [0xe1, 0x14, 0x77, 0xe1, 0xf0, 0x14, 0xf0, 0x77]
+        );
+        let ctrl_break = &[("ctrl_r", true), ("pause", true), ("pause", false)];
+        assert_eq!(
+            typed(1, false, ctrl_break),
+            [0xe0, 0x1d, 0xe0, 0x46, 0xe0, 0xc6]
+        );
+        assert_eq!(typed(3, false, pause), [0x62, 0xf0, 0x62]);
+    }
+
+    #[test]
+    fn print_screen_depends_on_the_modifiers_held() {
+        let print = [("print", true), ("print", false)];
+        assert_eq!(
+            typed(1, false, &print),
+            [0xe0, 0x2a, 0xe0, 0x37, 0xe0, 0xb7, 0xe0, 0xaa]
+        );
+        let alt_print = [("alt", true), print[0], print[1], ("alt", false)];
+        assert_eq!(
+            typed(2, false, &alt_print),
+            [0x11, 0xf0, 0x11, 0x11, 0x84, 0xf0, 0x84, 0xf0, 0x11, 0x11, 0xf0, 0x11]
+        );
+        // Released modifiers no longer count.
+        let after = [("shift", true), ("shift", false), print[0]];
+        assert_eq!(typed(2, false, &after)[3..], [0xe0, 0x12, 0xe0, 0x7c]);
+    }
+
+    #[test]
+    fn keys_without_a_code_in_the_set_send_nothing() {
+        assert!(typed(2, false, &[("again", true), ("unmapped", true)]).is_empty());
+        assert!(typed(3, false, &[("power", true)]).is_empty());
+    }
+
+    #[test]
+    fn the_queue_keeps_sixteen_bytes() {
+        let taps: Vec<(&str, bool)> = (0..10).flat_map(|_| TAP_RIGHT.iter().copied()).collect();
+        assert_eq!(typed(2, false, &taps).len(), QUEUE_CAPACITY);
     }
 }

@@ -5,6 +5,7 @@
 
 mod devices;
 mod fw_cfg;
+mod keyboard;
 mod memory;
 mod none;
 mod pci;
@@ -29,6 +30,7 @@ use hw::i386::loader::{load_kernel, CpuEntryState, KernelBootConfig};
 use hw::i386::memmap::{CpuAddressing, PcMachineKind, PcMemoryLayout};
 use hw::i386::pc::{create_isa_devices, PcIsaWiring};
 use hw::i386::pc_cmos::{FloppyDriveType, PcCmosConfig};
+use hw::input::i8042::I8042;
 use hw::rtc::mc146818::DateTime;
 
 use crate::accel::kvm::chipset::KvmChipset;
@@ -82,6 +84,7 @@ pub struct Machine {
     policy: LifecyclePolicy,
     board: Option<PcBoard>,
     timers: TimerList,
+    key_queue: keyboard::KeyQueue,
     /// Where run-state changes are announced (QMP events).
     events: EventQueue,
     /// `-name`, `-uuid`: what `query-name` and `query-uuid` report.
@@ -108,6 +111,7 @@ struct PcBoard {
     boot: DirectBoot,
     fw_cfg: Arc<Mutex<FwCfg>>,
     boot_strict: bool,
+    i8042: Arc<Mutex<I8042>>,
 }
 
 /// Wakes the main loop when a device timer moves.
@@ -176,6 +180,7 @@ impl Machine {
             policy,
             board,
             timers,
+            key_queue: keyboard::KeyQueue::default(),
             events,
             name: desc.name.as_ref().and_then(|n| n.guest.clone()),
             uuid: desc.uuid.clone(),
@@ -413,14 +418,17 @@ impl Machine {
 
     /// The earliest time a timer of the machine wants to run.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers
+        let timers = self
+            .timers
             .time_to_next()
-            .map(|wait| Instant::now() + wait.min(Duration::from_secs(3600)))
+            .map(|wait| Instant::now() + wait.min(Duration::from_secs(3600)));
+        timers.into_iter().chain(self.key_queue_deadline()).min()
     }
 
     /// Run the timers that are due.
-    pub fn run_timers(&mut self, _now: Instant) {
+    pub fn run_timers(&mut self, now: Instant) {
         self.timers.run_due();
+        self.run_key_queue(now);
     }
 }
 
@@ -500,7 +508,7 @@ impl PcBoard {
                 FloppyDriveType::None,
             ],
         };
-        create_isa_devices(
+        let isa = create_isa_devices(
             PcIsaWiring {
                 pio: &buses.pio,
                 interrupts: &interrupts,
@@ -581,6 +589,7 @@ impl PcBoard {
             boot,
             fw_cfg,
             boot_strict: fw_cfg::boot_strict(desc),
+            i8042: isa.i8042,
         };
         Ok((board, tree))
     }

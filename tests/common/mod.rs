@@ -44,6 +44,8 @@ pub enum Guest {
     PciScan,
     /// Waits for an NMI, then exits (PVH).
     Nmi,
+    /// Prints what it reads from the PS/2 keyboard (PVH).
+    Keyboard,
 }
 
 impl Guest {
@@ -60,10 +62,11 @@ impl Guest {
             Guest::FwCfg => "fwcfg.elf",
             Guest::PciScan => "pciscan.elf",
             Guest::Nmi => "nmi.elf",
+            Guest::Keyboard => "keyboard.elf",
         }
     }
 
-    const ALL: [Guest; 11] = [
+    const ALL: [Guest; 12] = [
         Guest::Pvh32,
         Guest::Pvh64,
         Guest::MultibootFlat,
@@ -75,6 +78,7 @@ impl Guest {
         Guest::FwCfg,
         Guest::PciScan,
         Guest::Nmi,
+        Guest::Keyboard,
     ];
 
     /// (source, extra gcc flags, 64-bit object, linker script, flat binary)
@@ -105,6 +109,7 @@ impl Guest {
             Guest::FwCfg => ("fwcfg.S", &[], false, "guest.ld", false),
             Guest::PciScan => ("pciscan.S", &[], false, "guest.ld", false),
             Guest::Nmi => ("nmi.S", &[], false, "guest.ld", false),
+            Guest::Keyboard => ("keyboard.S", &[], false, "guest.ld", false),
         }
     }
 }

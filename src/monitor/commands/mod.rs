@@ -7,6 +7,7 @@ mod chardev;
 mod command_line;
 mod cpu;
 mod fds;
+mod input;
 mod machine_info;
 mod memory;
 mod migration;
@@ -73,8 +74,9 @@ impl QmpCommands for QmpContext<'_> {
         chardev::chardev_remove(self.chardevs, &id)
     }
 
-    fn send_key(&mut self, _keys: Vec<KeyValue>, _hold_time: Option<i64>) -> Result<(), QmpError> {
-        Err(QmpError::command_not_found("send-key"))
+    fn send_key(&mut self, keys: Vec<KeyValue>, hold_time: Option<i64>) -> Result<(), QmpError> {
+        input::send_key(self.machine, &keys, hold_time);
+        Ok(())
     }
 
     fn query_migrate(&mut self) -> Result<MigrationInfo, QmpError> {
