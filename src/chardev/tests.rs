@@ -403,7 +403,9 @@ fn unix_server_serves_one_client_at_a_time() {
 fn accept_while_running(lp: &mut Loop, listener: &UnixListener) -> Option<UnixStream> {
     let mut client = None;
     lp.run_until(|| {
-        client = client.take().or_else(|| listener.accept().ok().map(|(s, _)| s));
+        client = client
+            .take()
+            .or_else(|| listener.accept().ok().map(|(s, _)| s));
         client.is_some()
     });
     client
