@@ -97,9 +97,12 @@ impl MainLoop {
             return Ok(status);
         }
         loop {
-            let mut timeout = machine
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now()));
+            let now = Instant::now();
+            let deadline = [machine.next_deadline(), chardevs.run_timers(now)]
+                .into_iter()
+                .flatten()
+                .min();
+            let mut timeout = deadline.map(|d| d.saturating_duration_since(now));
             // A peer that is slow to read monitor output gets the rest as
             // it reads, tried again at this pace.
             if chardevs.flush_held_output() {

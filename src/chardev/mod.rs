@@ -21,6 +21,7 @@ mod stdio;
 
 use std::os::fd::OwnedFd;
 use std::os::unix::io::RawFd;
+use std::time::Instant;
 
 use crate::vl::description::ChardevOptions;
 
@@ -38,6 +39,9 @@ pub enum ChardevRead {
     Connected,
     /// The peer went away (or stdin reached its end): `input_fd` changed.
     Disconnected,
+    /// A client's connection attempt failed: `input_fd` changed, and
+    /// the client is no more connected than before.
+    NotConnected,
     /// Nothing to read now.
     WouldBlock,
 }
@@ -55,6 +59,13 @@ pub trait Chardev: Send {
     fn is_open(&self) -> bool {
         true
     }
+    /// When `run_timer` has something to do next, if ever: a reconnecting
+    /// socket client's next connection attempt.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// Does what was due by `now` (see `deadline`); may change `input_fd`.
+    fn run_timer(&mut self, _now: Instant) {}
     /// What the chardev is connected to, as QEMU's `query-chardev` shows it
     /// (`null`, `pty:/dev/pts/3`, `disconnected:unix:/path,server=on`).
     fn filename(&self) -> String;
@@ -126,7 +137,7 @@ pub fn open(
         // QEMU announces a pty on stdout, except one a QMP command creates:
         // that message goes to the monitor, which has no place for it.
         "pty" => pty::open(&opts.id, location.is_some()),
-        "socket" => socket::open(&props, location),
+        "socket" => socket::open(&opts.id, &props, location),
         // QEMU's other backends: real names, not provided here.
         "udp" | "serial" | "tty" | "parallel" | "parport" | "msmouse" | "wctablet" | "braille"
         | "testdev" | "spicevmc" | "spiceport" | "qemu-vdagent" | "dbus" => Err(ChardevError::new(

@@ -47,13 +47,15 @@ impl<'a> Props<'a> {
         parsed.ok_or_else(|| ChardevError::new(format!("Parameter '{key}' expects 'on' or 'off'")))
     }
 
-    /// An unsigned number property.
+    /// A number property, read as QEMU reads its number options: as an
+    /// unsigned 64-bit value, a negative one wrapping around (`-1` is
+    /// 2^64-1), which the socket backend then takes as signed.
     pub(crate) fn number(&self, key: &str) -> Result<Option<u64>, ChardevError> {
         let Some(value) = self.dict.get(key) else {
             return Ok(None);
         };
         let parsed = match value {
-            Value::Number(n) => n.as_u64(),
+            Value::Number(n) => n.as_u64().or_else(|| n.as_i64().map(|v| v as u64)),
             Value::String(s) => parse_u64(s),
             _ => None,
         };
@@ -82,12 +84,25 @@ impl<'a> Props<'a> {
     }
 }
 
-/// Decimal, or hexadecimal with `0x`, as QEMU's number options.
+/// Decimal, or hexadecimal with `0x`, as QEMU's number options; a minus
+/// sign negates modulo 2^64, as `strtoull` does.
 fn parse_u64(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => s.parse().ok(),
-    }
+    let (negative, magnitude) = match s.strip_prefix('-') {
+        Some(magnitude) => (true, magnitude),
+        None => (false, s),
+    };
+    let value = match magnitude
+        .strip_prefix("0x")
+        .or_else(|| magnitude.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => magnitude.parse().ok()?,
+    };
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 fn parse_size(s: &str) -> Option<u64> {

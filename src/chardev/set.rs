@@ -19,6 +19,10 @@
 //! Chardevs added after `register` (QMP's `chardev-add`) are registered
 //! with the main loop at once; `remove` takes one out again.
 //!
+//! Timers: a socket client with `reconnect=N` tries to connect again N
+//! seconds after it lost its connection; the main loop calls `run_timers`
+//! on each turn and waits no longer than the deadline it returns.
+//!
 //! Readiness: mio is edge-triggered, so each chardev remembers whether its
 //! fd may still have data (`readable`) until a read says "would block".
 //!
@@ -52,6 +56,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
 use mio::unix::SourceFd;
@@ -347,6 +352,25 @@ impl ChardevSet {
         held
     }
 
+    /// Runs the chardevs' timers that are due by `now` (a socket client's
+    /// next connection attempt); returns when the next one is due, for the
+    /// main loop's wait.
+    pub fn run_timers(&mut self, now: Instant) -> Option<Instant> {
+        let mut next = None;
+        for (index, slot) in self.entries.iter().enumerate() {
+            let Some(entry) = slot else { continue };
+            let mut state = entry.lock();
+            if state.chardev.deadline().is_some_and(|due| due <= now) {
+                state.chardev.run_timer(now);
+                if let Some(registry) = &self.registry {
+                    state.reregister(registry, Token(self.first_token + index));
+                }
+            }
+            next = next.into_iter().chain(state.chardev.deadline()).min();
+        }
+        next
+    }
+
     /// Connects a new device to chardev `id`: `make` builds the device
     /// around the handle it writes to, and the device becomes the chardev's
     /// frontend. A multiplexed chardev takes several frontends, the last one
@@ -512,6 +536,10 @@ fn service(entry: &Entry, token: Token, registry: &Registry) {
                 for frontend in &frontends {
                     lock_frontend(frontend).event(event);
                 }
+            }
+            ChardevRead::NotConnected => {
+                state.reregister(registry, token);
+                return;
             }
             ChardevRead::WouldBlock => {
                 state.readable = false;

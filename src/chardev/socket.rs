@@ -2,13 +2,23 @@
 //! time; later clients wait in the backlog) or as a client connected at
 //! startup, or on an inherited fd (`fd=N`, as libvirt and QEMU's test
 //! harness pass them).
+//!
+//! A client with `reconnect=N` (N > 0) does not need its server at
+//! startup: it connects in the background, and whenever it has no
+//! connection (the attempt failed, or the server went away) it tries
+//! again N seconds later. As QEMU, it reports the first failure after
+//! each connection (`Unable to connect character device ID: ...`) and
+//! keeps quiet about the next ones.
 
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use vmm_sys_util::eventfd::{EventFd, EFD_CLOEXEC, EFD_NONBLOCK};
 
 use super::fd_io::{set_nonblocking, strerror, write_now, OutputPacer};
 use super::props::Props;
@@ -29,12 +39,38 @@ pub(crate) struct SocketChardev {
     received_fds: Vec<OwnedFd>,
     /// The socket file this server created, removed with the chardev.
     socket_file: Option<String>,
+    /// A client's `reconnect=N`.
+    reconnect: Option<Reconnect>,
+}
+
+/// A client that connects again whenever it has no connection.
+struct Reconnect {
+    /// The chardev's id, for the failure message.
+    label: String,
+    address: Address,
+    interval: Duration,
+    /// The attempt under way, if any.
+    attempt: Option<ConnectAttempt>,
+    /// When the next attempt starts, while neither connected nor trying
+    /// (`None` also when that would be later than the clock can tell).
+    next_attempt: Option<Instant>,
+    /// A failure was reported since the last connection.
+    failure_reported: bool,
+}
+
+/// A connect running on a thread of its own, as QEMU runs it: name
+/// resolution and TCP's handshake may take long, and the main loop must
+/// not wait for them. `done` becomes readable when the result is there.
+struct ConnectAttempt {
+    done: EventFd,
+    result: Receiver<Result<OwnedFd, ChardevError>>,
 }
 
 /// Most file descriptors taken from one message, as QEMU's `TCP_MAX_FDS`.
 const MAX_RECEIVED_FDS: usize = 16;
 
 /// Where the socket is, from `path=`/`host=`/`fd=`.
+#[derive(Clone)]
 enum Address {
     Unix {
         path: String,
@@ -65,7 +101,9 @@ impl Address {
     }
 }
 
+/// Opens socket chardev `label`.
 pub(crate) fn open(
+    label: &str,
     props: &Props,
     location: Option<&str>,
 ) -> Result<Box<dyn Chardev>, ChardevError> {
@@ -109,24 +147,25 @@ pub(crate) fn open(
         ));
     }
 
+    if fd.is_some() && reconnect.is_some() {
+        return Err(ChardevError::new(
+            "'reconnect' option is incompatible with 'fd' address type",
+        ));
+    }
     if server {
         if reconnect.is_some() {
             return Err(ChardevError::new(
                 "'reconnect' option is incompatible with socket in server listen mode",
             ));
         }
-    } else {
-        if props.has("wait") {
-            return Err(ChardevError::new(
-                "'wait' option is incompatible with socket in client connect mode",
-            ));
-        }
-        if reconnect.unwrap_or(0) > 0 {
-            return Err(ChardevError::new(
-                "'reconnect' is not supported for socket chardevs",
-            ));
-        }
+    } else if props.has("wait") {
+        return Err(ChardevError::new(
+            "'wait' option is incompatible with socket in client connect mode",
+        ));
     }
+    // QEMU reads the number as signed: zero or less connects once, at
+    // startup, and a failure stops QEMU.
+    let reconnect_seconds = reconnect.map_or(0, |n| n as i64);
 
     let address = if let Some(path) = path {
         Address::Unix {
@@ -175,7 +214,28 @@ pub(crate) fn open(
             pacer: OutputPacer::default(),
             received_fds: Vec::new(),
             socket_file,
+            reconnect: None,
         }
+    } else if reconnect_seconds > 0 {
+        let mut chardev = SocketChardev {
+            listener: None,
+            peer: None,
+            nodelay,
+            pacer: OutputPacer::default(),
+            address_text: address.describe(),
+            received_fds: Vec::new(),
+            socket_file: None,
+            reconnect: Some(Reconnect {
+                label: label.to_string(),
+                address,
+                interval: Duration::from_secs(reconnect_seconds as u64),
+                attempt: None,
+                next_attempt: None,
+                failure_reported: false,
+            }),
+        };
+        chardev.start_attempt();
+        chardev
     } else {
         let peer = connect(&address)?;
         set_nonblocking(peer.as_raw_fd(), true)
@@ -188,6 +248,7 @@ pub(crate) fn open(
             address_text: address.describe(),
             received_fds: Vec::new(),
             socket_file: None,
+            reconnect: None,
         };
         chardev.apply_nodelay();
         chardev
@@ -600,6 +661,68 @@ impl SocketChardev {
         }
     }
 
+    /// `reconnect`: starts connecting in the background. If not even that
+    /// can start (no thread or eventfd to be had), the next try is due
+    /// after the usual interval.
+    fn start_attempt(&mut self) {
+        let Some(reconnect) = &mut self.reconnect else {
+            return;
+        };
+        reconnect.next_attempt = None;
+        match ConnectAttempt::start(&reconnect.address) {
+            Ok(attempt) => reconnect.attempt = Some(attempt),
+            Err(_) => reconnect.schedule_attempt(),
+        }
+    }
+
+    /// `reconnect`: takes the result of the attempt under way, if it is
+    /// there.
+    fn finish_attempt(&mut self) -> ChardevRead {
+        let Some(reconnect) = &mut self.reconnect else {
+            return ChardevRead::WouldBlock;
+        };
+        let Some(attempt) = &reconnect.attempt else {
+            return ChardevRead::WouldBlock;
+        };
+        let result = match attempt.result.try_recv() {
+            Ok(result) => result,
+            Err(TryRecvError::Empty) => return ChardevRead::WouldBlock,
+            // The thread ended without a result (it cannot, short of a
+            // panic): there is nothing to report, only to try again.
+            Err(TryRecvError::Disconnected) => {
+                reconnect.attempt = None;
+                reconnect.schedule_attempt();
+                return ChardevRead::NotConnected;
+            }
+        };
+        reconnect.attempt = None;
+        let peer = result.and_then(|peer| {
+            set_nonblocking(peer.as_raw_fd(), true)
+                .map_err(|e| ChardevError::io("Failed to set FD nonblocking", &e))?;
+            Ok(peer)
+        });
+        match peer {
+            Ok(peer) => {
+                reconnect.failure_reported = false;
+                self.peer = Some(peer);
+                self.pacer = OutputPacer::default();
+                self.apply_nodelay();
+                ChardevRead::Connected
+            }
+            Err(e) => {
+                if !reconnect.failure_reported {
+                    eprintln!(
+                        "qemu-system-x86_64: Unable to connect character device {}: {e}",
+                        reconnect.label
+                    );
+                    reconnect.failure_reported = true;
+                }
+                reconnect.schedule_attempt();
+                ChardevRead::NotConnected
+            }
+        }
+    }
+
     /// Accepts one waiting client, if there is one.
     fn accept(&mut self) -> bool {
         let Some(listener) = &self.listener else {
@@ -652,16 +775,46 @@ impl SocketChardev {
     }
 }
 
+impl Reconnect {
+    /// The next attempt is due one interval from now.
+    fn schedule_attempt(&mut self) {
+        self.next_attempt = Instant::now().checked_add(self.interval);
+    }
+}
+
+impl ConnectAttempt {
+    fn start(address: &Address) -> std::io::Result<ConnectAttempt> {
+        let done = EventFd::new(EFD_NONBLOCK | EFD_CLOEXEC)?;
+        let signal_done = done.try_clone()?;
+        let (send_result, result) = mpsc::channel();
+        let address = address.clone();
+        std::thread::Builder::new()
+            .name("chardev-connect".to_string())
+            .spawn(move || {
+                // A chardev removed meanwhile takes no result: the
+                // connection, if made, is closed here.
+                let _ = send_result.send(connect(&address));
+                let _ = signal_done.write(1);
+            })?;
+        Ok(ConnectAttempt { done, result })
+    }
+}
+
 impl Chardev for SocketChardev {
     fn input_fd(&self) -> Option<RawFd> {
+        let attempt = self.reconnect.as_ref().and_then(|r| r.attempt.as_ref());
         self.peer
             .as_ref()
             .or(self.listener.as_ref())
             .map(|fd| fd.as_raw_fd())
+            .or(attempt.map(|a| a.done.as_raw_fd()))
     }
 
     fn read_input(&mut self, buf: &mut [u8]) -> ChardevRead {
         let Some(peer) = &self.peer else {
+            if self.reconnect.is_some() {
+                return self.finish_attempt();
+            }
             return if self.accept() {
                 ChardevRead::Connected
             } else {
@@ -670,11 +823,25 @@ impl Chardev for SocketChardev {
         };
         let result = self.receive(peer.as_raw_fd(), buf);
         if result == ChardevRead::Disconnected {
-            // Closing the peer puts a server back to listening.
+            // Closing the peer puts a server back to listening, and a
+            // reconnecting client to waiting for its next attempt.
             self.peer = None;
             self.received_fds.clear();
+            if let Some(reconnect) = &mut self.reconnect {
+                reconnect.schedule_attempt();
+            }
         }
         result
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.reconnect.as_ref()?.next_attempt
+    }
+
+    fn run_timer(&mut self, now: Instant) {
+        if self.deadline().is_some_and(|due| due <= now) {
+            self.start_attempt();
+        }
     }
 
     fn filename(&self) -> String {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hw::core::chardev::{CharBackend, CharFrontend};
+use hw::core::chardev::{CharBackend, CharEvent, CharFrontend};
 use mio::{Events, Poll, Token, Waker};
 use vmm_sys_util::sock_ctrl_msg::ScmSocket;
 
@@ -54,6 +54,7 @@ struct TestFrontend {
     /// Passed descriptors: how many bytes had been received before each
     /// batch, and how many descriptors it had.
     fd_batches: Vec<(usize, usize)>,
+    events: Vec<CharEvent>,
 }
 
 impl CharFrontend for TestFrontend {
@@ -68,6 +69,9 @@ impl CharFrontend for TestFrontend {
     fn receive_fds(&mut self, fds: Vec<std::os::fd::OwnedFd>) {
         self.fd_batches.push((self.received.len(), fds.len()));
     }
+    fn event(&mut self, event: CharEvent) {
+        self.events.push(event);
+    }
 }
 
 fn frontend(room: usize) -> Arc<Mutex<TestFrontend>> {
@@ -75,6 +79,7 @@ fn frontend(room: usize) -> Arc<Mutex<TestFrontend>> {
         received: Vec::new(),
         room,
         fd_batches: Vec::new(),
+        events: Vec::new(),
     }))
 }
 
@@ -90,6 +95,9 @@ impl CharFrontend for SharedFrontend {
     }
     fn receive_fds(&mut self, fds: Vec<std::os::fd::OwnedFd>) {
         self.0.lock().unwrap().receive_fds(fds)
+    }
+    fn event(&mut self, event: CharEvent) {
+        self.0.lock().unwrap().event(event)
     }
 }
 
@@ -109,6 +117,10 @@ fn connect(
 
 fn received(fe: &Arc<Mutex<TestFrontend>>) -> Vec<u8> {
     fe.lock().unwrap().received.clone()
+}
+
+fn events(fe: &Arc<Mutex<TestFrontend>>) -> Vec<CharEvent> {
+    fe.lock().unwrap().events.clone()
 }
 
 /// A main loop in miniature.
@@ -144,6 +156,9 @@ impl Loop {
             if done() {
                 return true;
             }
+            // Timers are due at whole seconds at the earliest: polling
+            // every 20 ms keeps them on time.
+            self.set.run_timers(Instant::now());
             self.poll
                 .poll(&mut events, Some(Duration::from_millis(20)))
                 .unwrap();
@@ -218,6 +233,22 @@ fn error_texts_match_qemu() {
                 ("reconnect", "1"),
             ],
             "'reconnect' option is incompatible with socket in server listen mode",
+        ),
+        (
+            "socket",
+            &[("fd", "3"), ("reconnect", "1")],
+            "'reconnect' option is incompatible with 'fd' address type",
+        ),
+        // Zero or a negative number: connected at once or not at all.
+        (
+            "socket",
+            &[("path", "/nonexistent/dir/s"), ("reconnect", "0")],
+            "Failed to connect to '/nonexistent/dir/s': No such file or directory",
+        ),
+        (
+            "socket",
+            &[("path", "/nonexistent/dir/s"), ("reconnect", "-1")],
+            "Failed to connect to '/nonexistent/dir/s': No such file or directory",
         ),
         (
             "socket",
@@ -366,6 +397,64 @@ fn unix_server_serves_one_client_at_a_time() {
     let mut third = UnixStream::connect(&path).unwrap();
     third.write_all(b"!").unwrap();
     assert!(lp.run_until(|| received(&fe) == b"helloqueued!"));
+}
+
+/// Accepts a client on `listener` (non-blocking) while the loop runs.
+fn accept_while_running(lp: &mut Loop, listener: &UnixListener) -> Option<UnixStream> {
+    let mut client = None;
+    lp.run_until(|| {
+        client = client
+            .take()
+            .or_else(|| listener.accept().ok().map(|(s, _)| s));
+        client.is_some()
+    });
+    client
+}
+
+#[test]
+fn reconnecting_client_waits_for_its_server_and_comes_back_after_losing_it() {
+    let dir = temp_dir("reconnect");
+    let path = dir.join("s");
+    let path_str = path.to_str().unwrap();
+    let mut lp = Loop::new();
+    // No server yet: QEMU opens the chardev all the same.
+    lp.set
+        .add(
+            &opts("socket", &[("path", path_str), ("reconnect", "1")]),
+            None,
+        )
+        .unwrap();
+    let fe = frontend(usize::MAX);
+    let backend = connect(&mut lp.set, "c", fe.clone()).unwrap();
+    lp.start();
+    lp.run_for(Duration::from_millis(100));
+    let disconnected = format!("disconnected:unix:{path_str}");
+    assert_eq!(lp.set.filename("c").unwrap(), disconnected);
+    assert_eq!(events(&fe), []);
+
+    // The server comes: the next attempt, within a second, finds it.
+    let listener = UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mut server_end = accept_while_running(&mut lp, &listener).expect("a connection");
+    assert!(lp.run_until(|| events(&fe) == [CharEvent::Opened]));
+    assert_eq!(lp.set.filename("c").unwrap(), "unix:");
+    server_end.write_all(b"ping").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"ping"));
+    backend.write(b"pong");
+    assert_eq!(read_exactly(&mut server_end, 4), b"pong");
+
+    // The server drops the connection: the client tries again a second
+    // later, not before.
+    drop(server_end);
+    let closed = Instant::now();
+    assert!(lp.run_until(|| events(&fe) == [CharEvent::Opened, CharEvent::Closed]));
+    assert_eq!(lp.set.filename("c").unwrap(), disconnected);
+    let mut server_end = accept_while_running(&mut lp, &listener).expect("a new connection");
+    assert!(closed.elapsed() >= Duration::from_secs(1));
+    assert!(lp.run_until(|| events(&fe).len() == 3));
+    assert_eq!(events(&fe)[2], CharEvent::Opened);
+    server_end.write_all(b"again").unwrap();
+    assert!(lp.run_until(|| received(&fe) == b"pingagain"));
 }
 
 #[test]

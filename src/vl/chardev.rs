@@ -93,6 +93,10 @@ fn check_socket(
             .and_then(Value::as_str)
             .and_then(parse_bool)
     };
+    // QEMU checks the address type first.
+    if path.is_none() && host.is_none() && properties.contains_key("reconnect") {
+        return Err("'reconnect' option is incompatible with 'fd' address type".to_owned());
+    }
     if flag("server") == Some(true) && properties.contains_key("reconnect") {
         return Err(
             "'reconnect' option is incompatible with socket in server listen mode".to_owned(),

@@ -540,6 +540,7 @@ fn probed_errors_match_qemu() {
         (&["-chardev", "socket,id=s,path=/tmp/zz,host=x,port=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz,host=x,port=1: None or one of 'path', 'fd' or 'host' option required."),
         (&["-chardev", "ringbuf,id=r,size=3"], "qemu-system-x86_64: -chardev ringbuf,id=r,size=3: size of ringbuf chardev must be power of two"),
         (&["-chardev", "socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1"], "qemu-system-x86_64: -chardev socket,id=s,path=/tmp/zz9,server=on,wait=off,reconnect=1: 'reconnect' option is incompatible with socket in server listen mode"),
+        (&["-chardev", "socket,id=s,fd=3,server=on,reconnect=1"], "qemu-system-x86_64: -chardev socket,id=s,fd=3,server=on,reconnect=1: 'reconnect' option is incompatible with 'fd' address type"),
         (&["-netdev", "user,id=n,bogus=1"], "qemu-system-x86_64: -netdev user,id=n,bogus=1: Invalid parameter 'bogus'"),
         (&["-netdev", "tap,id=n,bogus=1"], "qemu-system-x86_64: -netdev tap,id=n,bogus=1: Invalid parameter 'bogus'"),
         (&["-netdev", "user,id=n,ipv4=x"], "qemu-system-x86_64: -netdev user,id=n,ipv4=x: Parameter 'ipv4' expects 'on' or 'off'"),
