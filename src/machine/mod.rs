@@ -400,6 +400,12 @@ impl Machine {
                 self.vm_stop(RunState::InternalError);
                 None
             }
+            SystemRequest::RtcChange { offset_secs } => {
+                if let Some(path) = self.qom.rtc_path() {
+                    self.events.emit(QmpEvent::rtc_change(offset_secs, path));
+                }
+                None
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 
 pub use qapi::types::ShutdownCause;
-use qapi::types::{ResetEvent, ShutdownEvent};
+use qapi::types::{ResetEvent, RtcChangeEvent, ShutdownEvent};
 
 /// Whether the guest caused it (the events' `guest` member): QEMU counts
 /// every cause after `host-ui` as the guest's.
@@ -70,6 +70,15 @@ impl QmpEvent {
         QmpEvent::new(qapi::QmpEvent::Shutdown(ShutdownEvent {
             guest: caused_by_guest(reason),
             reason,
+        }))
+    }
+
+    /// The guest set the RTC at `qom_path` to `offset` seconds from the
+    /// host's clock (moved by `-rtc base=`).
+    pub fn rtc_change(offset: i64, qom_path: String) -> Self {
+        QmpEvent::new(qapi::QmpEvent::RtcChange(RtcChangeEvent {
+            offset,
+            qom_path,
         }))
     }
 
