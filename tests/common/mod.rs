@@ -46,7 +46,8 @@ pub enum Guest {
     Nmi,
     /// Prints what it reads from the PS/2 keyboard (PVH).
     Keyboard,
-    /// Sets the CMOS clock to 2030-01-02 03:04:05, then halts (PVH).
+    /// Sets the CMOS clock to 2030-01-02 03:04:05 and a minute on, then
+    /// halts (PVH).
     Rtc,
 }
 

@@ -1,7 +1,8 @@
 /*
  * RTC guest (PVH entry): sets the CMOS clock to 2030-01-02 03:04:05 as an
  * operating system does (SET bit in register B, the time and date in BCD,
- * SET cleared), reads the clock back, says so and halts.
+ * SET cleared), then at once moves it a minute on by writing the minutes
+ * register of the running clock; reads the year back, says so and halts.
  */
 #include "lib32.S"
 #include "pvhnote.S"
@@ -37,6 +38,8 @@ _start:
     cmos_write 0x09, 0x30       /* year */
     cmos_write 0x32, 0x20       /* century */
     cmos_write RTC_REG_B, REG_B_24H
+    /* The other registers still hold what was written: 03:05:05. */
+    cmos_write 0x02, 0x05
 
     /* The clock runs from the new date: the year and century read back. */
     mov $str_set, %esi
