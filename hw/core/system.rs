@@ -13,6 +13,10 @@ pub enum SystemRequest {
     /// A vCPU hit an error it cannot go on from (KVM internal error): the
     /// machine stops, as QEMU's `internal-error` run state.
     InternalError,
+    /// The guest set the CMOS clock to `offset_secs` seconds away from the
+    /// clock the RTC started from (the host's, moved by `-rtc base=`): the
+    /// machine announces it with QMP's `RTC_CHANGE`.
+    RtcChange { offset_secs: i64 },
 }
 
 /// Where devices send their requests.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use crate::core::bus::{Bus, BusError};
 use crate::core::clock::Clock;
 use crate::core::irq::{GsiLine, InterruptController};
-use crate::core::system::SystemControl;
+use crate::core::system::{SystemControl, SystemRequest};
 use crate::core::timer::{NotifyingDevice, TimerList, TimerNotifier};
 use crate::i386::pc_cmos::{pc_cmos_init, PcCmosConfig, PcCmosError};
 use crate::input::i8042::{
@@ -16,7 +16,7 @@ use crate::input::i8042::{
 };
 use crate::misc::port80::{Port80, PortF0, FERR_IRQ, PORT80_IOBASE, PORTF0_IOBASE};
 use crate::misc::port92::{Port92, PORT92_IOBASE};
-use crate::rtc::mc146818::{Mc146818Rtc, RTC_IOBASE, RTC_IO_SIZE, RTC_IRQ};
+use crate::rtc::mc146818::{Mc146818Rtc, RtcChangeListener, RTC_IOBASE, RTC_IO_SIZE, RTC_IRQ};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PcError {
@@ -41,6 +41,15 @@ pub struct PcIsaWiring<'a> {
     pub timer_notifier: &'a Arc<dyn TimerNotifier>,
 }
 
+/// Hands the guest's RTC settings to the machine, which announces them.
+struct RtcChangeRequests(Arc<dyn SystemControl>);
+
+impl RtcChangeListener for RtcChangeRequests {
+    fn rtc_changed(&self, offset_secs: i64) {
+        self.0.request(SystemRequest::RtcChange { offset_secs });
+    }
+}
+
 fn isa_irq(interrupts: &Arc<dyn InterruptController>, irq: u8) -> Arc<GsiLine> {
     Arc::new(GsiLine::new(interrupts.clone(), u32::from(irq)))
 }
@@ -61,6 +70,7 @@ pub fn create_isa_devices(
 
     let mut rtc = Mc146818Rtc::new(isa_irq(interrupts, RTC_IRQ), rtc_clock.clone());
     pc_cmos_init(&mut rtc, cmos)?;
+    rtc.set_change_listener(Arc::new(RtcChangeRequests(system.clone())));
     let rtc = Arc::new(Mutex::new(rtc));
     timers.add(rtc.clone(), rtc_clock);
     pio.insert(

@@ -400,6 +400,12 @@ impl Machine {
                 self.vm_stop(RunState::InternalError);
                 None
             }
+            SystemRequest::RtcChange { offset_secs } => {
+                if let Some(path) = self.qom.rtc_path() {
+                    self.events.emit(QmpEvent::rtc_change(offset_secs, path));
+                }
+                None
+            }
         }
     }
 
@@ -422,13 +428,19 @@ impl Machine {
             .timers
             .time_to_next()
             .map(|wait| Instant::now() + wait.min(Duration::from_secs(3600)));
-        timers.into_iter().chain(self.key_queue_deadline()).min()
+        timers
+            .into_iter()
+            .chain(self.key_queue_deadline())
+            .chain(self.events.next_deadline())
+            .min()
     }
 
-    /// Run the timers that are due.
+    /// Run the timers that are due, and release the events held back
+    /// whose time came.
     pub fn run_timers(&mut self, now: Instant) {
         self.timers.run_due();
         self.run_key_queue(now);
+        self.events.release_due(now);
     }
 }
 

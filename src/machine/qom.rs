@@ -53,6 +53,15 @@ pub struct MachineTree {
     pub cpus: Vec<CpuObject>,
     /// The QOM type of the CPUs (`qemu64-x86_64-cpu`); None on `none`.
     pub cpu_type: Option<String>,
+    /// The CMOS RTC, which events name by its path; None on `none`.
+    pub rtc: Option<ObjectId>,
+}
+
+impl MachineTree {
+    /// The RTC's canonical path (`/machine/unattached/device[N]`).
+    pub fn rtc_path(&self) -> Option<String> {
+        self.rtc.map(|rtc| self.tree.path(rtc))
+    }
 }
 
 /// The QOM type name of a machine type (`pc-q35-7.2-machine`).
@@ -261,6 +270,7 @@ pub fn none_machine(desc: &MachineDescription) -> MachineTree {
         tree,
         cpus: Vec::new(),
         cpu_type: None,
+        rtc: None,
     }
 }
 
@@ -281,6 +291,7 @@ enum Unattached {
     Cpu(u32),
     HostBridgeFunction,
     IsaBridge,
+    Rtc,
     IsaDevice(&'static str),
     Absent,
 }
@@ -303,8 +314,7 @@ fn unattached_sequence(kind: PcMachineKind, cpus: u32) -> Vec<Unattached> {
         Absent, // kvm-i8259 (in the kernel)
         Absent, // kvm-i8259
         Absent, // hpet
-        IsaDevice("mc146818rtc"),
-        Absent, // kvm-pit (in the kernel)
+        Rtc, Absent, // kvm-pit (in the kernel)
         Absent, // isa-pcspk
     ]);
     if kind == PcMachineKind::I440fx {
@@ -355,6 +365,7 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
     let smp = desc.smp;
     let mut cpus = Vec::new();
     let mut isa_bus = None;
+    let mut rtc = None;
     for (number, step) in unattached_sequence(parts.kind, smp.cpus)
         .into_iter()
         .enumerate()
@@ -385,6 +396,9 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
                 tree.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
                 isa_bus = Some(bus);
             }
+            Unattached::Rtc => {
+                rtc = Some(tree.add_device(unattached, &name, device(isa_bus, "mc146818rtc")));
+            }
             Unattached::IsaDevice(type_name) => {
                 tree.add_device(unattached, &name, device(isa_bus, type_name));
             }
@@ -408,6 +422,7 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
         tree,
         cpus,
         cpu_type: Some(cpu_type),
+        rtc,
     }
 }
 

@@ -46,6 +46,9 @@ pub enum Guest {
     Nmi,
     /// Prints what it reads from the PS/2 keyboard (PVH).
     Keyboard,
+    /// Sets the CMOS clock to 2030-01-02 03:04:05 and a minute on, then
+    /// halts (PVH).
+    Rtc,
 }
 
 impl Guest {
@@ -63,10 +66,11 @@ impl Guest {
             Guest::PciScan => "pciscan.elf",
             Guest::Nmi => "nmi.elf",
             Guest::Keyboard => "keyboard.elf",
+            Guest::Rtc => "rtc.elf",
         }
     }
 
-    const ALL: [Guest; 12] = [
+    const ALL: [Guest; 13] = [
         Guest::Pvh32,
         Guest::Pvh64,
         Guest::MultibootFlat,
@@ -79,6 +83,7 @@ impl Guest {
         Guest::PciScan,
         Guest::Nmi,
         Guest::Keyboard,
+        Guest::Rtc,
     ];
 
     /// (source, extra gcc flags, 64-bit object, linker script, flat binary)
@@ -110,6 +115,7 @@ impl Guest {
             Guest::PciScan => ("pciscan.S", &[], false, "guest.ld", false),
             Guest::Nmi => ("nmi.S", &[], false, "guest.ld", false),
             Guest::Keyboard => ("keyboard.S", &[], false, "guest.ld", false),
+            Guest::Rtc => ("rtc.S", &[], false, "guest.ld", false),
         }
     }
 }
