@@ -41,7 +41,12 @@ struct Printer<'a> {
 impl Printer<'_> {
     fn bus(&self, out: &mut String, bus: ObjectId, indent: usize) {
         let tree = self.tree;
-        let _ = writeln!(out, "{:indent$}bus: {}", "", tree.bus_name(bus).unwrap_or(""));
+        let _ = writeln!(
+            out,
+            "{:indent$}bus: {}",
+            "",
+            tree.bus_name(bus).unwrap_or("")
+        );
         let _ = writeln!(out, "{:1$}type {2}", "", indent + 2, tree.type_name(bus));
         let devices: Vec<ObjectId> = tree
             .objects()
@@ -64,10 +69,18 @@ impl Printer<'_> {
         let indent = indent + 2;
         for gpio in tree.gpios(device).iter().rev() {
             if gpio.inputs > 0 {
-                let _ = writeln!(out, "{:indent$}gpio-in \"{}\" {}", "", gpio.name, gpio.inputs);
+                let _ = writeln!(
+                    out,
+                    "{:indent$}gpio-in \"{}\" {}",
+                    "", gpio.name, gpio.inputs
+                );
             }
             if gpio.outputs > 0 {
-                let _ = writeln!(out, "{:indent$}gpio-out \"{}\" {}", "", gpio.name, gpio.outputs);
+                let _ = writeln!(
+                    out,
+                    "{:indent$}gpio-out \"{}\" {}",
+                    "", gpio.name, gpio.outputs
+                );
             }
         }
         let on_pci = self.pci_config_path(device).is_some();
@@ -103,9 +116,10 @@ impl Printer<'_> {
         let devfn = tree.get(device, "addr").ok()?.as_u64()?;
         let mut path = match parent_device(tree, bus) {
             // Behind a bridge, itself a PCI function.
-            Some(bridge) if tree.link(bridge, "parent_bus").is_some_and(|b| {
-                matches!(tree.type_name(b), "PCI" | "PCIE")
-            }) =>
+            Some(bridge)
+                if tree
+                    .link(bridge, "parent_bus")
+                    .is_some_and(|b| matches!(tree.type_name(b), "PCI" | "PCIE")) =>
             {
                 self.pci_config_path(bridge)?
             }
@@ -141,7 +155,11 @@ impl Printer<'_> {
                     _ => "mem",
                 };
                 let end = address.wrapping_add(bar.size).wrapping_sub(1);
-                let _ = writeln!(out, "{:indent$}bar {index}: {kind} at {address:#x} [{end:#x}]", "");
+                let _ = writeln!(
+                    out,
+                    "{:indent$}bar {index}: {kind} at {address:#x} [{end:#x}]",
+                    ""
+                );
             }
         });
     }
@@ -155,12 +173,7 @@ fn parent_device(tree: &ObjectTree, bus: ObjectId) -> Option<ObjectId> {
 
 /// Runs `print` on the function at the end of `path` below `bus` (numbered
 /// `number`), with its bus number and devfn.
-fn with_function(
-    bus: &PciBus,
-    number: u8,
-    path: &[u8],
-    print: &mut dyn FnMut(u8, u8, &PciConfig),
-) {
+fn with_function(bus: &PciBus, number: u8, path: &[u8], print: &mut dyn FnMut(u8, u8, &PciConfig)) {
     let Some((&devfn, rest)) = path.split_first() else {
         return;
     };
@@ -221,14 +234,16 @@ fn size_text(bytes: u64) -> String {
     format!("{} {}", three_digits(value), UNITS[exponent])
 }
 
-/// printf's `%0.3g` for values below 1000.
+/// printf's `%0.3g` for values from 0.1 to 1000.
 fn three_digits(value: f64) -> String {
     let decimals = if value >= 100.0 {
         0
     } else if value >= 10.0 {
         1
-    } else {
+    } else if value >= 1.0 || value == 0.0 {
         2
+    } else {
+        3
     };
     let text = format!("{value:.decimals$}");
     if text.contains('.') {
