@@ -353,7 +353,7 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
     };
     let host = tree.add_device(machine, host_name, device(sysbus, host_type));
     add_qdev_values(&mut tree, host, &host_bridge_properties(desc, parts.kind));
-    let pci_bus = tree.add_bus(host, bus_name, bus_name, bus_type);
+    let pci_bus = add_realized_bus(&mut tree, host, bus_name, bus_type);
     if parts.kind == PcMachineKind::Q35 {
         let mch = tree.add_device(host, "mch", device(Some(pci_bus), "mch"));
         add_qdev_values(
@@ -407,7 +407,7 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
                         bridge
                     }
                 };
-                isa_bus = Some(tree.add_bus(bridge, "isa.0", "isa.0", "ISA"));
+                isa_bus = Some(add_realized_bus(&mut tree, bridge, "isa.0", "ISA"));
             }
             Unattached::IsaDevice(type_name) => {
                 let object = tree.add_device(unattached, &name, device(isa_bus, type_name));
@@ -516,9 +516,22 @@ fn add_user_devices(
         }
         if let Some((name, type_name)) = buses.secondary_bus(&created.driver, created.id.as_deref())
         {
-            tree.add_bus(object, &name, &name, type_name);
+            add_realized_bus(tree, object, &name, type_name);
         }
     }
+}
+
+/// A bus a device creates, named `name` in QOM and qdev alike, realized
+/// with its device.
+fn add_realized_bus(
+    tree: &mut ObjectTree,
+    device: ObjectId,
+    name: &str,
+    type_name: &str,
+) -> ObjectId {
+    let bus = tree.add_bus(device, name, name, type_name);
+    tree.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
+    bus
 }
 
 /// Where PIIX3 sits on i440FX's bus 0 (slot 1, function 0); ICH9's LPC
@@ -553,7 +566,7 @@ fn host_bridge_properties(
     let hole64_gib: u64 = match kind {
         PcMachineKind::I440fx => 2,
         PcMachineKind::Q35 => {
-            values.push(("MCFG", "int64", Value::from(-1)));
+            values.push(("MCFG", "uint64", Value::from(u64::MAX)));
             32
         }
     };

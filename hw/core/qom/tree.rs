@@ -207,7 +207,7 @@ impl ObjectTree {
     }
 
     /// A new bus of `type_name`, the child `name` of `parent`, known to
-    /// qdev as `bus_name`; realized, as every bus of a built machine is.
+    /// qdev as `bus_name`.
     pub fn add_bus(
         &mut self,
         parent: ObjectId,
@@ -217,7 +217,6 @@ impl ObjectTree {
     ) -> ObjectId {
         let bus = self.add_child(parent, name, type_name);
         self.objects[bus.0].bus_name = Some(bus_name.to_owned());
-        self.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
         bus
     }
 

@@ -209,10 +209,11 @@ fn property_text(type_name: &str, value: &Value) -> String {
             let bytes = n.as_u64().unwrap_or_default();
             format!("{bytes} ({})", size_text(bytes))
         }
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(v), _) => format!("{v} ({:#x})", v as u64),
-            (None, Some(v)) => format!("{v} ({v:#x})"),
-            _ => n.to_string(),
+        // A uint64 prints as a signed number (the visitor's int64 path);
+        // the narrower unsigned types fit in it unchanged.
+        Value::Number(n) => match n.as_i64().or_else(|| n.as_u64().map(|v| v as i64)) {
+            Some(v) => format!("{v} ({:#x})", v as u64),
+            None => n.to_string(),
         },
         other => other.to_string(),
     }
@@ -264,7 +265,11 @@ mod tests {
         assert_eq!(property_text("uint32", &json!(45312)), "45312 (0xb100)");
         assert_eq!(property_text("uint32", &json!(0)), "0 (0x0)");
         assert_eq!(
-            property_text("int64", &json!(-1)),
+            property_text("uint64", &json!(u64::MAX)),
+            "-1 (0xffffffffffffffff)"
+        );
+        assert_eq!(
+            property_text("int32", &json!(-1)),
             "-1 (0xffffffffffffffff)"
         );
         assert_eq!(property_text("bool", &json!(true)), "true");
