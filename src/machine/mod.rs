@@ -112,6 +112,7 @@ struct PcBoard {
     fw_cfg: Arc<Mutex<FwCfg>>,
     boot_strict: bool,
     i8042: Arc<Mutex<I8042>>,
+    pci_root: hw::pci::host::SharedPciBus,
 }
 
 /// Wakes the main loop when a device timer moves.
@@ -229,6 +230,11 @@ impl Machine {
     /// The QOM tree, for the `qom-*` commands.
     pub fn qom(&self) -> &qom::MachineTree {
         &self.qom
+    }
+
+    /// PCI bus 0, on machines that have one.
+    pub fn pci_root(&self) -> Option<&hw::pci::host::SharedPciBus> {
+        self.board.as_ref().map(|b| &b.pci_root)
     }
 
     pub fn qom_mut(&mut self) -> &mut qom::MachineTree {
@@ -602,6 +608,7 @@ impl PcBoard {
             fw_cfg,
             boot_strict: fw_cfg::boot_strict(desc),
             i8042: isa.i8042,
+            pci_root: pci_root.bus,
         };
         Ok((board, tree))
     }

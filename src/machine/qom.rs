@@ -4,7 +4,8 @@
 //! `-device`s under `/machine/peripheral` and `/machine/peripheral-anon`.
 
 use hw::core::qom::{
-    Access, ClassProperty, DeviceSpec, ObjectId, ObjectTree, TypeInfo, TypeRegistry, ValueRule,
+    Access, ClassProperty, DeviceSpec, GpioList, ObjectId, ObjectTree, TypeInfo, TypeRegistry,
+    ValueRule,
 };
 use hw::i386::memmap::PcMachineKind;
 use serde_json::Value;
@@ -257,7 +258,7 @@ fn machine_object(tree: &mut ObjectTree, desc: &MachineDescription) -> ObjectId 
         tree.add_child(machine, container, "container");
     }
     if let Some(unattached) = tree.child(machine, "unattached") {
-        tree.add_child(unattached, "sysbus", "System");
+        tree.add_bus(unattached, "sysbus", "main-system-bus", "System");
     }
     machine
 }
@@ -342,24 +343,39 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
         hotpluggable: false,
     };
 
+    // fw_cfg comes first: QEMU sets it up with the memory map, before
+    // the chipset (the order `info qtree` shows, newest first).
+    let fw_cfg = tree.add_device(machine, "fw_cfg", device(sysbus, "fw_cfg_io"));
+    add_qdev_values(
+        &mut tree,
+        fw_cfg,
+        &[
+            ("dma_enabled", "bool", Value::Bool(true)),
+            ("x-file-slots", "uint16", Value::from(32)),
+            ("acpi-mr-restore", "bool", Value::Bool(true)),
+        ],
+    );
+
     // The host bridge and bus 0.
     let (host_name, host_type, bus_name, bus_type) = match parts.kind {
         PcMachineKind::I440fx => ("i440fx", "i440FX-pcihost", "pci.0", "PCI"),
         PcMachineKind::Q35 => ("q35", "q35-pcihost", "pcie.0", "PCIE"),
     };
     let host = tree.add_device(machine, host_name, device(sysbus, host_type));
-    let pci_bus = tree.add_child(host, bus_name, bus_type);
-    tree.add_value(
-        pci_bus,
-        "realized",
-        "bool",
-        Value::Bool(true),
-        Access::ReadOnly,
-    );
+    add_qdev_values(&mut tree, host, &host_bridge_properties(desc, parts.kind));
+    let pci_bus = add_realized_bus(&mut tree, host, bus_name, bus_type);
     if parts.kind == PcMachineKind::Q35 {
-        tree.add_device(host, "mch", device(Some(pci_bus), "mch"));
+        let mch = tree.add_device(host, "mch", device(Some(pci_bus), "mch"));
+        add_qdev_values(
+            &mut tree,
+            mch,
+            &[
+                ("extended-tseg-mbytes", "uint16", Value::from(16)),
+                ("smbase-smram", "bool", Value::Bool(true)),
+            ],
+        );
+        add_pci_device_values(&mut tree, mch, 0, false);
     }
-    tree.add_device(machine, "fw_cfg", device(sysbus, "fw_cfg_io"));
 
     let cpu_type = cpu_type_name(parts.cpu.model().name);
     let smp = desc.smp;
@@ -384,23 +400,32 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
                 cpus.push(CpuObject { object, topology });
             }
             Unattached::HostBridgeFunction => {
-                tree.add_device(unattached, &name, device(Some(pci_bus), "i440FX"));
+                let function = tree.add_device(unattached, &name, device(Some(pci_bus), "i440FX"));
+                add_pci_device_values(&mut tree, function, 0, false);
             }
             Unattached::IsaBridge => {
-                let type_name = match parts.kind {
-                    PcMachineKind::I440fx => "PIIX3",
-                    PcMachineKind::Q35 => "ICH9-LPC",
+                let bridge = match parts.kind {
+                    PcMachineKind::I440fx => {
+                        let piix3 = device(Some(pci_bus), "PIIX3");
+                        let bridge = tree.add_device(unattached, &name, piix3);
+                        add_pci_device_values(&mut tree, bridge, PIIX3_DEVFN, true);
+                        bridge
+                    }
+                    PcMachineKind::Q35 => {
+                        let lpc = device(Some(pci_bus), "ICH9-LPC");
+                        let bridge = tree.add_device(unattached, &name, lpc);
+                        add_ich9_lpc_values(&mut tree, bridge);
+                        bridge
+                    }
                 };
-                let bridge = tree.add_device(unattached, &name, device(Some(pci_bus), type_name));
-                let bus = tree.add_child(bridge, "isa.0", "ISA");
-                tree.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
-                isa_bus = Some(bus);
+                isa_bus = Some(add_realized_bus(&mut tree, bridge, "isa.0", "ISA"));
             }
             Unattached::Rtc => {
                 rtc = Some(tree.add_device(unattached, &name, device(isa_bus, "mc146818rtc")));
             }
             Unattached::IsaDevice(type_name) => {
-                tree.add_device(unattached, &name, device(isa_bus, type_name));
+                let object = tree.add_device(unattached, &name, device(isa_bus, type_name));
+                add_isa_device_values(&mut tree, object, type_name);
             }
             Unattached::Absent => {}
         }
@@ -506,9 +531,171 @@ fn add_user_devices(
         }
         if let Some((name, type_name)) = buses.secondary_bus(&created.driver, created.id.as_deref())
         {
-            let bus = tree.add_child(object, &name, type_name);
-            tree.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
+            add_realized_bus(tree, object, &name, type_name);
         }
+    }
+}
+
+/// A bus a device creates, named `name` in QOM and qdev alike, realized
+/// with its device.
+fn add_realized_bus(
+    tree: &mut ObjectTree,
+    device: ObjectId,
+    name: &str,
+    type_name: &str,
+) -> ObjectId {
+    let bus = tree.add_bus(device, name, name, type_name);
+    tree.add_value(bus, "realized", "bool", Value::Bool(true), Access::ReadOnly);
+    bus
+}
+
+/// Where PIIX3 sits on i440FX's bus 0 (slot 1, function 0); ICH9's LPC
+/// bridge sits at slot 31, function 0.
+const PIIX3_DEVFN: u8 = 1 << 3;
+const ICH9_LPC_DEVFN: u8 = 31 << 3;
+
+/// qdev properties of a device the machine creates, with the values it
+/// has: fixed once realized, read by `qom-get` and `info qtree`. Each list
+/// is in the order QEMU's classes declare them, the device's own class
+/// first.
+fn add_qdev_values(tree: &mut ObjectTree, device: ObjectId, values: &[(&str, &str, Value)]) {
+    for (name, type_name, value) in values {
+        tree.add_value(
+            device,
+            name,
+            type_name,
+            value.clone(),
+            Access::BeforeRealize,
+        );
+    }
+}
+
+/// The host bridge's properties: its PCI holes and, on Q35, the RAM split
+/// at 4 GiB and the MMCONFIG base, unmapped until firmware programs it.
+fn host_bridge_properties(
+    desc: &MachineDescription,
+    kind: PcMachineKind,
+) -> Vec<(&'static str, &'static str, Value)> {
+    let layout = hw::i386::memmap::PcMemoryLayout::new(kind, desc.memory.size);
+    let mut values = Vec::new();
+    let hole64_gib: u64 = match kind {
+        PcMachineKind::I440fx => 2,
+        PcMachineKind::Q35 => {
+            values.push(("MCFG", "uint64", Value::from(u64::MAX)));
+            32
+        }
+    };
+    values.push(("pci-hole64-size", "size", Value::from(hole64_gib << 30)));
+    values.push(("short_root_bus", "uint32", Value::from(0)));
+    if kind == PcMachineKind::Q35 {
+        values.push((
+            "below-4g-mem-size",
+            "size",
+            Value::from(layout.below_4g_mem_size),
+        ));
+        values.push((
+            "above-4g-mem-size",
+            "size",
+            Value::from(layout.above_4g_mem_size),
+        ));
+    }
+    values.extend([
+        ("x-pci-hole64-fix", "bool", Value::Bool(true)),
+        ("x-config-reg-migration-enabled", "bool", Value::Bool(true)),
+        ("bypass-iommu", "bool", Value::Bool(false)),
+    ]);
+    values
+}
+
+/// The properties every PCI device has (QEMU's pci-device class): its
+/// devfn, no option ROM, no failover pair, no ACPI index.
+fn add_pci_device_values(tree: &mut ObjectTree, device: ObjectId, devfn: u8, multifunction: bool) {
+    add_qdev_values(
+        tree,
+        device,
+        &[
+            ("addr", "int32", Value::from(devfn)),
+            ("romfile", "str", Value::String(String::new())),
+            ("romsize", "uint32", Value::from(u32::MAX)),
+            ("rombar", "uint32", Value::from(1)),
+            ("multifunction", "bool", Value::Bool(multifunction)),
+            ("x-pcie-lnksta-dllla", "bool", Value::Bool(true)),
+            ("x-pcie-extcap-init", "bool", Value::Bool(true)),
+            ("failover_pair_id", "str", Value::String(String::new())),
+            ("acpi-index", "uint32", Value::from(0)),
+        ],
+    );
+}
+
+/// ICH9's LPC bridge: its 24 GSI outputs and SMI settings.
+fn add_ich9_lpc_values(tree: &mut ObjectTree, lpc: ObjectId) {
+    tree.add_gpios(lpc, gpio_out("gsi", 24));
+    add_qdev_values(
+        tree,
+        lpc,
+        &[
+            ("noreboot", "bool", Value::Bool(true)),
+            ("smm-compat", "bool", Value::Bool(false)),
+            ("x-smi-broadcast", "bool", Value::Bool(true)),
+            ("x-smi-cpu-hotplug", "bool", Value::Bool(true)),
+            ("x-smi-cpu-hotunplug", "bool", Value::Bool(true)),
+        ],
+    );
+    add_pci_device_values(tree, lpc, ICH9_LPC_DEVFN, true);
+}
+
+fn gpio_out(name: &str, outputs: u32) -> GpioList {
+    GpioList {
+        name: name.to_owned(),
+        inputs: 0,
+        outputs,
+    }
+}
+
+fn gpio_in(name: &str, inputs: u32) -> GpioList {
+    GpioList {
+        name: name.to_owned(),
+        inputs,
+        outputs: 0,
+    }
+}
+
+/// The GPIO lines and properties of the chipset's ISA devices: the RTC at
+/// 0x70 on IRQ 8, the keyboard controller on IRQs 1 and 12 with its A20
+/// line, port 0x92 with its A20 line.
+fn add_isa_device_values(tree: &mut ObjectTree, device: ObjectId, type_name: &str) {
+    match type_name {
+        "mc146818rtc" => {
+            tree.add_gpios(device, gpio_out("", 1));
+            add_qdev_values(
+                tree,
+                device,
+                &[
+                    ("base_year", "int32", Value::from(0)),
+                    ("iobase", "uint16", Value::from(0x70)),
+                    ("irq", "uint8", Value::from(8)),
+                    ("lost_tick_policy", "LostTickPolicy", Value::from("discard")),
+                ],
+            );
+        }
+        "i8042" => {
+            tree.add_gpios(device, gpio_out("a20", 1));
+            tree.add_gpios(device, gpio_out("", 2));
+            tree.add_gpios(device, gpio_in("ps2-kbd-input-irq", 1));
+            tree.add_gpios(device, gpio_in("ps2-mouse-input-irq", 1));
+            add_qdev_values(
+                tree,
+                device,
+                &[
+                    ("extended-state", "bool", Value::Bool(true)),
+                    ("kbd-throttle", "bool", Value::Bool(false)),
+                    ("kbd-irq", "uint8", Value::from(1)),
+                    ("mouse-irq", "uint8", Value::from(12)),
+                ],
+            );
+        }
+        "port92" => tree.add_gpios(device, gpio_out("a20", 1)),
+        _ => {}
     }
 }
 

@@ -5,6 +5,7 @@ pub mod tree;
 pub mod types;
 
 pub use tree::{
-    Access, DeviceSpec, ObjectId, ObjectTree, PropertyListing, QomError, Resolved, ValueRule,
+    Access, DeviceSpec, GpioList, ObjectId, ObjectTree, PropertyListing, QomError, Resolved,
+    ValueRule,
 };
 pub use types::{ClassProperty, TypeInfo, TypeLookupError, TypeRegistry};

@@ -66,10 +66,20 @@ struct Property {
 }
 
 /// The qdev side of an object that is a device: its `id=`, which QEMU's
-/// "after it was realized" message names.
+/// "after it was realized" message names, and its GPIO lines.
 #[derive(Debug, Clone)]
 struct DeviceState {
     id: Option<String>,
+    gpios: Vec<GpioList>,
+}
+
+/// A named group of a device's GPIO lines (QEMU's NamedGPIOList): how
+/// many inputs and outputs it has; `name` is empty for the unnamed group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpioList {
+    pub name: String,
+    pub inputs: u32,
+    pub outputs: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +89,9 @@ struct Object {
     parent: Option<(ObjectId, String)>,
     properties: Vec<Property>,
     device: Option<DeviceState>,
+    /// The qdev name of an object that is a bus (`pci.0`,
+    /// `main-system-bus`), which may differ from its child name.
+    bus_name: Option<String>,
 }
 
 /// The outcome of resolving a path.
@@ -137,6 +150,7 @@ impl ObjectTree {
                 },
             }],
             device: None,
+            bus_name: None,
         });
         id
     }
@@ -162,7 +176,10 @@ impl ObjectTree {
     /// `hotpluggable`.
     pub fn add_device(&mut self, parent: ObjectId, name: &str, device: DeviceSpec) -> ObjectId {
         let object = self.add_child(parent, name, device.type_name);
-        self.objects[object.0].device = Some(DeviceState { id: device.id });
+        self.objects[object.0].device = Some(DeviceState {
+            id: device.id,
+            gpios: Vec::new(),
+        });
         self.add_link(object, "parent_bus", "bus", device.bus);
         self.add_value(
             object,
@@ -187,6 +204,80 @@ impl ObjectTree {
             Access::ReadOnly,
         );
         object
+    }
+
+    /// A new bus of `type_name`, the child `name` of `parent`, known to
+    /// qdev as `bus_name`.
+    pub fn add_bus(
+        &mut self,
+        parent: ObjectId,
+        name: &str,
+        bus_name: &str,
+        type_name: &str,
+    ) -> ObjectId {
+        let bus = self.add_child(parent, name, type_name);
+        self.objects[bus.0].bus_name = Some(bus_name.to_owned());
+        bus
+    }
+
+    /// Adds a group of GPIO lines to a device, after those it has (QEMU
+    /// lists them newest first).
+    pub fn add_gpios(&mut self, device: ObjectId, gpios: GpioList) {
+        if let Some(state) = self.objects[device.0].device.as_mut() {
+            state.gpios.push(gpios);
+        }
+    }
+
+    /// The GPIO groups of a device, in the order they were added.
+    pub fn gpios(&self, device: ObjectId) -> &[GpioList] {
+        self.objects[device.0]
+            .device
+            .as_ref()
+            .map_or(&[][..], |d| &d.gpios)
+    }
+
+    /// Whether `object` is a device.
+    pub fn is_device(&self, object: ObjectId) -> bool {
+        self.objects[object.0].device.is_some()
+    }
+
+    /// A device's `id=`.
+    pub fn device_id(&self, device: ObjectId) -> Option<&str> {
+        self.objects[device.0].device.as_ref()?.id.as_deref()
+    }
+
+    /// The qdev name of a bus; `None` if `object` is not a bus.
+    pub fn bus_name(&self, object: ObjectId) -> Option<&str> {
+        self.objects[object.0].bus_name.as_deref()
+    }
+
+    /// Every object, in the order they were created.
+    pub fn objects(&self) -> impl Iterator<Item = ObjectId> {
+        (0..self.objects.len()).map(ObjectId)
+    }
+
+    /// Where the link property `name` of `object` points.
+    pub fn link(&self, object: ObjectId, name: &str) -> Option<ObjectId> {
+        match self.property(object, name)?.kind {
+            PropertyKind::Link { target, .. } => target,
+            _ => None,
+        }
+    }
+
+    /// The qdev properties of a device (those fixed once it is realized),
+    /// in the order added: name, QOM type and value.
+    pub fn qdev_properties(&self, device: ObjectId) -> impl Iterator<Item = (&str, &str, &Value)> {
+        self.objects[device.0]
+            .properties
+            .iter()
+            .filter_map(|p| match &p.kind {
+                PropertyKind::Value {
+                    type_name,
+                    value,
+                    access: Access::BeforeRealize,
+                } => Some((p.name.as_str(), type_name.as_str(), value)),
+                _ => None,
+            })
     }
 
     /// A value property of QOM type `type_name` ("bool", "uint32", ...).

@@ -8,6 +8,8 @@ use std::fmt::Write;
 use qapi::types::{IntWrapper, KeyValue, QKeyCode, QKeyCodeWrapper, RunState};
 use qapi::QmpCommands;
 
+use hw::core::bus::lock;
+
 use super::parse::Args;
 use super::{memory_dump, Hmp};
 
@@ -97,6 +99,7 @@ pub static INFO_COMMANDS: &[HmpCommand] = &[
     command("cpus", "", "", "show infos for each CPU", info_cpus),
     command("kvm", "", "", "show KVM information", info_kvm),
     command("name", "", "", "show the current VM name", info_name),
+    command("qtree", "", "", "show device tree", info_qtree),
     command(
         "registers",
         "cpustate_all:-a,vcpu:i?",
@@ -203,6 +206,13 @@ fn info_chardev(hmp: &mut Hmp, _: &Args) {
     for c in hmp.take(|ctx| ctx.query_chardev()).unwrap_or_default() {
         let _ = writeln!(hmp.out, "{}: filename={}", c.label, c.filename);
     }
+}
+
+fn info_qtree(hmp: &mut Hmp, _: &Args) {
+    let machine: &crate::machine::Machine = hmp.ctx.machine;
+    let pci_root = machine.pci_root().map(|bus| lock(bus));
+    let text = super::qtree::info_qtree(&machine.qom().tree, pci_root.as_deref());
+    hmp.out.push_str(&text);
 }
 
 fn info_cpus(hmp: &mut Hmp, _: &Args) {

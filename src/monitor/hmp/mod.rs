@@ -12,6 +12,7 @@ mod commands;
 mod cpu_dump;
 mod memory_dump;
 mod parse;
+mod qtree;
 mod readline;
 mod terminal;
 
