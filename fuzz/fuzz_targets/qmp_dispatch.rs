@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qapi::{QmpCommand, QmpError, COMMANDS};
+use qapi::{CommandEntry, QmpCommand, QmpError, COMMANDS};
 use rqemu_fuzz::json_stream::JsonStream;
-use rqemu_fuzz::qmp::{wire_bytes, CommandHandler, CommandInfo, QmpSession};
+use rqemu_fuzz::qmp::{wire_bytes, CommandHandler, QmpSession};
 use serde_json::{Map, Value};
 
 /// Knows every command of the schema; running one only decodes its
@@ -15,10 +15,8 @@ use serde_json::{Map, Value};
 struct DecodeOnly;
 
 impl CommandHandler for DecodeOnly {
-    fn command(&self, name: &str) -> Option<CommandInfo> {
-        qapi::commands::command(name).map(|entry| CommandInfo {
-            allow_oob: entry.allow_oob,
-        })
+    fn command(&self, name: &str) -> Option<&'static CommandEntry> {
+        qapi::commands::command(name)
     }
 
     fn dispatch(&mut self, name: &str, args: Map<String, Value>) -> Result<Value, QmpError> {
