@@ -44,6 +44,15 @@ COMMANDS = [
     ("query-status", {}),
     ("cont", {}),
     ("query-status", {"verbose": True}),
+    ("query-jobs", {}),
+    ("query-iothreads", {}),
+    ("query-balloon", {}),
+    ("query-migrate", {}),
+    ("inject-nmi", {}),
+    ("system_powerdown", {}),
+    ("system_wakeup", {}),
+    ("pmemsave", {"val": 0, "size": 16, "filename": "/dev/null"}),
+    ("query-command-line-options", {"option": "bogus"}),
     ("no-such-command", {}),
 ]
 
@@ -53,6 +62,7 @@ SHELL_LINES = [
     "query-target",
     "query-name",
     "stop",
+    "query-command-line-options option=bogus",
     "bogus-command",
 ]
 
