@@ -19,7 +19,8 @@ grep '^-> ' ../qapi/tests/data/qemu-7.2-argument-errors.log | sed 's/^-> //' |
     split -l 1 - "$seeds/request-"
 
 cargo fuzz build
-for target in $(cargo fuzz list); do
+targets=$(cargo fuzz list)
+for target in $targets; do
     mkdir -p "corpus/$target"
     if cargo fuzz run "$target" "corpus/$target" "$seeds" -- \
         -max_total_time="$seconds" >"$log" 2>&1; then
@@ -31,3 +32,4 @@ for target in $(cargo fuzz list); do
         exit 1
     fi
 done
+echo "fuzz: $(echo "$targets" | wc -w) passed, 0 failed"
