@@ -7,3 +7,8 @@ bash scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace
+
+# The fuzz targets are a crate of their own: lint them, then fuzz.
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --lib --bins --quiet -- -D warnings
+bash scripts/fuzz.sh 60
