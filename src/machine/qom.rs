@@ -421,7 +421,9 @@ pub fn pc_machine(desc: &MachineDescription, parts: &PcParts) -> MachineTree {
                 isa_bus = Some(add_realized_bus(&mut tree, bridge, "isa.0", "ISA"));
             }
             Unattached::Rtc => {
-                rtc = Some(tree.add_device(unattached, &name, device(isa_bus, "mc146818rtc")));
+                let object = tree.add_device(unattached, &name, device(isa_bus, "mc146818rtc"));
+                add_isa_device_values(&mut tree, object, "mc146818rtc");
+                rtc = Some(object);
             }
             Unattached::IsaDevice(type_name) => {
                 let object = tree.add_device(unattached, &name, device(isa_bus, type_name));
