@@ -78,6 +78,27 @@ COMMANDS = [
     ("no-such-command", {}),
 ]
 
+# Commands whose answer lists what the emulator has: ours is a part of
+# QEMU's (each entry with a name QEMU lists too), so the report gives the
+# entries and the Rust side checks the relation. The third member names
+# what an entry is compared by (None: all of it): the schema's type
+# numbers differ with the schema's size, and query-machines differs by
+# the declared hotpluggable-cpus.
+LISTING_COMMANDS = [
+    ("query-commands", {}, ["name"]),
+    ("query-qmp-schema", {}, ["name", "meta-type"]),
+    ("query-machines", {}, ["name", "alias", "cpu-max", "default-cpu-type",
+                            "default-ram-id", "deprecated", "is-default",
+                            "numa-mem-supported"]),
+    ("query-cpu-definitions", {}, None),
+    ("qom-list", {"path": "/machine"}, None),
+    ("qom-list-types", {"implements": "device"}, None),
+    ("qom-list-properties", {"typename": "memory-backend-ram"}, None),
+    ("device-list-properties", {"typename": "isa-serial"}, None),
+    ("query-migrate-capabilities", {}, None),
+    ("migrate-set-capabilities", {"capabilities": []}, None),
+]
+
 # What is typed at qmp-shell's prompt, one command a line.
 SHELL_LINES = [
     "query-status",
@@ -140,6 +161,14 @@ async def asyncio_client(socket):
         events = [dict(event) for event in qmp.events.clear()]
         report("QMPClient", name, arguments=arguments, reply=reply,
                events=events)
+    for name, arguments, compared in LISTING_COMMANDS:
+        reply = await asyncio.wait_for(qmp.execute(name, arguments), TIMEOUT)
+        if name == "query-qmp-schema":
+            # Type entries are named by numbers that depend on the
+            # schema's size: compare the commands and events.
+            reply = [e for e in reply if e["meta-type"] in ("command", "event")]
+        report("QMPClient listing", name, arguments=arguments,
+               compared=compared, reply=reply)
     await qmp.disconnect()
 
 
