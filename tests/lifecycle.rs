@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{boot_args, guest, run, spawn, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU};
+use common::{
+    boot_args, guest, run, serial_on, spawn, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU,
+};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rqemu-lifecycle-{}-{name}", std::process::id()));
@@ -88,13 +90,11 @@ fn daemonize_returns_when_ready_and_cleans_up_at_exit() {
     let dir = scratch("daemon");
     let pidfile = dir.join("vm.pid");
     let socket = dir.join("console.sock");
-    let mut args = boot_args("pc", "128", &guest(Guest::Pvh32));
     // The serial port goes to a socket: a daemon has no stdio.
-    let serial = args
-        .iter()
-        .position(|a| a == "stdio")
-        .expect("serial stdio");
-    args[serial] = "chardev:con".to_string();
+    let mut args = serial_on(
+        boot_args("pc", "128", &guest(Guest::Pvh32)),
+        "chardev:con".to_string(),
+    );
     args.extend(
         [
             "-chardev",
@@ -192,12 +192,10 @@ fn no_reboot_and_no_shutdown() {
 fn serial_on_a_socket_server() {
     let dir = scratch("socket");
     let socket = dir.join("serial.sock");
-    let mut args = boot_args("pc", "128", &guest(Guest::Pvh32));
-    let serial = args
-        .iter()
-        .position(|a| a == "stdio")
-        .expect("serial stdio");
-    args[serial] = "chardev:s".to_string();
+    let mut args = serial_on(
+        boot_args("pc", "128", &guest(Guest::Pvh32)),
+        "chardev:s".to_string(),
+    );
     args.extend([
         "-chardev".to_string(),
         format!("socket,id=s,path={},server=on,wait=on", socket.display()),
@@ -237,12 +235,10 @@ fn serial_on_a_socket_server() {
 /// serial port's label.
 #[test]
 fn serial_on_a_pty() {
-    let mut args = boot_args("pc", "128", &guest(Guest::Pvh32));
-    let serial = args
-        .iter()
-        .position(|a| a == "stdio")
-        .expect("serial stdio");
-    args[serial] = "pty".to_string();
+    let mut args = serial_on(
+        boot_args("pc", "128", &guest(Guest::Pvh32)),
+        "pty".to_string(),
+    );
     args.push("-S".into());
     let mut child = spawn(RQEMU, &args);
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));

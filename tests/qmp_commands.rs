@@ -7,12 +7,12 @@ mod qmp_client;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{boot_args, guest, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU};
+use common::{
+    boot_args, guest, serial_on, wait_for_serial, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU,
+};
 use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm};
 
 /// A machine paused before it starts; the PC machines get the NMI guest,
@@ -138,26 +138,14 @@ fn nmi_run(program: &str) -> NmiRun {
     let dir = fresh_scratch("nmi");
     let socket = dir.join("qmp.sock");
     let serial = dir.join("serial.txt");
-    let mut args = boot_args("pc", "128M", &guest(Guest::Nmi));
-    let at = args
-        .iter()
-        .position(|a| a == "stdio")
-        .expect("-serial stdio");
-    args[at] = format!("file:{}", serial.display());
+    let mut args = serial_on(
+        boot_args("pc", "128M", &guest(Guest::Nmi)),
+        format!("file:{}", serial.display()),
+    );
     args.extend(qmp_socket_args("-qmp", &socket));
     let vm = Vm::start(program, &args, &socket);
     let mut client = Client::negotiated(&socket);
-    let start = Instant::now();
-    while !std::fs::read_to_string(&serial)
-        .unwrap_or_default()
-        .contains("waiting")
-    {
-        assert!(
-            start.elapsed() < BOOT_TIMEOUT,
-            "{program}: guest not waiting"
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_serial(&serial, "waiting", program);
     let dump = dir.join("image.bin");
     let request = format!(
         r#"{{"execute":"pmemsave","arguments":{{"val":1048576,"size":16384,"filename":"{}"}}}}"#,

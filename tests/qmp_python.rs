@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 use common::{QEMU, RQEMU};
-use qmp_client::{qmp_socket_args, scratch, Vm};
+use qmp_client::{machine_args, qmp_socket_args, scratch, Vm};
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -25,19 +25,7 @@ const SCRIPT: &str = concat!(
 fn conversation(program: &str) -> (String, Option<i32>) {
     let dir = scratch("python");
     let socket = dir.join("qmp.sock");
-    let mut args: Vec<String> = [
-        "-machine",
-        "none",
-        "-accel",
-        "kvm",
-        "-S",
-        "-nodefaults",
-        "-display",
-        "none",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = machine_args("none", &["-S"]);
     args.extend(qmp_socket_args("-qmp", &socket));
     let vm = Vm::start(program, &args, &socket);
     let out = Command::new("python3")

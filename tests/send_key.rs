@@ -10,11 +10,13 @@ mod qmp_client;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qapi::types::QKeyCode;
 
-use common::{boot_args, guest, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU};
+use common::{
+    boot_args, guest, serial_on, wait_for_serial, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU,
+};
 use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm};
 
 /// The keyboard guest's phases (tests/guests/keyboard.S).
@@ -118,21 +120,6 @@ fn phase_typing(phase: usize) -> Vec<Typing> {
     requests
 }
 
-fn wait_for(serial: &Path, text: &str, program: &str) {
-    let start = Instant::now();
-    while !std::fs::read_to_string(serial)
-        .unwrap_or_default()
-        .contains(text)
-    {
-        assert!(
-            start.elapsed() < BOOT_TIMEOUT,
-            "{program}: no {text:?} from the guest:\n{}",
-            std::fs::read_to_string(serial).unwrap_or_default()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Boots the keyboard guest under `program`, types in every phase once
 /// the guest is ready, and returns how the emulator exited and what the
 /// guest printed.
@@ -140,17 +127,15 @@ fn keyboard_run(program: &str) -> (Option<i32>, String) {
     let dir = fresh_scratch("keyboard");
     let socket = dir.join("qmp.sock");
     let serial = dir.join("serial.txt");
-    let mut args = boot_args("pc", "128M", &guest(Guest::Keyboard));
-    let at = args
-        .iter()
-        .position(|a| a == "stdio")
-        .expect("-serial stdio");
-    args[at] = format!("file:{}", serial.display());
+    let mut args = serial_on(
+        boot_args("pc", "128M", &guest(Guest::Keyboard)),
+        format!("file:{}", serial.display()),
+    );
     args.extend(qmp_socket_args("-qmp", &socket));
     let vm = Vm::start(program, &args, &socket);
     let mut client = Client::negotiated(&socket);
     for phase in 0..PHASES {
-        wait_for(&serial, &format!("ready {phase}\n"), program);
+        wait_for_serial(&serial, &format!("ready {phase}\n"), program);
         for typing in &phase_typing(phase) {
             assert_eq!(client.exchange(&typing.request, 1), "{\"return\": {}}\r\n");
             // Events queue behind each other, up to QEMU's limit of 1024

@@ -110,12 +110,13 @@ pub fn read_virtual(
     true
 }
 
+/// Guest memory for tests of what reads it.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub mod testing {
+    use super::PhysicalMemory;
 
-    /// 64 KiB of RAM from address 0.
-    struct Ram(Vec<u8>);
+    /// 64 KiB of RAM from address 0, each byte its address's low byte.
+    pub struct Ram(pub Vec<u8>);
 
     impl PhysicalMemory for Ram {
         fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
@@ -130,9 +131,15 @@ mod tests {
         }
     }
 
-    fn ram() -> Ram {
+    pub fn ram() -> Ram {
         Ram((0..0x10000u32).map(|i| i as u8).collect())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::ram;
+    use super::*;
 
     #[test]
     fn page_walk_four_levels() {

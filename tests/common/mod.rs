@@ -301,6 +301,34 @@ pub fn boot_args(machine: &str, memory: &str, kernel: &Path) -> Vec<String> {
     .collect()
 }
 
+/// `boot_args` with the serial port on `backend` (`file:PATH`,
+/// `chardev:ID`, ...) instead of stdio.
+pub fn serial_on(mut args: Vec<String>, backend: String) -> Vec<String> {
+    let at = args
+        .iter()
+        .position(|a| a == "stdio")
+        .expect("-serial stdio");
+    args[at] = backend;
+    args
+}
+
+/// Waits until the serial output the guest writes to `serial` holds
+/// `text`; `program` names the emulator in the failure message.
+pub fn wait_for_serial(serial: &Path, text: &str, program: &str) {
+    let start = std::time::Instant::now();
+    while !fs::read_to_string(serial)
+        .unwrap_or_default()
+        .contains(text)
+    {
+        assert!(
+            start.elapsed() < BOOT_TIMEOUT,
+            "{program}: no {text:?} from the guest:\n{}",
+            fs::read_to_string(serial).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn spawn(program: &str, args: &[String]) -> Child {
     Command::new(program)
         .args(args)

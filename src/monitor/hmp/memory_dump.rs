@@ -97,26 +97,7 @@ pub fn dump(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// 64 KiB of RAM from address 0.
-    struct Ram(Vec<u8>);
-
-    impl PhysicalMemory for Ram {
-        fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
-            let start = addr as usize;
-            match self.0.get(start..start + buf.len()) {
-                Some(src) => {
-                    buf.copy_from_slice(src);
-                    true
-                }
-                None => false,
-            }
-        }
-    }
-
-    fn ram() -> Ram {
-        Ram((0..0x10000u32).map(|i| i as u8).collect())
-    }
+    use crate::cpu::paging::testing::ram;
 
     fn fmt(count: i64, format: u8, size: u8) -> DumpFormat {
         DumpFormat {
