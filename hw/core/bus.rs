@@ -29,8 +29,46 @@ pub enum BusError {
     Overlap { base: u64, len: u64 },
 }
 
+/// What QEMU calls the memory region(s) a mapping stands for: the names
+/// `info mtree` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionName {
+    /// One region over the whole range.
+    Whole(&'static str),
+    /// Several regions over parts of the range, where QEMU maps a device
+    /// as several regions that one mapping here serves.
+    Parts(&'static [RegionPart]),
+}
+
+impl From<&'static str> for RegionName {
+    fn from(name: &'static str) -> Self {
+        RegionName::Whole(name)
+    }
+}
+
+/// One of the regions of [`RegionName::Parts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegionPart {
+    /// Where the region starts in the mapping's range.
+    pub offset: u64,
+    pub len: u64,
+    pub name: &'static str,
+    /// QEMU's priority of the region among its overlapping neighbours.
+    pub priority: i32,
+}
+
+/// A region of a bus as `info mtree` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamedRegion {
+    pub base: u64,
+    pub len: u64,
+    pub name: &'static str,
+    pub priority: i32,
+}
+
 struct Mapping {
     len: u64,
+    name: RegionName,
     device: SharedDevice,
 }
 
@@ -46,8 +84,15 @@ impl Bus {
         Self::default()
     }
 
-    /// Map `device` at `[base, base + len)`.
-    pub fn insert(&self, base: u64, len: u64, device: SharedDevice) -> Result<(), BusError> {
+    /// Map `device` at `[base, base + len)`, as the QEMU memory region(s)
+    /// `name` says.
+    pub fn insert(
+        &self,
+        base: u64,
+        len: u64,
+        name: impl Into<RegionName>,
+        device: SharedDevice,
+    ) -> Result<(), BusError> {
         let end = base
             .checked_add(len)
             .filter(|_| len > 0)
@@ -60,7 +105,8 @@ impl Bus {
         if overlaps_before {
             return Err(BusError::Overlap { base, len });
         }
-        ranges.insert(base, Mapping { len, device });
+        let name = name.into();
+        ranges.insert(base, Mapping { len, name, device });
         Ok(())
     }
 
@@ -68,6 +114,30 @@ impl Bus {
     pub fn remove(&self, base: u64) -> bool {
         let mut ranges = self.ranges.write().unwrap_or_else(|e| e.into_inner());
         ranges.remove(&base).is_some()
+    }
+
+    /// The regions of the bus by address, each mapping's parts in the order
+    /// given.
+    pub fn regions(&self) -> Vec<NamedRegion> {
+        let ranges = self.ranges.read().unwrap_or_else(|e| e.into_inner());
+        let mut regions = Vec::new();
+        for (&base, mapping) in ranges.iter() {
+            match mapping.name {
+                RegionName::Whole(name) => regions.push(NamedRegion {
+                    base,
+                    len: mapping.len,
+                    name,
+                    priority: 0,
+                }),
+                RegionName::Parts(parts) => regions.extend(parts.iter().map(|part| NamedRegion {
+                    base: base + part.offset,
+                    len: part.len,
+                    name: part.name,
+                    priority: part.priority,
+                })),
+            }
+        }
+        regions
     }
 
     /// Reset every device on the bus (machine reset).
@@ -156,8 +226,8 @@ mod tests {
         let bus = Bus::new();
         let a = Arc::new(Mutex::new(Probe(vec![])));
         let b = Arc::new(Mutex::new(Probe(vec![])));
-        bus.insert(0x3f8, 8, a.clone()).unwrap();
-        bus.insert(0x2f8, 8, b.clone()).unwrap();
+        bus.insert(0x3f8, 8, "serial", a.clone()).unwrap();
+        bus.insert(0x2f8, 8, "serial", b.clone()).unwrap();
         let mut byte = [0u8];
         assert!(bus.read(0x3fd, &mut byte));
         assert_eq!(byte[0], 5);
@@ -172,34 +242,72 @@ mod tests {
     fn refuses_overlaps_and_empty_ranges() {
         let bus = Bus::new();
         let d = || Arc::new(Mutex::new(Probe(vec![])));
-        bus.insert(0x60, 1, d()).unwrap();
-        bus.insert(0x64, 1, d()).unwrap();
+        bus.insert(0x60, 1, "probe", d()).unwrap();
+        bus.insert(0x64, 1, "probe", d()).unwrap();
         assert!(matches!(
-            bus.insert(0x5f, 2, d()),
+            bus.insert(0x5f, 2, "probe", d()),
             Err(BusError::Overlap { .. })
         ));
         assert!(matches!(
-            bus.insert(0x64, 1, d()),
+            bus.insert(0x64, 1, "probe", d()),
             Err(BusError::Overlap { .. })
         ));
         assert!(matches!(
-            bus.insert(0x70, 0, d()),
+            bus.insert(0x70, 0, "probe", d()),
             Err(BusError::InvalidRange { .. })
         ));
         assert!(matches!(
-            bus.insert(u64::MAX, 2, d()),
+            bus.insert(u64::MAX, 2, "probe", d()),
             Err(BusError::InvalidRange { .. })
         ));
-        bus.insert(0x61, 3, d()).unwrap();
+        bus.insert(0x61, 3, "probe", d()).unwrap();
     }
 
     #[test]
     fn access_straddling_the_end_of_a_range_is_unassigned() {
         let bus = Bus::new();
-        bus.insert(0x80, 1, Arc::new(Mutex::new(Probe(vec![]))))
+        bus.insert(0x80, 1, "ioport80", Arc::new(Mutex::new(Probe(vec![]))))
             .unwrap();
         let mut word = [0u8; 2];
         assert!(!bus.read(0x80, &mut word));
         assert!(!bus.read(u64::MAX, &mut word));
+    }
+
+    #[test]
+    fn regions_list_names_and_parts_by_address() {
+        const PARTS: &[RegionPart] = &[
+            RegionPart {
+                offset: 0,
+                len: 4,
+                name: "idx",
+                priority: 0,
+            },
+            RegionPart {
+                offset: 1,
+                len: 1,
+                name: "over",
+                priority: 1,
+            },
+        ];
+        let bus = Bus::new();
+        let d = || Arc::new(Mutex::new(Probe(vec![])));
+        bus.insert(0xcf8, 8, RegionName::Parts(PARTS), d()).unwrap();
+        bus.insert(0x60, 1, "i8042-data", d()).unwrap();
+        let region = |base, len, name, priority| NamedRegion {
+            base,
+            len,
+            name,
+            priority,
+        };
+        assert_eq!(
+            bus.regions(),
+            vec![
+                region(0x60, 1, "i8042-data", 0),
+                region(0xcf8, 4, "idx", 0),
+                region(0xcf9, 1, "over", 1),
+            ]
+        );
+        assert!(bus.remove(0x60));
+        assert_eq!(bus.regions().len(), 2);
     }
 }

@@ -104,6 +104,18 @@ const BIOS_FLASH_START: u64 = 0xfffc_0000;
 pub const AMD_HT_START: u64 = 0xfd_0000_0000;
 pub const AMD_HT_END: u64 = 1 << 40;
 
+/// A part of the machine's RAM block mapped into the address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamAlias {
+    /// QEMU's name for the alias region.
+    pub name: &'static str,
+    /// Guest physical address.
+    pub addr: u64,
+    /// Where the part starts in the RAM block.
+    pub offset: u64,
+    pub size: u64,
+}
+
 /// How a PC machine lays its RAM out, as QEMU 7.2's `pc_init1` (i440fx) and
 /// `pc_q35_init` compute it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,13 +166,34 @@ impl PcMemoryLayout {
         PcMemoryLayout { cpu, ..self }
     }
 
-    /// The guest RAM blocks to map: `(guest address, size)`, lowest first.
-    pub fn guest_ram_regions(&self) -> Vec<(GuestAddress, u64)> {
-        let mut regions = vec![(GuestAddress(0), self.below_4g_mem_size)];
+    /// Where the machine's RAM block shows in the address space: QEMU's
+    /// `ram-below-4g` alias of its start and, when there is more RAM, the
+    /// `ram-above-4g` alias of the rest.
+    pub fn ram_aliases(&self) -> Vec<RamAlias> {
+        let mut aliases = vec![RamAlias {
+            name: "ram-below-4g",
+            addr: 0,
+            offset: 0,
+            size: self.below_4g_mem_size,
+        }];
         if self.above_4g_mem_size > 0 {
-            regions.push((GuestAddress(ABOVE_4G_MEM_START), self.above_4g_mem_size));
+            aliases.push(RamAlias {
+                name: "ram-above-4g",
+                addr: ABOVE_4G_MEM_START,
+                offset: self.below_4g_mem_size,
+                size: self.above_4g_mem_size,
+            });
         }
-        regions
+        aliases
+    }
+
+    /// The guest RAM blocks to map: `(guest address, size)`, lowest first,
+    /// each the next part of the RAM block.
+    pub fn guest_ram_regions(&self) -> Vec<(GuestAddress, u64)> {
+        self.ram_aliases()
+            .iter()
+            .map(|alias| (GuestAddress(alias.addr), alias.size))
+            .collect()
     }
 
     /// The e820 table a guest finds, sorted by address (see the module
@@ -346,6 +379,31 @@ mod tests {
             guest_ram_regions(PcMachineKind::I440fx, 128 * MIB),
             vec![(GuestAddress(0), 128 * MIB)]
         );
+    }
+
+    /// As QEMU 7.2's `info mtree` shows them for `-M pc -m 4G`.
+    #[test]
+    fn ram_aliases_split_the_block_as_qemu() {
+        let layout = PcMemoryLayout::new(PcMachineKind::I440fx, 4 * GIB);
+        assert_eq!(
+            layout.ram_aliases(),
+            vec![
+                RamAlias {
+                    name: "ram-below-4g",
+                    addr: 0,
+                    offset: 0,
+                    size: 0xc000_0000
+                },
+                RamAlias {
+                    name: "ram-above-4g",
+                    addr: 0x1_0000_0000,
+                    offset: 0xc000_0000,
+                    size: 0x4000_0000
+                },
+            ]
+        );
+        let small = PcMemoryLayout::new(PcMachineKind::Q35, 128 * MIB);
+        assert_eq!(small.ram_aliases().len(), 1);
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub fn create_isa_devices(
     pio.insert(
         u64::from(RTC_IOBASE),
         RTC_IO_SIZE,
+        "rtc",
         Arc::new(Mutex::new(NotifyingDevice::new(
             rtc.clone(),
             timer_notifier.clone(),
@@ -90,23 +91,32 @@ pub fn create_isa_devices(
     pio.insert(
         u64::from(I8042_DATA_PORT),
         1,
+        "i8042-data",
         Arc::new(Mutex::new(I8042Port::data(i8042.clone()))),
     )?;
     pio.insert(
         u64::from(I8042_COMMAND_PORT),
         1,
+        "i8042-cmd",
         Arc::new(Mutex::new(I8042Port::command(i8042.clone()))),
     )?;
 
     pio.insert(
         u64::from(PORT92_IOBASE),
         1,
+        "port92",
         Arc::new(Mutex::new(Port92::new(system.clone()))),
     )?;
-    pio.insert(u64::from(PORT80_IOBASE), 1, Arc::new(Mutex::new(Port80)))?;
+    pio.insert(
+        u64::from(PORT80_IOBASE),
+        1,
+        "ioport80",
+        Arc::new(Mutex::new(Port80)),
+    )?;
     pio.insert(
         u64::from(PORTF0_IOBASE),
         1,
+        "ioportF0",
         Arc::new(Mutex::new(PortF0::new(isa_irq(interrupts, FERR_IRQ)))),
     )?;
     Ok(PcIsaDevices { rtc, i8042 })

@@ -57,6 +57,14 @@ impl PicRegisters {
         }
     }
 
+    /// QEMU's name for the window's memory region.
+    pub fn region_name(self) -> &'static str {
+        match self {
+            PicRegisters::Master | PicRegisters::Slave => "pic",
+            PicRegisters::MasterElcr | PicRegisters::SlaveElcr => "elcr",
+        }
+    }
+
     fn chip(self) -> usize {
         match self {
             PicRegisters::Master | PicRegisters::MasterElcr => MASTER,

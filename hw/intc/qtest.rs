@@ -274,21 +274,23 @@ impl ModelPc {
             io.insert(
                 u64::from(registers.base()),
                 registers.size(),
+                registers.region_name(),
                 Arc::new(Mutex::new(ports)),
             )
             .unwrap();
         }
-        io.insert(u64::from(PIT_IOBASE), PIT_IO_SIZE, pit.clone())
+        io.insert(u64::from(PIT_IOBASE), PIT_IO_SIZE, "pit", pit.clone())
             .unwrap();
         let speaker = SpeakerPort::new(pit.clone());
         io.insert(
             u64::from(SPEAKER_IOBASE),
             SPEAKER_IO_SIZE,
+            "pcspk",
             Arc::new(Mutex::new(speaker)),
         )
         .unwrap();
         let mmio = Bus::new();
-        mmio.insert(IOAPIC_BASE, IOAPIC_SIZE, ioapic.clone())
+        mmio.insert(IOAPIC_BASE, IOAPIC_SIZE, "ioapic", ioapic.clone())
             .unwrap();
         Self {
             pics,

@@ -120,10 +120,10 @@ pub fn attach_io(
     io_bus: &Bus,
 ) -> Result<(), BusError> {
     let ports = Arc::new(Mutex::new(FwCfgIo::new(fw_cfg.clone())));
-    io_bus.insert(FW_CFG_IO_BASE, FW_CFG_IO_SIZE, ports)?;
+    io_bus.insert(FW_CFG_IO_BASE, FW_CFG_IO_SIZE, "fwcfg", ports)?;
     if lock(fw_cfg).dma_enabled() {
         let dma = Arc::new(Mutex::new(FwCfgDmaIo::new(fw_cfg.clone(), mem.clone())));
-        io_bus.insert(FW_CFG_DMA_IO_BASE, FW_CFG_DMA_IO_SIZE, dma)?;
+        io_bus.insert(FW_CFG_DMA_IO_BASE, FW_CFG_DMA_IO_SIZE, "fwcfg.dma", dma)?;
     }
     Ok(())
 }

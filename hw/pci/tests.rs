@@ -46,8 +46,13 @@ fn pc_model() -> (Model, SharedPciBus) {
     let root = shared(bus);
     lock(&root).reset();
     let pio = Bus::new();
-    pio.insert(0xcf8, 8, shared(PciHost::new(root.clone(), None)))
-        .unwrap();
+    pio.insert(
+        0xcf8,
+        8,
+        "pci-conf",
+        shared(PciHost::new(root.clone(), None)),
+    )
+    .unwrap();
     (Model::new(pio, Bus::new()), root)
 }
 
@@ -90,8 +95,13 @@ fn q35_model_with_root() -> (Model, SharedPciBus) {
     let root = shared(bus);
     lock(&root).reset();
     let pio = Bus::new();
-    pio.insert(0xcf8, 8, shared(PciHost::new(root.clone(), None)))
-        .unwrap();
+    pio.insert(
+        0xcf8,
+        8,
+        "pci-conf",
+        shared(PciHost::new(root.clone(), None)),
+    )
+    .unwrap();
     let mut model = Model::new(pio, Bus::new());
     let ecam_root = root.clone();
     model.after_write = Box::new(move |mmio: &Bus| {
@@ -101,7 +111,8 @@ fn q35_model_with_root() -> (Model, SharedPciBus) {
             }
             if let Some(new) = change.new {
                 let ecam = shared(PcieEcam::new(ecam_root.clone()));
-                mmio.insert(new.base, new.size, ecam).unwrap();
+                mmio.insert(new.base, new.size, "pcie-mmcfg-mmio", ecam)
+                    .unwrap();
             }
         }
     });
@@ -596,7 +607,7 @@ fn pc_intx_routing_matches_qemu() {
     let root = shared(bus);
     let ours = plug_test_functions(&root);
     let pio = Bus::new();
-    pio.insert(0xcf8, 8, shared(PciHost::new(root, None)))
+    pio.insert(0xcf8, 8, "pci-conf", shared(PciHost::new(root, None)))
         .unwrap();
     let mut model = Model::new(pio, Bus::new());
     let mut steps = edu_setup(&EDUS);
@@ -652,7 +663,7 @@ fn q35_intx_routing_matches_qemu() {
     let root = shared(bus);
     let ours = plug_test_functions(&root);
     let pio = Bus::new();
-    pio.insert(0xcf8, 8, shared(PciHost::new(root, None)))
+    pio.insert(0xcf8, 8, "pci-conf", shared(PciHost::new(root, None)))
         .unwrap();
     let mut model = Model::new(pio, Bus::new());
     let mut steps = edu_setup(&EDUS);
@@ -798,8 +809,13 @@ fn q35_info_pci_matches_qemu() {
         .unwrap();
     let root = shared(bus);
     let pio = Bus::new();
-    pio.insert(0xcf8, 8, shared(PciHost::new(root.clone(), None)))
-        .unwrap();
+    pio.insert(
+        0xcf8,
+        8,
+        "pci-conf",
+        shared(PciHost::new(root.clone(), None)),
+    )
+    .unwrap();
     let mut model = Model::new(pio, Bus::new());
     for &(bus, d, offset, value) in &writes {
         model.config_writel(bus, d, offset, value);
@@ -971,7 +987,7 @@ fn reset_control_register_matches_qemu() {
         let root = shared(PciBus::new(router));
         let pio = Bus::new();
         let host = PciHost::new(root, Some(shared(rcr)));
-        pio.insert(0xcf8, 8, shared(host)).unwrap();
+        pio.insert(0xcf8, 8, "pci-conf", shared(host)).unwrap();
         let mut model = Model::new(pio, Bus::new());
         compare(machine, &mut qemu, &mut model, |m| {
             let mut reads = vec![("reset".to_string(), m.inp(0xcf9, 1))];
@@ -1007,8 +1023,13 @@ fn root_port_without_hotplug_matches_qemu() {
     let port = PcieRootPort::new(&bus, devfn(1, 0), props);
     bus.plug(devfn(1, 0), shared(port), false, None).unwrap();
     let pio = Bus::new();
-    pio.insert(0xcf8, 8, shared(PciHost::new(shared(bus), None)))
-        .unwrap();
+    pio.insert(
+        0xcf8,
+        8,
+        "pci-conf",
+        shared(PciHost::new(shared(bus), None)),
+    )
+    .unwrap();
     let mut model = Model::new(pio, Bus::new());
     compare(
         "pcie-root-port,hotplug=off",

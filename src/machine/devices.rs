@@ -274,7 +274,14 @@ pub fn create_user_devices(
                     .uint("iosize")
                     .map_or(DEBUG_EXIT_DEFAULT_IOSIZE, u64::from);
                 let device = Arc::new(Mutex::new(DebugExit::new(wiring.system.clone())));
-                insert(wiring.pio, u64::from(iobase), iosize, device, location)?;
+                insert(
+                    wiring.pio,
+                    u64::from(iobase),
+                    iosize,
+                    "isa-debug-exit",
+                    device,
+                    location,
+                )?;
                 isa(&[])
             }
             "pcie-root-port" | "pci-bridge" => {
@@ -300,14 +307,16 @@ struct SerialPlacement {
     irq: Option<u8>,
 }
 
+/// Map a device at its ports, named as QEMU names its region.
 fn insert(
     bus: &Bus,
     base: u64,
     len: u64,
+    name: &'static str,
     device: hw::core::bus::SharedDevice,
     location: &str,
 ) -> Result<(), MachineError> {
-    bus.insert(base, len, device).map_err(|_| {
+    bus.insert(base, len, name, device).map_err(|_| {
         MachineError::at(
             location,
             format!("I/O port {base:#x} is already in use by another device"),
@@ -343,6 +352,7 @@ fn add_serial(
         wiring.pio,
         u64::from(placement.iobase),
         SERIAL_IO_SIZE,
+        "serial",
         Arc::new(Mutex::new(on_bus)),
         location,
     )?;
@@ -363,7 +373,14 @@ fn add_debugcon(
     let device = connect(chardevs, id, "isa-debugcon", location, |backend| {
         DebugCon::new(backend, readback)
     })?;
-    insert(wiring.pio, iobase, DEBUGCON_IO_SIZE, device, location)
+    insert(
+        wiring.pio,
+        iobase,
+        DEBUGCON_IO_SIZE,
+        "isa-debugcon",
+        device,
+        location,
+    )
 }
 
 /// Connect a new device to chardev `id`, building it around its backend.

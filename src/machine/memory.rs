@@ -119,6 +119,12 @@ fn backing_for(obj: &ObjectOptions, size: u64) -> io::Result<Backing> {
     })
 }
 
+/// The name of the machine's RAM block: QEMU's `pc.ram`, or the id of the
+/// memory backend object standing for it.
+pub fn ram_block_name(backend_id: Option<&str>) -> &str {
+    backend_id.unwrap_or("pc.ram")
+}
+
 /// Allocate `ram_size` bytes of guest RAM laid out as `regions` (address,
 /// size), the regions taking consecutive parts of the backend.
 pub fn allocate(
@@ -154,7 +160,7 @@ pub fn allocate(
             )
         }
         None => (
-            "pc.ram".to_string(),
+            ram_block_name(None).to_string(),
             Backing::Anonymous { shared: false },
             true,
         ),

@@ -102,6 +102,8 @@ pub struct Machine {
 /// The parts of a `pc`/`q35` machine.
 struct PcBoard {
     memory: GuestMemoryMmap,
+    /// The RAM block's name (`pc.ram` or the memory backend's id).
+    ram_name: String,
     layout: PcMemoryLayout,
     // Kept for as long as the VM runs: it owns the VM fd the vCPUs use.
     _vm: KvmVm,
@@ -235,6 +237,19 @@ impl Machine {
     /// PCI bus 0, on machines that have one.
     pub fn pci_root(&self) -> Option<&hw::pci::host::SharedPciBus> {
         self.board.as_ref().map(|b| &b.pci_root)
+    }
+
+    /// The RAM block's name and how the machine maps it, on machines with
+    /// RAM.
+    pub fn ram_layout(&self) -> Option<(&str, &PcMemoryLayout)> {
+        self.board
+            .as_ref()
+            .map(|b| (b.ram_name.as_str(), &b.layout))
+    }
+
+    /// The port I/O and memory-mapped buses, on machines that have them.
+    pub fn io_buses(&self) -> Option<&IoBuses> {
+        self.board.as_ref().map(|b| b.buses.as_ref())
     }
 
     pub fn qom_mut(&mut self) -> &mut qom::MachineTree {
@@ -599,6 +614,7 @@ impl PcBoard {
         );
         let board = PcBoard {
             memory,
+            ram_name: memory::ram_block_name(backend).to_string(),
             layout,
             _vm: vm,
             chipset,

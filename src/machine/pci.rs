@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex, Weak};
 
-use hw::core::bus::{lock, BusDevice, SharedDevice};
+use hw::core::bus::{lock, BusDevice, RegionName, RegionPart, SharedDevice};
 use hw::core::irq::{GsiLine, InterruptController, InterruptLine};
 use hw::core::system::SystemControl;
 use hw::i386::memmap::PcMachineKind;
@@ -25,6 +25,35 @@ use crate::accel::kvm::vcpu::IoBuses;
 /// Where the configuration ports are.
 const PCI_HOST_PORTS: u64 = 0xcf8;
 const PCI_HOST_PORTS_LEN: u64 = 8;
+
+/// The regions QEMU maps at the configuration ports: the address and data
+/// registers, and over the address register's second byte the chipset's
+/// reset control register, named `reset_control`.
+const fn host_port_regions(reset_control: &'static str) -> [RegionPart; 3] {
+    [
+        RegionPart {
+            offset: 0,
+            len: 4,
+            name: "pci-conf-idx",
+            priority: 0,
+        },
+        RegionPart {
+            offset: 1,
+            len: 1,
+            name: reset_control,
+            priority: 1,
+        },
+        RegionPart {
+            offset: 4,
+            len: 4,
+            name: "pci-conf-data",
+            priority: 0,
+        },
+    ]
+}
+
+static PIIX3_HOST_PORT_REGIONS: [RegionPart; 3] = host_port_regions("piix3-reset-control");
+static ICH9_HOST_PORT_REGIONS: [RegionPart; 3] = host_port_regions("lpc-reset-control");
 
 fn lines(interrupts: &Arc<dyn InterruptController>, count: usize) -> Vec<Arc<dyn InterruptLine>> {
     (0..count as u32)
@@ -62,10 +91,12 @@ impl Q35HostPorts {
             if let Some(new) = change.new {
                 // The window can only land where nothing else is: the MCH
                 // places it below 4 GiB, outside RAM.
-                let _ =
-                    buses
-                        .mmio
-                        .insert(new.base, new.size, shared(PcieEcam::new(self.root.clone())));
+                let _ = buses.mmio.insert(
+                    new.base,
+                    new.size,
+                    "pcie-mmcfg-mmio",
+                    shared(PcieEcam::new(self.root.clone())),
+                );
             }
         }
     }
@@ -125,7 +156,7 @@ pub fn create(
     system: &Arc<dyn SystemControl>,
     buses: &Arc<IoBuses>,
 ) -> Result<RootBus, MachineError> {
-    let (ports, root): (SharedDevice, RootBus) = match kind {
+    let (ports, regions, root): (SharedDevice, _, RootBus) = match kind {
         PcMachineKind::I440fx => {
             let router = Arc::new(PiixIntxRouter::new(lines(interrupts, PIIX_NUM_PIC_IRQS)));
             let mut bus = PciBus::new(router.clone());
@@ -146,6 +177,7 @@ pub fn create(
             });
             (
                 ports,
+                &PIIX3_HOST_PORT_REGIONS,
                 RootBus {
                     bus: root,
                     name: "pci.0",
@@ -174,6 +206,7 @@ pub fn create(
             });
             (
                 ports,
+                &ICH9_HOST_PORT_REGIONS,
                 RootBus {
                     bus: root,
                     name: "pcie.0",
@@ -183,7 +216,12 @@ pub fn create(
     };
     buses
         .pio
-        .insert(PCI_HOST_PORTS, PCI_HOST_PORTS_LEN, ports)
+        .insert(
+            PCI_HOST_PORTS,
+            PCI_HOST_PORTS_LEN,
+            RegionName::Parts(regions),
+            ports,
+        )
         .map_err(plug_error)?;
     Ok(root)
 }

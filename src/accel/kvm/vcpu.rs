@@ -622,11 +622,16 @@ mod tests {
         let (port_tx, port_rx) = mpsc::channel();
         buses
             .pio
-            .insert(0x60, 1, Arc::new(Mutex::new(Port(port_tx.clone()))))
+            .insert(
+                0x60,
+                1,
+                "probe",
+                Arc::new(Mutex::new(Port(port_tx.clone()))),
+            )
             .unwrap();
         buses
             .pio
-            .insert(0xf4, 1, Arc::new(Mutex::new(Port(port_tx))))
+            .insert(0xf4, 1, "probe", Arc::new(Mutex::new(Port(port_tx))))
             .unwrap();
         let (req_tx, req_rx) = mpsc::channel();
         let threads = VcpuThreads::spawn(

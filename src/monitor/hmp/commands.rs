@@ -98,6 +98,16 @@ pub static INFO_COMMANDS: &[HmpCommand] = &[
     ),
     command("cpus", "", "", "show infos for each CPU", info_cpus),
     command("kvm", "", "", "show KVM information", info_kvm),
+    // The flat view (-f) and region owners (-o) are not offered; a tree
+    // without -f ignores -d, and there are no disabled regions for -D.
+    command(
+        "mtree",
+        "dispatch_tree:-d,disabled:-D",
+        "[-f][-d][-o][-D]",
+        "show memory tree (-f: dump flat view for address spaces;-d: dump dispatch tree, \
+         valid with -f only);-o: dump region owners/parents;-D: dump disabled regions",
+        info_mtree,
+    ),
     command("name", "", "", "show the current VM name", info_name),
     command("qtree", "", "", "show device tree", info_qtree),
     command(
@@ -213,6 +223,25 @@ fn info_qtree(hmp: &mut Hmp, _: &Args) {
     let pci_root = machine.pci_root().map(|bus| lock(bus));
     let text = super::qtree::info_qtree(&machine.qom().tree, pci_root.as_deref());
     hmp.out.push_str(&text);
+}
+
+fn info_mtree(hmp: &mut Hmp, _: &Args) {
+    let machine: &crate::machine::Machine = hmp.ctx.machine;
+    let ram = machine
+        .ram_layout()
+        .map(|(name, layout)| super::mtree::RamBlock {
+            name,
+            size: layout.ram_size,
+            aliases: layout.ram_aliases(),
+        });
+    let buses = machine.io_buses();
+    let map = super::mtree::MemoryMap {
+        cpus: machine.cpu_count(),
+        ram,
+        mmio: buses.map_or_else(Vec::new, |b| b.mmio.regions()),
+        pio: buses.map_or_else(Vec::new, |b| b.pio.regions()),
+    };
+    hmp.out.push_str(&super::mtree::info_mtree(&map));
 }
 
 fn info_cpus(hmp: &mut Hmp, _: &Args) {

@@ -11,6 +11,7 @@
 mod commands;
 mod cpu_dump;
 mod memory_dump;
+mod mtree;
 mod parse;
 mod qtree;
 mod readline;
