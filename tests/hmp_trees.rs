@@ -223,8 +223,10 @@ fn compare_mtree(args: &[String], expected: &[&str], name: &str) {
     }
 }
 
-fn isa_devices(machine: &str, memory: &str, kernel: &str) -> Vec<String> {
-    machine_args(
+/// A machine with two serial ports, a debug console and the debug exit
+/// port, and `extra` options.
+fn isa_devices(machine: &str, memory: &str, kernel: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = machine_args(
         machine,
         &[
             "-m",
@@ -247,14 +249,16 @@ fn isa_devices(machine: &str, memory: &str, kernel: &str) -> Vec<String> {
             "-device",
             "isa-debug-exit",
         ],
-    )
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
 }
 
 #[test]
 fn mtree_of_pc_as_qemu() {
     let kernel = kernel();
     compare_mtree(
-        &isa_devices("pc", "128", &kernel),
+        &isa_devices("pc", "128", &kernel, &[]),
         &[
             "address-space: cpu-memory-1",
             "    0000000000000000-0000000007ffffff (prio 0, ram): alias ram-below-4g @pc.ram 0000000000000000-0000000007ffffff",
@@ -270,17 +274,42 @@ fn mtree_of_pc_as_qemu() {
 }
 
 #[test]
-fn mtree_of_q35_with_ram_above_4g_as_qemu() {
+fn mtree_of_q35_with_a_memory_backend_and_ram_above_4g_as_qemu() {
     let kernel = kernel();
     compare_mtree(
-        &isa_devices("q35", "3G", &kernel),
+        &isa_devices(
+            "q35",
+            "3G",
+            &kernel,
+            &[
+                "-object",
+                "memory-backend-ram,id=ram0,size=3G",
+                "-machine",
+                "memory-backend=ram0",
+            ],
+        ),
         &[
-            "    0000000100000000-000000013fffffff (prio 0, ram): alias ram-above-4g @pc.ram 0000000080000000-00000000bfffffff",
+            "    0000000100000000-000000013fffffff (prio 0, ram): alias ram-above-4g @ram0 0000000080000000-00000000bfffffff",
             "    0000000000000501-0000000000000502 (prio 0, i/o): isa-debug-exit",
             "    0000000000000514-000000000000051b (prio 0, i/o): fwcfg.dma",
             "    0000000000000cf9-0000000000000cf9 (prio 1, i/o): lpc-reset-control",
-            "  0000000000000000-00000000bfffffff (prio 0, ram): pc.ram",
+            "memory-region: ram0",
+            "  0000000000000000-00000000bfffffff (prio 0, ram): ram0",
         ],
         "mtree-q35",
+    );
+}
+
+#[test]
+fn mtree_of_the_none_machine_as_qemu() {
+    compare_mtree(
+        &machine_args("none", &["-S"]),
+        &[
+            "address-space: memory",
+            "  0000000000000000-ffffffffffffffff (prio 0, i/o): system",
+            "address-space: I/O",
+            "  0000000000000000-000000000000ffff (prio 0, i/o): io",
+        ],
+        "mtree-none",
     );
 }
