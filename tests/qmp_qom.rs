@@ -324,35 +324,22 @@ fn types_match_qemu() {
     for entry in &our_types {
         let name = entry["name"].as_str().unwrap();
         let typename = json!({ "typename": name });
-        let request = json!({"execute": "qom-list-properties", "arguments": typename});
-        let qemu_reply = qemu.reply(&request);
-        let our_reply = ours.reply(&request);
-        match (our_reply.get("return"), qemu_reply.get("return")) {
-            (Some(our_list), Some(qemu_list)) => {
-                let qemu_list = entries(qemu_list);
-                for property in entries(our_list) {
-                    assert!(
-                        qemu_list.contains(&property),
-                        "{name}: QEMU has no {property}"
-                    );
+        for command in ["qom-list-properties", "device-list-properties"] {
+            let request = json!({"execute": command, "arguments": typename});
+            let qemu_reply = qemu.reply(&request);
+            let our_reply = ours.reply(&request);
+            match (our_reply.get("return"), qemu_reply.get("return")) {
+                (Some(our_list), Some(qemu_list)) => {
+                    let qemu_list = entries(qemu_list);
+                    for property in entries(our_list) {
+                        assert!(
+                            qemu_list.contains(&property),
+                            "{command} {name}: QEMU has no {property}"
+                        );
+                    }
                 }
+                _ => assert_eq!(our_reply, qemu_reply, "{command} {name}"),
             }
-            _ => assert_eq!(our_reply, qemu_reply, "qom-list-properties {name}"),
-        }
-        let request = json!({"execute": "device-list-properties", "arguments": typename});
-        let qemu_reply = qemu.reply(&request);
-        let our_reply = ours.reply(&request);
-        match (our_reply.get("return"), qemu_reply.get("return")) {
-            (Some(our_list), Some(qemu_list)) => {
-                let qemu_list = entries(qemu_list);
-                for property in entries(our_list) {
-                    assert!(
-                        qemu_list.contains(&property),
-                        "{name}: QEMU has no {property}"
-                    );
-                }
-            }
-            _ => assert_eq!(our_reply, qemu_reply, "device-list-properties {name}"),
         }
     }
 }

@@ -149,13 +149,10 @@ impl Vcpu {
             .map_err(|e| KvmError::Ioctl("KVM_GET_LAPIC", e))?;
         set_lapic_reg(&mut lapic, APIC_LVT_LINT0, APIC_MODE_EXTINT);
         set_lapic_reg(&mut lapic, APIC_LVT_LINT1, APIC_MODE_NMI);
+        let (regs, sregs) = registers(&fd)?;
         let power_on = PowerOnState {
-            regs: fd
-                .get_regs()
-                .map_err(|e| KvmError::Ioctl("KVM_GET_REGS", e))?,
-            sregs: fd
-                .get_sregs()
-                .map_err(|e| KvmError::Ioctl("KVM_GET_SREGS", e))?,
+            regs,
+            sregs,
             fpu: fd
                 .get_fpu()
                 .map_err(|e| KvmError::Ioctl("KVM_GET_FPU", e))?,
@@ -215,13 +212,10 @@ impl Vcpu {
 
     fn read_state(&self) -> Result<VcpuState, KvmError> {
         let fd = &self.fd;
+        let (regs, sregs) = registers(fd)?;
         Ok(VcpuState {
-            regs: fd
-                .get_regs()
-                .map_err(|e| KvmError::Ioctl("KVM_GET_REGS", e))?,
-            sregs: fd
-                .get_sregs()
-                .map_err(|e| KvmError::Ioctl("KVM_GET_SREGS", e))?,
+            regs,
+            sregs,
             fpu: fd.get_fpu().unwrap_or_default(),
             debugregs: fd.get_debug_regs().unwrap_or_default(),
             events: fd.get_vcpu_events().unwrap_or_default(),
@@ -441,6 +435,17 @@ impl VcpuThreads {
             h.shared.changed.notify_all();
         }
     }
+}
+
+/// The general and segment/control registers of a vCPU.
+fn registers(fd: &VcpuFd) -> Result<(kvm_regs, kvm_sregs), KvmError> {
+    let regs = fd
+        .get_regs()
+        .map_err(|e| KvmError::Ioctl("KVM_GET_REGS", e))?;
+    let sregs = fd
+        .get_sregs()
+        .map_err(|e| KvmError::Ioctl("KVM_GET_SREGS", e))?;
+    Ok((regs, sregs))
 }
 
 /// The body of a vCPU thread.
