@@ -15,6 +15,7 @@ mod vl;
 use std::process::exit;
 use std::time::{Duration, Instant};
 
+use accel::qtest::server::QtestServer;
 use chardev::ChardevSet;
 use machine::{Machine, MachineContext};
 use main_loop::MainLoop;
@@ -90,13 +91,26 @@ fn run(desc: &MachineDescription) -> Result<i32, String> {
         },
     )
     .map_err(|e| e.to_string())?;
+    let mut qtest = match &desc.qtest {
+        Some(options) => Some(
+            QtestServer::connect(&mut chardevs, &options.chardev, options.log.as_deref())
+                .map_err(|e| format!("qemu-system-x86_64: {e}"))?,
+        ),
+        None => None,
+    };
     if let Some(daemon) = daemon {
         daemon
             .finish()
             .map_err(|e| format!("qemu-system-x86_64: -daemonize: {e}"))?;
     }
     let status = main_loop
-        .run(&mut chardevs, &mut monitors, &mut signals, &mut machine)
+        .run(
+            &mut chardevs,
+            &mut monitors,
+            qtest.as_mut(),
+            &mut signals,
+            &mut machine,
+        )
         .map_err(|e| format!("qemu-system-x86_64: main loop: {e}"))?;
     // The last replies (to `quit`, say) reach a slow monitor client too,
     // unless it stops reading altogether.

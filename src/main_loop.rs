@@ -11,6 +11,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use hw::core::system::{SystemControl, SystemRequest};
 
+use crate::accel::qtest::server::QtestServer;
 use crate::chardev::ChardevSet;
 use crate::machine::Machine;
 use crate::monitor::Monitors;
@@ -84,6 +85,7 @@ impl MainLoop {
         &mut self,
         chardevs: &mut ChardevSet,
         monitors: &mut Monitors,
+        mut qtest: Option<&mut QtestServer>,
         signals: &mut TerminationSignals,
         machine: &mut Machine,
     ) -> io::Result<i32> {
@@ -130,6 +132,9 @@ impl MainLoop {
                 }
             }
             chardevs.deliver_pending(self.poll.registry());
+            if let Some(qtest) = qtest.as_deref_mut() {
+                qtest.process(machine);
+            }
             if let Some(status) = monitors.process(machine, chardevs) {
                 return Ok(status);
             }
@@ -141,6 +146,10 @@ impl MainLoop {
                 }
             }
             machine.run_timers(Instant::now());
+            if let Some(qtest) = qtest.as_deref_mut() {
+                // Interrupts the timers raised go to the test now.
+                qtest.process(machine);
+            }
             monitors.flush_events();
         }
     }

@@ -47,6 +47,16 @@ impl TimerList {
             .min()
     }
 
+    /// The earliest deadline of the devices whose deadlines are on
+    /// `clock` (the same clock object), on that clock.
+    pub fn next_deadline_on(&self, clock: &Arc<dyn Clock>) -> Option<Duration> {
+        self.entries
+            .iter()
+            .filter(|(_, c)| std::ptr::addr_eq(Arc::as_ptr(c), Arc::as_ptr(clock)))
+            .filter_map(|(device, _)| lock(device).next_deadline())
+            .min()
+    }
+
     /// Fire every timer that is due.
     pub fn run_due(&self) {
         for (device, clock) in &self.entries {

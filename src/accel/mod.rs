@@ -1,15 +1,16 @@
 //! Accelerators: what runs the guest's CPUs and provides the PC's interrupt
 //! controllers and timer (QEMU's `accel/`).
 //!
-//! Only KVM exists so far. The PIC, IOAPIC and PIT sit behind
-//! `LegacyChipset` so that userspace models of them (for an accelerator
-//! without an in-kernel irqchip, or `kernel-irqchip=off`) can stand in.
+//! KVM runs guests; qtest runs none and lets a test drive the devices. The
+//! PIC, IOAPIC and PIT sit behind `LegacyChipset`: KVM's in-kernel chips,
+//! or the userspace models under qtest.
 
 use std::sync::Arc;
 
 use hw::core::irq::InterruptController;
 
 pub mod kvm;
+pub mod qtest;
 
 /// The PC's PICs, IOAPIC and PIT, wherever they are implemented.
 pub trait LegacyChipset: Send + Sync {

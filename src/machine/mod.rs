@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use mio::Waker;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
-use hw::core::clock::HostClock;
+use hw::core::clock::{Clock, HostClock, VirtualClock};
 use hw::core::irq::InterruptController;
 use hw::core::system::{SystemControl, SystemRequest};
 use hw::core::timer::{TimerList, TimerNotifier};
@@ -36,6 +36,7 @@ use hw::rtc::mc146818::DateTime;
 use crate::accel::kvm::chipset::KvmChipset;
 use crate::accel::kvm::vcpu::{IoBuses, Vcpu, VcpuState, VcpuThreads};
 use crate::accel::kvm::KvmVm;
+use crate::accel::qtest::chipset::{IoapicInputs, QtestChipset};
 use crate::accel::LegacyChipset;
 use crate::chardev::ChardevSet;
 use crate::cpu::cpuid::{apicid_bits, vendor_words, CpuidEntry, GuestCpu, HostCpuid, Topology};
@@ -97,6 +98,8 @@ pub struct Machine {
     qom: qom::MachineTree,
     /// `-smp`'s topology, for the CPU slots.
     smp: crate::vl::description::SmpTopology,
+    /// Under qtest: the virtual clock the test steps.
+    virtual_clock: Option<Arc<VirtualClock>>,
 }
 
 /// The parts of a `pc`/`q35` machine.
@@ -105,16 +108,61 @@ struct PcBoard {
     /// The RAM block's name (`pc.ram` or the memory backend's id).
     ram_name: String,
     layout: PcMemoryLayout,
-    // Kept for as long as the VM runs: it owns the VM fd the vCPUs use.
-    _vm: KvmVm,
-    chipset: KvmChipset,
+    accel: BoardAccel,
     buses: Arc<IoBuses>,
-    vcpus: VcpuThreads,
-    boot: DirectBoot,
+    /// The kernel booted directly; none under qtest without `-kernel`,
+    /// where no CPU would run firmware.
+    boot: Option<DirectBoot>,
     fw_cfg: Arc<Mutex<FwCfg>>,
     boot_strict: bool,
     i8042: Arc<Mutex<I8042>>,
     pci_root: hw::pci::host::SharedPciBus,
+}
+
+/// What a board is built on: a KVM VM, or (qtest) the virtual clock.
+enum Host {
+    Kvm(KvmVm),
+    Qtest(Arc<VirtualClock>),
+}
+
+/// The chips of a board being built, with its vCPUs on KVM.
+enum Chips {
+    Kvm {
+        vm: KvmVm,
+        chipset: KvmChipset,
+        vcpus: Vec<Vcpu>,
+    },
+    Qtest(QtestChipset),
+}
+
+/// What runs the board: KVM with its VM, in-kernel chips and vCPU
+/// threads, or qtest with userspace chips and no CPU running.
+enum BoardAccel {
+    Kvm {
+        // Kept for as long as the VM runs: it owns the VM fd the vCPUs use.
+        _vm: KvmVm,
+        chipset: KvmChipset,
+        vcpus: VcpuThreads,
+    },
+    Qtest {
+        chipset: QtestChipset,
+    },
+}
+
+impl BoardAccel {
+    fn chipset(&self) -> &dyn LegacyChipset {
+        match self {
+            BoardAccel::Kvm { chipset, .. } => chipset,
+            BoardAccel::Qtest { chipset } => chipset,
+        }
+    }
+
+    fn vcpus(&self) -> Option<&VcpuThreads> {
+        match self {
+            BoardAccel::Kvm { vcpus, .. } => Some(vcpus),
+            BoardAccel::Qtest { .. } => None,
+        }
+    }
 }
 
 /// Wakes the main loop when a device timer moves.
@@ -145,22 +193,29 @@ fn machine_kind(type_name: &str) -> Option<PcMachineKind> {
     }
 }
 
-/// The accelerator to use. Only KVM exists: QEMU's default (TCG) and an
-/// explicit TCG are refused as QEMU refuses an accelerator it lacks.
-fn check_accelerators(desc: &MachineDescription) -> Result<(), MachineError> {
-    if desc.accelerators.is_empty() || desc.accelerators.iter().any(|a| a.name == "kvm") {
-        return Ok(());
+/// The accelerator a machine runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accelerator {
+    Kvm,
+    Qtest,
+}
+
+/// The accelerator to use: the first the command line names (KVM when
+/// none; the command line turns a lone `-qtest` into qtest).
+fn accelerator(desc: &MachineDescription) -> Result<Accelerator, MachineError> {
+    match desc.accelerators.first().map(|a| a.name.as_str()) {
+        None | Some("kvm") => Ok(Accelerator::Kvm),
+        Some("qtest") => Ok(Accelerator::Qtest),
+        Some(name) => Err(MachineError::plain(format!(
+            "-accel {name}: invalid accelerator {name}"
+        ))),
     }
-    let name = &desc.accelerators[0].name;
-    Err(MachineError::plain(format!(
-        "-accel {name}: invalid accelerator {name}"
-    )))
 }
 
 impl Machine {
     /// Build the machine `desc` describes, started or paused as `-S` says.
     pub fn build(desc: &MachineDescription, ctx: MachineContext) -> Result<Self, MachineError> {
-        check_accelerators(desc)?;
+        let accel = accelerator(desc)?;
         unsupported::check(desc)?;
         let policy = LifecyclePolicy {
             no_reboot: desc.lifecycle.no_reboot,
@@ -168,9 +223,12 @@ impl Machine {
         };
         let mut timers = TimerList::default();
         let events = ctx.events.clone();
+        let virtual_clock =
+            (accel == Accelerator::Qtest).then(|| Arc::new(VirtualClock::default()));
         let (board, qom) = match machine_kind(&desc.machine.type_name) {
             Some(kind) => {
-                let (board, tree) = PcBoard::build(desc, kind, ctx, &mut timers)?;
+                let (board, tree) =
+                    PcBoard::build(desc, kind, ctx, &mut timers, virtual_clock.clone())?;
                 (Some(board), tree)
             }
             None => {
@@ -190,6 +248,7 @@ impl Machine {
             exit_status: None,
             qom,
             smp: desc.smp,
+            virtual_clock,
         };
         machine.reset()?;
         if !desc.lifecycle.start_paused {
@@ -214,19 +273,23 @@ impl Machine {
 
     /// How many vCPUs the machine has.
     pub fn cpu_count(&self) -> usize {
-        self.board.as_ref().map_or(0, |b| b.vcpus.count())
+        self.vcpus().map_or(0, VcpuThreads::count)
     }
 
     /// The registers of vCPU `index` (read by its own thread); `None` when
     /// there is no such vCPU or KVM fails to give them (said on stderr).
     pub fn vcpu_state(&self, index: usize) -> Option<VcpuState> {
-        match self.board.as_ref()?.vcpus.read_state(index)? {
+        match self.vcpus()?.read_state(index)? {
             Ok(state) => Some(state),
             Err(e) => {
                 eprintln!("qemu-system-x86_64: {e}");
                 None
             }
         }
+    }
+
+    fn vcpus(&self) -> Option<&VcpuThreads> {
+        self.board.as_ref()?.accel.vcpus()
     }
 
     /// The QOM tree, for the `qom-*` commands.
@@ -263,9 +326,7 @@ impl Machine {
 
     /// The host thread of each vCPU, by index.
     pub fn vcpu_thread_ids(&self) -> Vec<i32> {
-        self.board
-            .as_ref()
-            .map_or_else(Vec::new, |b| b.vcpus.thread_ids())
+        self.vcpus().map_or_else(Vec::new, VcpuThreads::thread_ids)
     }
 
     /// QMP `stop`: pause a running machine (QEMU's vm_stop).
@@ -299,9 +360,9 @@ impl Machine {
     /// QMP `inject-nmi`: an NMI to every vCPU, as QEMU's PC machines do;
     /// false on a machine without CPUs.
     pub fn inject_nmi(&mut self) -> bool {
-        match &self.board {
-            Some(board) => {
-                board.vcpus.inject_nmi();
+        match self.vcpus() {
+            Some(vcpus) => {
+                vcpus.inject_nmi();
                 true
             }
             None => false,
@@ -319,9 +380,12 @@ impl Machine {
     /// afresh.
     fn reset(&mut self) -> Result<(), MachineError> {
         if let Some(board) = &self.board {
-            board.vcpus.pause();
+            if let Some(vcpus) = board.accel.vcpus() {
+                vcpus.pause();
+            }
             board
-                .chipset
+                .accel
+                .chipset()
                 .reset()
                 .map_err(|e| MachineError::plain(e.to_string()))?;
             board.buses.pio.reset_devices();
@@ -330,7 +394,9 @@ impl Machine {
                 .update_boot_files(&[], board.boot_strict)
                 .map_err(MachineError::plain)?;
             let entry = board.load_kernel()?;
-            board.vcpus.reset(Some(entry));
+            if let Some(vcpus) = board.accel.vcpus() {
+                vcpus.reset(entry);
+            }
         }
         Ok(())
     }
@@ -341,8 +407,8 @@ impl Machine {
             return;
         }
         self.events.emit(QmpEvent::resume());
-        if let Some(board) = &self.board {
-            board.vcpus.resume();
+        if let Some(vcpus) = self.vcpus() {
+            vcpus.resume();
         }
         self.state = RunState::Running;
     }
@@ -353,8 +419,8 @@ impl Machine {
         if self.state != RunState::Running {
             return;
         }
-        if let Some(board) = &self.board {
-            board.vcpus.pause();
+        if let Some(vcpus) = self.vcpus() {
+            vcpus.pause();
         }
         self.state = state;
         self.events.emit(QmpEvent::stop());
@@ -388,8 +454,8 @@ impl Machine {
         }
         self.events.emit(QmpEvent::reset(cause));
         if was_running {
-            if let Some(board) = &self.board {
-                board.vcpus.resume();
+            if let Some(vcpus) = self.vcpus() {
+                vcpus.resume();
             }
         } else {
             self.state = RunState::Prelaunch;
@@ -406,6 +472,97 @@ impl PhysicalMemory for Machine {
             return false;
         };
         board.memory.read_slice(buf, GuestAddress(addr)).is_ok() || board.buses.mmio.read(addr, buf)
+    }
+}
+
+/// What the qtest server does to the machine: accesses as a CPU makes
+/// them, and the virtual clock.
+impl Machine {
+    /// A port write; unassigned ports ignore it.
+    pub fn port_write(&self, port: u16, data: &[u8]) {
+        if let Some(board) = &self.board {
+            board.buses.pio.write(u64::from(port), data);
+        }
+    }
+
+    /// A port read; unassigned ports read as all ones.
+    pub fn port_read(&self, port: u16, data: &mut [u8]) {
+        let read = self
+            .board
+            .as_ref()
+            .is_some_and(|b| b.buses.pio.read(u64::from(port), data));
+        if !read {
+            data.fill(0xff);
+        }
+    }
+
+    /// A memory write to RAM or a device's registers; elsewhere ignored.
+    pub fn physical_write(&self, addr: u64, data: &[u8]) {
+        if let Some(board) = &self.board {
+            if board.memory.write_slice(data, GuestAddress(addr)).is_err() {
+                board.buses.mmio.write(addr, data);
+            }
+        }
+    }
+
+    /// A memory read from RAM or a device's registers; elsewhere zeros.
+    pub fn physical_read(&self, addr: u64, data: &mut [u8]) {
+        if !PhysicalMemory::read(self, addr, data) {
+            data.fill(0);
+        }
+    }
+
+    /// The virtual clock, under qtest.
+    pub fn virtual_clock(&self) -> Option<&Arc<VirtualClock>> {
+        self.virtual_clock.as_ref()
+    }
+
+    /// The virtual clock's time in nanoseconds, under qtest.
+    pub fn virtual_clock_ns(&self) -> Option<i64> {
+        let now = self.virtual_clock.as_ref()?.now();
+        Some(i64::try_from(now.as_nanos()).unwrap_or(i64::MAX))
+    }
+
+    /// Nanoseconds until the next timer on the virtual clock.
+    pub fn virtual_time_to_next_timer(&self) -> Option<i64> {
+        let clock: Arc<dyn Clock> = self.virtual_clock.clone()?;
+        let deadline = self.timers.next_deadline_on(&clock)?;
+        let wait = deadline.saturating_sub(clock.now());
+        Some(i64::try_from(wait.as_nanos()).unwrap_or(i64::MAX))
+    }
+
+    /// Move the virtual clock to `target_ns`, stopping at each timer on
+    /// the way to fire it (QEMU's qtest_clock_warp); an earlier time
+    /// leaves the clock where it is.
+    pub fn warp_virtual_clock(&mut self, target_ns: i64) {
+        let Some(clock) = self.virtual_clock.clone() else {
+            return;
+        };
+        let target = Duration::from_nanos(u64::try_from(target_ns).unwrap_or(0));
+        let as_clock: Arc<dyn Clock> = clock.clone();
+        while clock.now() < target {
+            let next = self
+                .timers
+                .next_deadline_on(&as_clock)
+                .map_or(target, |deadline| deadline.min(target));
+            clock.advance_to(next);
+            self.timers.run_due();
+        }
+    }
+
+    /// The IOAPIC's inputs as the qtest server watches them.
+    pub fn qtest_ioapic_inputs(&self) -> Option<Arc<IoapicInputs>> {
+        match &self.board.as_ref()?.accel {
+            BoardAccel::Qtest { chipset } => Some(chipset.ioapic_inputs()),
+            BoardAccel::Kvm { .. } => None,
+        }
+    }
+
+    /// Drive one of the IOAPIC's inputs (qtest's `set_irq_in`).
+    pub fn set_qtest_ioapic_input(&self, input: u32, level: bool) {
+        if let Some(BoardAccel::Qtest { chipset }) = self.board.as_ref().map(|b| &b.accel) {
+            chipset.set_ioapic_input(input, level);
+        }
     }
 }
 
@@ -471,23 +628,34 @@ impl PcBoard {
         kind: PcMachineKind,
         ctx: MachineContext,
         timers: &mut TimerList,
+        virtual_clock: Option<Arc<VirtualClock>>,
     ) -> Result<(Self, qom::MachineTree), MachineError> {
         let model = find_model(&desc.cpu.model).ok_or_else(|| {
             MachineError::plain(format!("unable to find CPU model '{}'", desc.cpu.model))
         })?;
         let smp = desc.smp;
-        let (vm, warnings) =
-            KvmVm::new(smp.cpus, smp.max_cpus).map_err(|e| MachineError::plain(e.to_string()))?;
-        for w in warnings {
-            eprintln!("qemu-system-x86_64: {w}");
-        }
-
-        let supported = vm
-            .supported_cpuid()
-            .map_err(|e| MachineError::plain(e.to_string()))?;
-        let host_msrs = vm
-            .msr_index_list()
-            .map_err(|e| MachineError::plain(e.to_string()))?;
+        let host = match virtual_clock {
+            Some(clock) => Host::Qtest(clock),
+            None => {
+                let (vm, warnings) = KvmVm::new(smp.cpus, smp.max_cpus)
+                    .map_err(|e| MachineError::plain(e.to_string()))?;
+                for w in warnings {
+                    eprintln!("qemu-system-x86_64: {w}");
+                }
+                Host::Kvm(vm)
+            }
+        };
+        // Under qtest the CPU model is taken as defined, with no host to
+        // filter its features.
+        let (supported, host_msrs) = match &host {
+            Host::Kvm(vm) => (
+                vm.supported_cpuid()
+                    .map_err(|e| MachineError::plain(e.to_string()))?,
+                vm.msr_index_list()
+                    .map_err(|e| MachineError::plain(e.to_string()))?,
+            ),
+            Host::Qtest(_) => Default::default(),
+        };
         let (cpu, missing) = GuestCpu::new(model, &desc.cpu.features, &HostCpuid(&supported))
             .map_err(MachineError::plain)?;
         let topology = Topology {
@@ -511,16 +679,31 @@ impl PcBoard {
             },
         )
         .map_err(MachineError::plain)?;
-        vm.map_memory(&memory)
-            .map_err(|e| MachineError::plain(e.to_string()))?;
-
-        let chipset =
-            KvmChipset::new(vm.vm_fd()).map_err(|e| MachineError::plain(e.to_string()))?;
-        let interrupts: Arc<dyn InterruptController> = chipset.interrupt_controller();
         let buses = Arc::new(IoBuses {
             pio: hw::core::bus::Bus::new(),
             mmio: hw::core::bus::Bus::new(),
         });
+        let mut chips = match host {
+            Host::Kvm(vm) => {
+                vm.map_memory(&memory)
+                    .map_err(|e| MachineError::plain(e.to_string()))?;
+                let chipset =
+                    KvmChipset::new(vm.vm_fd()).map_err(|e| MachineError::plain(e.to_string()))?;
+                Chips::Kvm {
+                    vm,
+                    chipset,
+                    vcpus: Vec::new(),
+                }
+            }
+            Host::Qtest(clock) => Chips::Qtest(
+                QtestChipset::new(&buses.pio, &buses.mmio, clock, timers)
+                    .map_err(MachineError::plain)?,
+            ),
+        };
+        let interrupts: Arc<dyn InterruptController> = match &chips {
+            Chips::Kvm { chipset, .. } => chipset.interrupt_controller(),
+            Chips::Qtest(chipset) => chipset.interrupt_controller(),
+        };
         let notifier: Arc<dyn TimerNotifier> = Arc::new(WakeMainLoop(ctx.waker.clone()));
         let rtc_clock = Arc::new(rtc_clock(&desc.rtc));
         let cmos = PcCmosConfig {
@@ -569,39 +752,55 @@ impl PcBoard {
             timers,
         )?;
 
-        let mut vcpus = Vec::new();
-        let mut apic_ids = Vec::new();
-        for index in 0..smp.cpus {
-            // QEMU checks the features once per vCPU it creates.
-            for m in &missing {
-                eprintln!("qemu-system-x86_64: {}", m.warning());
+        let apic_ids: Vec<u32> = (0..smp.cpus).map(|index| apic_id(index, smp)).collect();
+        if let Chips::Kvm { vm, vcpus, .. } = &mut chips {
+            for (index, id) in (0..smp.cpus).zip(&apic_ids) {
+                // QEMU checks the features once per vCPU it creates.
+                for m in &missing {
+                    eprintln!("qemu-system-x86_64: {}", m.warning());
+                }
+                let cpuid = cpu.entries(*id, topology);
+                vcpus.push(
+                    Vcpu::new(&vm.vm_fd(), index, &cpuid, &host_msrs)
+                        .map_err(|e| MachineError::plain(e.to_string()))?,
+                );
             }
-            let cpuid = cpu.entries(apic_id(index, smp), topology);
-            apic_ids.push(apic_id(index, smp));
-            vcpus.push(
-                Vcpu::new(&vm.vm_fd(), index, &cpuid, &host_msrs)
-                    .map_err(|e| MachineError::plain(e.to_string()))?,
-            );
         }
-        let boot = match &desc.boot.kernel {
-            Some(kernel) => DirectBoot {
+        let boot = match (&desc.boot.kernel, &chips) {
+            (Some(kernel), _) => Some(DirectBoot {
                 kernel: kernel.clone(),
                 initrd: desc.boot.initrd.clone(),
                 cmdline: desc.boot.append.clone(),
-            },
+            }),
+            // No CPU runs under qtest: the machine needs no firmware.
+            (None, Chips::Qtest(_)) => None,
             // Firmware boot is not there yet: say so as QEMU does when it
             // cannot find its BIOS (after the devices, whose errors QEMU
             // reports first as it has a BIOS).
-            None => {
+            (None, Chips::Kvm { .. }) => {
                 return Err(MachineError::plain(
                     "could not load PC BIOS 'bios-256k.bin'",
                 ))
             }
         };
-        let tsc_khz = vcpus.first().and_then(Vcpu::tsc_khz);
-        let thread_names = desc.name.as_ref().is_some_and(|n| n.debug_threads);
-        let vcpus = VcpuThreads::spawn(vcpus, buses.clone(), ctx.requests.clone(), thread_names)
-            .map_err(|e| MachineError::plain(format!("failed to start vCPU threads: {e}")))?;
+        let (accel, tsc_khz) = match chips {
+            Chips::Kvm { vm, chipset, vcpus } => {
+                let tsc_khz = vcpus.first().and_then(Vcpu::tsc_khz);
+                let thread_names = desc.name.as_ref().is_some_and(|n| n.debug_threads);
+                let vcpus =
+                    VcpuThreads::spawn(vcpus, buses.clone(), ctx.requests.clone(), thread_names)
+                        .map_err(|e| {
+                            MachineError::plain(format!("failed to start vCPU threads: {e}"))
+                        })?;
+                let accel = BoardAccel::Kvm {
+                    _vm: vm,
+                    chipset,
+                    vcpus,
+                };
+                (accel, tsc_khz)
+            }
+            Chips::Qtest(chipset) => (BoardAccel::Qtest { chipset }, None),
+        };
         let tree = qom::pc_machine(
             desc,
             &qom::PcParts {
@@ -616,10 +815,8 @@ impl PcBoard {
             memory,
             ram_name: memory::ram_block_name(backend).to_string(),
             layout,
-            _vm: vm,
-            chipset,
+            accel,
             buses,
-            vcpus,
             boot,
             fw_cfg,
             boot_strict: fw_cfg::boot_strict(desc),
@@ -629,13 +826,18 @@ impl PcBoard {
         Ok((board, tree))
     }
 
-    fn load_kernel(&self) -> Result<CpuEntryState, MachineError> {
-        let config = KernelBootConfig {
-            kernel: &self.boot.kernel,
-            initrd: self.boot.initrd.as_deref(),
-            cmdline: self.boot.cmdline.as_deref(),
+    fn load_kernel(&self) -> Result<Option<CpuEntryState>, MachineError> {
+        let Some(boot) = &self.boot else {
+            return Ok(None);
         };
-        load_kernel(&self.memory, &self.layout, &config).map_err(|e| MachineError(e.to_string()))
+        let config = KernelBootConfig {
+            kernel: &boot.kernel,
+            initrd: boot.initrd.as_deref(),
+            cmdline: boot.cmdline.as_deref(),
+        };
+        load_kernel(&self.memory, &self.layout, &config)
+            .map(Some)
+            .map_err(|e| MachineError(e.to_string()))
     }
 }
 

@@ -4,8 +4,8 @@
 //! `-device`s under `/machine/peripheral` and `/machine/peripheral-anon`.
 
 use hw::core::qom::{
-    Access, ClassProperty, DeviceSpec, GpioList, ObjectId, ObjectTree, TypeInfo, TypeRegistry,
-    ValueRule,
+    Access, ClassProperty, DeviceSpec, GpioList, ObjectId, ObjectTree, Resolved, TypeInfo,
+    TypeRegistry, ValueRule,
 };
 use hw::i386::memmap::PcMachineKind;
 use serde_json::Value;
@@ -62,6 +62,32 @@ impl MachineTree {
     /// The RTC's canonical path (`/machine/unattached/device[N]`).
     pub fn rtc_path(&self) -> Option<String> {
         self.rtc.map(|rtc| self.tree.path(rtc))
+    }
+
+    /// Whether `path` (absolute, or partial as QEMU resolves it) names the
+    /// IOAPIC, a child of the host bridge in QEMU 7.2
+    /// (`/machine/i440fx/ioapic`, `/machine/q35/ioapic`), which this tree
+    /// does not hold as an object yet.
+    pub fn names_ioapic(&self, path: &str) -> bool {
+        let Some(host) = ["/machine/i440fx", "/machine/q35"]
+            .into_iter()
+            .find(|host| matches!(self.tree.resolve(host), Resolved::Found(_)))
+        else {
+            return false;
+        };
+        let full = format!("{host}/ioapic");
+        let parts = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let (wanted, full) = (parts(path), parts(&full));
+        if path.starts_with('/') {
+            wanted == full
+        } else {
+            !wanted.is_empty() && full.ends_with(&wanted)
+        }
     }
 }
 

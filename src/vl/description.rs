@@ -78,6 +78,18 @@ pub struct MachineDescription {
     pub rtc: Dict,
     /// `-add-fd`: inherited file descriptors put into fd sets.
     pub add_fds: Vec<AddFdOptions>,
+    /// `-qtest CHARDEV` and `-qtest-log FILE`: the test protocol server.
+    pub qtest: Option<QtestOptions>,
+}
+
+/// The qtest protocol server (`-qtest`, `-qtest-log`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QtestOptions {
+    /// The chardev it speaks on (`qtest`, made from the legacy string).
+    pub chardev: String,
+    /// `-qtest-log`: where the conversation is logged; `None` is stderr,
+    /// QEMU's default, and `none` logs nothing.
+    pub log: Option<PathBuf>,
 }
 
 /// What QEMU does when the command line says nothing: the default
@@ -130,6 +142,7 @@ impl Default for MachineDescription {
             firmware_dirs: Vec::new(),
             rtc: Dict::new(),
             add_fds: Vec::new(),
+            qtest: None,
         }
     }
 }

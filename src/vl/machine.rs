@@ -229,7 +229,7 @@ pub fn check_machine_property(
 }
 
 /// The accelerators implemented, for `-accel help` and `-accel NAME`.
-pub const ACCELERATORS: &[&str] = &["kvm"];
+pub const ACCELERATORS: &[&str] = &["kvm", "qtest"];
 
 /// Properties of the `kvm` accelerator in QEMU 7.2.
 pub const KVM_PROPERTIES: &[&str] = &[
@@ -260,9 +260,18 @@ pub fn check_kvm_properties(properties: &Dict) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks `-accel qtest,...` properties: the qtest accelerator has none.
+pub fn check_qtest_properties(properties: &Dict) -> Result<(), String> {
+    match properties.keys().next() {
+        Some(name) => Err(format!("Property 'qtest-accel.{name}' not found")),
+        None => Ok(()),
+    }
+}
+
 pub fn accel_help() -> String {
     let mut out = String::from("Accelerators supported in QEMU binary:\n");
-    for name in ACCELERATORS {
+    // As QEMU, the list leaves out qtest, which is for tests only.
+    for name in ACCELERATORS.iter().filter(|name| **name != "qtest") {
         out.push_str(name);
         out.push('\n');
     }

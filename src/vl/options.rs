@@ -318,7 +318,9 @@ fn clap_error_to_qemu(error: &clap::Error) -> CliError {
 }
 
 /// The options this parser accepts: name, argument synopsis (empty for
-/// none) and a line for `-help`. Every other QEMU option is refused.
+/// none) and a line for `-help`. Every other QEMU option is refused, but
+/// `-qtest` and `-qtest-log`, which QEMU leaves out of `-help` as tests'
+/// own options.
 pub const IMPLEMENTED_OPTIONS: &[(&str, &str, &str)] = &[
     ("h", "", "display this help and exit"),
     ("help", "", "display this help and exit"),

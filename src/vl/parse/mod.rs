@@ -55,6 +55,9 @@ struct State {
     serials: Vec<(String, String)>,
     parallels: Vec<(String, String)>,
     debugcons: Vec<(String, String)>,
+    /// `-qtest`'s legacy chardev string and `-qtest-log`'s file.
+    qtest: Option<String>,
+    qtest_log: Option<String>,
     monitors: Vec<PendingMonitor>,
     monitor_index: usize,
     add_fds: Vec<(String, QemuOpts)>,
@@ -250,6 +253,8 @@ impl State {
                 self.parallels.push((location.to_owned(), arg.to_owned()));
             }
             "debugcon" => self.debugcons.push((location.to_owned(), arg.to_owned())),
+            "qtest" => self.qtest = Some(arg.to_owned()),
+            "qtest-log" => self.qtest_log = Some(arg.to_owned()),
             "monitor" => {
                 self.default_monitor = false;
                 if !arg.starts_with("none") {

@@ -360,9 +360,19 @@ impl State {
                 ));
                 continue;
             }
-            let mut properties = self.kvm_defaults.clone();
-            properties.extend(opts.to_dict(&["accel"]));
-            if let Err(message) = machine::check_kvm_properties(&properties) {
+            let properties = if name == "kvm" {
+                let mut properties = self.kvm_defaults.clone();
+                properties.extend(opts.to_dict(&["accel"]));
+                properties
+            } else {
+                opts.to_dict(&["accel"])
+            };
+            let checked = if name == "kvm" {
+                machine::check_kvm_properties(&properties)
+            } else {
+                machine::check_qtest_properties(&properties)
+            };
+            if let Err(message) = checked {
                 // The accelerators skipped before were reported already.
                 let error = CliError::located(location, message);
                 return Err(skipped
@@ -376,6 +386,13 @@ impl State {
             });
             break;
         }
+        // Without TCG, `-qtest` alone runs the machine under qtest.
+        if self.accels.is_empty() && self.qtest.is_some() {
+            desc.accelerators.push(AccelOptions {
+                name: "qtest".to_owned(),
+                properties: Dict::new(),
+            });
+        }
         let Some(accel) = desc.accelerators.first() else {
             // Nothing usable: every name given was unknown (or none given).
             return match skipped.into_iter().reduce(CliError::after) {
@@ -384,9 +401,12 @@ impl State {
             };
         };
         if !skipped.is_empty() {
-            for error in skipped {
+            for error in &skipped {
                 self.warnings.push(error.to_string());
             }
+        }
+        // QEMU does not say it falls back when a qtest harness drives it.
+        if !skipped.is_empty() && self.qtest.is_none() {
             self.warnings.push(format!(
                 "{}: falling back to {}",
                 super::super::error::PROGRAM,
@@ -399,6 +419,15 @@ impl State {
     /// `-mon` and the legacy monitors, then serial ports, parallel ports
     /// and the debug console.
     fn monitors_and_ports(&mut self, desc: &mut MachineDescription) -> Result<(), CliError> {
+        // QEMU opens the qtest chardev first of the late backends.
+        if let Some(spec) = self.qtest.take() {
+            let failure = format!("Failed to initialize device for qtest: \"{spec}\"");
+            let chardev = port_chardev(desc, "", &spec, "qtest", &failure)?;
+            desc.qtest = Some(QtestOptions {
+                chardev,
+                log: self.qtest_log.take().map(std::path::PathBuf::from),
+            });
+        }
         for PendingMonitor {
             location,
             monitor,
