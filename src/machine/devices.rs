@@ -11,7 +11,7 @@ use hw::char::serial::{
 };
 use hw::core::bus::{lock, Bus};
 use hw::core::chardev::{CharBackend, CharFrontend};
-use hw::core::clock::MonotonicClock;
+use hw::core::clock::Clock;
 use hw::core::irq::{GsiLine, InterruptController};
 use hw::core::qdev::PropertyValue;
 use hw::core::system::SystemControl;
@@ -34,6 +34,9 @@ pub struct DeviceWiring<'a> {
     pub interrupts: &'a Arc<dyn InterruptController>,
     pub system: &'a Arc<dyn SystemControl>,
     pub timer_notifier: &'a Arc<dyn TimerNotifier>,
+    /// The clock of the devices' timers (QEMU_CLOCK_VIRTUAL): the host's
+    /// monotonic time on KVM, the test's virtual clock under qtest.
+    pub virtual_clock: &'a Arc<dyn Clock>,
 }
 
 /// A device's typed properties, looked up by name.
@@ -339,7 +342,7 @@ fn add_serial(
         wiring.interrupts.clone(),
         u32::from(placement.irq),
     ));
-    let clock = Arc::new(MonotonicClock::new());
+    let clock = wiring.virtual_clock.clone();
     let make = |backend| Serial::new(irq, backend, clock.clone(), ISA_SERIAL_BAUDBASE);
     let serial = match chardev {
         Some(id) => connect(chardevs, id, "serial", location, make)?,

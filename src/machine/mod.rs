@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use mio::Waker;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
-use hw::core::clock::{Clock, HostClock, VirtualClock};
+use hw::core::clock::{Clock, HostClock, MonotonicClock, VirtualClock};
 use hw::core::irq::InterruptController;
 use hw::core::system::{SystemControl, SystemRequest};
 use hw::core::timer::{TimerList, TimerNotifier};
@@ -602,9 +602,13 @@ impl Machine {
 
     /// The earliest time a timer of the machine wants to run.
     pub fn next_deadline(&self) -> Option<Instant> {
+        let virtual_clock = self
+            .virtual_clock
+            .clone()
+            .map(|clock| clock as Arc<dyn Clock>);
         let timers = self
             .timers
-            .time_to_next()
+            .time_to_next(virtual_clock.as_ref())
             .map(|wait| Instant::now() + wait.min(Duration::from_secs(3600)));
         timers
             .into_iter()
@@ -700,6 +704,10 @@ impl PcBoard {
                     .map_err(MachineError::plain)?,
             ),
         };
+        let device_clock: Arc<dyn Clock> = match &chips {
+            Chips::Kvm { .. } => Arc::new(MonotonicClock::new()),
+            Chips::Qtest(chipset) => chipset.clock(),
+        };
         let interrupts: Arc<dyn InterruptController> = match &chips {
             Chips::Kvm { chipset, .. } => chipset.interrupt_controller(),
             Chips::Qtest(chipset) => chipset.interrupt_controller(),
@@ -746,6 +754,7 @@ impl PcBoard {
                 interrupts: &interrupts,
                 system: &ctx.requests,
                 timer_notifier: &notifier,
+                virtual_clock: &device_clock,
                 pci_root: &pci_root,
             },
             ctx.chardevs,

@@ -97,6 +97,7 @@ pub struct QtestChipset {
     ioapic: Arc<Mutex<Ioapic>>,
     pit: Arc<Mutex<I8254>>,
     controller: Arc<WatchedRouter>,
+    clock: Arc<dyn Clock>,
 }
 
 impl QtestChipset {
@@ -138,13 +139,19 @@ impl QtestChipset {
         )?;
         mmio.insert(IOAPIC_BASE, IOAPIC_SIZE, "ioapic", ioapic.clone())?;
         timers.add(pit.clone(), clock.clone());
-        timers.add(ioapic.clone(), clock);
+        timers.add(ioapic.clone(), clock.clone());
         Ok(Self {
             pics,
             ioapic,
             pit,
             controller,
+            clock,
         })
+    }
+
+    /// The clock the chips' timers run on.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     /// The IOAPIC's inputs, for interception.
