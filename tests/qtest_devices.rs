@@ -12,12 +12,25 @@ use qtest_client::QtestMachine;
 
 /// Run `test` on both emulators; what it returns must be the same.
 fn on_both<T: PartialEq + std::fmt::Debug>(name: &str, test: impl Fn(&mut QtestMachine) -> T) -> T {
+    on_both_with(name, &[], test)
+}
+
+/// As `on_both`, with `extra` arguments for both.
+fn on_both_with<T: PartialEq + std::fmt::Debug>(
+    name: &str,
+    extra: &[&str],
+    test: impl Fn(&mut QtestMachine) -> T,
+) -> T {
     let ours = test(&mut QtestMachine::start(
         RQEMU,
         &format!("{name}-ours"),
-        &[],
+        extra,
     ));
-    let qemu = test(&mut QtestMachine::start(QEMU, &format!("{name}-qemu"), &[]));
+    let qemu = test(&mut QtestMachine::start(
+        QEMU,
+        &format!("{name}-qemu"),
+        extra,
+    ));
     assert_eq!(ours, qemu, "{name}: this emulator, then QEMU 7.2");
     ours
 }
@@ -52,6 +65,32 @@ fn rtc_control_registers_after_reset() {
     // Register A: 32.768 kHz divider, 1024 Hz rate; B: 24-hour mode;
     // D: valid RAM and time.
     assert_eq!(registers, [0x26, 0x02, 0x80]);
+}
+
+#[test]
+fn uart_registers_after_reset_and_scratch() {
+    let registers = on_both_with("uart", &["-serial", "null"], |m| {
+        m.outb(0x3ff, 0x5a);
+        // IER, IIR, LCR, MCR, LSR, SCR.
+        [0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3ff].map(|port| m.inb(port))
+    });
+    // No interrupt pending; transmitter empty; the scratch register kept.
+    assert_eq!(registers[1], 0x01);
+    assert_eq!(registers[4], 0x60);
+    assert_eq!(registers[5], 0x5a);
+}
+
+#[test]
+fn i8042_status_and_self_test() {
+    let replies = on_both("i8042", |m| {
+        let status = m.inb(0x64);
+        m.outb(0x64, 0xaa);
+        let after_command = m.inb(0x64);
+        (status, after_command, m.inb(0x60))
+    });
+    // The self-test answers 0x55 through the output buffer.
+    assert_eq!(replies.2, 0x55);
+    assert_eq!(replies.1 & 0x01, 0x01, "output buffer full");
 }
 
 #[test]
@@ -101,4 +140,50 @@ fn pit_rate_generator_in_virtual_time() {
         assert!(irqs.windows(2).all(|w| w[0] != w[1]), "{irqs:?}");
         assert!(irqs.iter().all(|l| l.ends_with(" 0")), "{irqs:?}");
     }
+}
+
+#[test]
+fn ioapic_version_through_mmio() {
+    let version = on_both("ioapic", |m| {
+        m.writel(0xfec0_0000, 0x01);
+        m.readl(0xfec0_0010)
+    });
+    // 24 redirection entries, version 0x20 (QEMU 7.2's default).
+    assert_eq!(version, 0x0017_0020);
+}
+
+#[test]
+fn ioapic_inputs_intercepted_and_set() {
+    let seen = on_both("intercept", |m| {
+        let unknown = m.command("irq_intercept_in /machine/nosuch");
+        m.irq_intercept_in("ioapic");
+        let again = m.command("irq_intercept_in /machine/i440fx/ioapic");
+        let raise = m.command("set_irq_in ioapic unnamed-gpio-in 5 1");
+        let same = m.command("set_irq_in ioapic unnamed-gpio-in 5 1");
+        let lower = m.command("set_irq_in ioapic unnamed-gpio-in 5 0");
+        (unknown, again, raise, same, lower, m.take_irqs())
+    });
+    assert_eq!(seen.0, "FAIL Unknown device");
+    assert_eq!([seen.1, seen.2, seen.3, seen.4], ["OK"; 4]);
+    // Only changes of level are reported.
+    assert_eq!(seen.5, ["IRQ raise 5", "IRQ lower 5"]);
+}
+
+#[test]
+fn uart_transmitter_empty_interrupt() {
+    let seen = on_both_with("uart-irq", &["-serial", "null"], |m| {
+        m.irq_intercept_in("ioapic");
+        // OUT2 gates the ISA interrupt; then the THR-empty interrupt.
+        m.outb(0x3fc, 0x08);
+        m.outb(0x3f9, 0x02);
+        let raised = m.take_irqs();
+        let iir = m.inb(0x3fa);
+        // Reading IIR took the THR-empty condition away.
+        let lowered = m.take_irqs();
+        (raised, iir, lowered, m.inb(0x3fa))
+    });
+    assert_eq!(seen.0, ["IRQ raise 4"]);
+    assert_eq!(seen.1, 0x02);
+    assert_eq!(seen.2, ["IRQ lower 4"]);
+    assert_eq!(seen.3, 0x01);
 }
