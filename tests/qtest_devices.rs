@@ -187,3 +187,55 @@ fn uart_transmitter_empty_interrupt() {
     assert_eq!(seen.2, ["IRQ lower 4"]);
     assert_eq!(seen.3, 0x01);
 }
+
+#[test]
+fn ram_through_every_access_command() {
+    let replies = on_both("ram", |m| {
+        [
+            "write 0x1000 4 0x01020304",
+            "read 0x1000 4",
+            "b64write 0x1004 3 Zm9v",
+            "b64read 0x1000 7",
+            "memset 0x1001 2 0xaa",
+            "readl 0x1000",
+            "writeq 0x2000 0x1122334455667788",
+            "readw 0x2002",
+            "readq 0x2000",
+            "writeb 0x2000 0x99",
+            "read 0x2000 2",
+            "write 0x3000 3 0x01",
+            "read 0x3000 3",
+            "memset 0x3000 0 0x55",
+        ]
+        .map(|line| m.command(line))
+    });
+    assert_eq!(replies[1], "OK 0x01020304");
+    assert_eq!(replies[3], "OK AQIDBGZvbw==");
+    assert_eq!(replies[5], "OK 0x0000000004aaaa01");
+    assert_eq!(replies[8], "OK 0x1122334455667788");
+    // Short data is padded with zeros.
+    assert_eq!(replies[12], "OK 0x010000");
+}
+
+/// `clock_set` moves the virtual clock forwards only; the PIT in mode 0
+/// (interrupt on terminal count) raises IRQ 0 when its count of 1193
+/// clocks of 1.193182 MHz, 999.85 us, has run out (8254 datasheet).
+#[test]
+fn pit_one_shot_and_clock_set() {
+    let mut m = QtestMachine::start(RQEMU, "pit-one-shot", &[]);
+    assert_eq!(m.command("clock_set 5000"), "OK 5000");
+    assert_eq!(m.command("clock_set 100"), "OK 5000");
+    m.irq_intercept_in("ioapic");
+    m.outb(0x43, 0x30);
+    m.outb(0x40, (1193 & 0xff) as u8);
+    m.outb(0x40, (1193 >> 8) as u8);
+    let loaded = m.take_irqs();
+    assert!(!loaded.contains(&"IRQ raise 0".to_string()), "{loaded:?}");
+    assert_eq!(m.clock_step(990_000), 995_000);
+    assert!(m.take_irqs().is_empty());
+    assert_eq!(m.clock_step(20_000), 1_015_000);
+    assert_eq!(m.take_irqs(), ["IRQ raise 0"]);
+    // Nothing more happens: the output stays high.
+    m.clock_step(100_000_000);
+    assert!(m.take_irqs().is_empty());
+}
