@@ -239,3 +239,42 @@ fn pit_one_shot_and_clock_set() {
     m.clock_step(100_000_000);
     assert!(m.take_irqs().is_empty());
 }
+
+/// The `-qtest-log` transcript, times masked: what each side received
+/// and sent, as QEMU 7.2 writes it.
+#[test]
+fn qtest_log_transcript() {
+    let transcript = |program: &str, name: &str| {
+        let path =
+            std::env::temp_dir().join(format!("rqemu-qtest-log-{}-{name}", std::process::id()));
+        let log = path.display().to_string();
+        let mut m = QtestMachine::start(program, name, &["-qtest-log", &log]);
+        m.command("inb 0x71");
+        m.command("nosuch");
+        m.quit();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        // "[R +0.000123] inb 0x71" -> "[R] inb 0x71"
+        text.lines()
+            .map(|line| match (line.find(' '), line.find(']')) {
+                (Some(space), Some(end)) if space < end => {
+                    format!("{}{}", &line[..space], &line[end..])
+                }
+                _ => line.to_string(),
+            })
+            .filter(|line| !line.starts_with("[S] OK 0x"))
+            .collect::<Vec<_>>()
+    };
+    let ours = transcript(RQEMU, "log-ours");
+    let qemu = transcript(QEMU, "log-qemu");
+    assert_eq!(ours, qemu);
+    assert_eq!(
+        ours[..4],
+        [
+            "[I] OPENED",
+            "[R] inb 0x71",
+            "[R] nosuch",
+            "[S] FAIL Unknown command 'nosuch'"
+        ]
+    );
+}

@@ -87,6 +87,15 @@ impl QtestMachine {
         QmpClient::negotiated(&self.qmp_socket)
     }
 
+    /// End the emulator through QMP `quit`, as a test harness does, and
+    /// wait for it to exit.
+    pub fn quit(self) {
+        let mut qmp = self.qmp();
+        qmp.send(br#"{"execute": "quit"}"#);
+        let (status, stderr) = self.vm.wait(Duration::from_secs(10));
+        assert!(status.success(), "{status}: {stderr}");
+    }
+
     /// Send one command line; its `OK ...`/`FAIL ...` answer, the
     /// interrupt lines before it kept for `take_irqs`.
     pub fn command(&mut self, line: &str) -> String {

@@ -175,6 +175,17 @@ impl QtestServer {
     }
 }
 
+/// The chardev closes when the process ends: QEMU logs it as a
+/// disconnection.
+impl Drop for QtestServer {
+    fn drop(&mut self) {
+        if let Some(log) = self.log.as_mut().filter(|log| log.opened.is_some()) {
+            let line = format!("[I +{:.6}] CLOSED\n", log.elapsed());
+            log.line(&line);
+        }
+    }
+}
+
 /// One line without its newline, taken from the front of `bytes`.
 fn take_line(bytes: &mut Vec<u8>) -> Option<String> {
     let end = bytes.iter().position(|&b| b == b'\n')?;
