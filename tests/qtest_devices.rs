@@ -278,3 +278,71 @@ fn qtest_log_transcript() {
         ]
     );
 }
+
+/// With `-rtc clock=vm` the RTC follows the virtual clock. Periodic
+/// interrupts at rate 15 come every 500 ms (MC146818 datasheet: 2 Hz) and
+/// hold IRQ 8 until register C is read, which reports PF and IRQF.
+#[test]
+fn rtc_periodic_interrupt_in_virtual_time() {
+    let mut m = QtestMachine::start(RQEMU, "rtc-periodic", &["-rtc", "clock=vm"]);
+    m.irq_intercept_in("ioapic");
+    // The PIT's IRQ 0, running from reset, is not looked at.
+    let irq8 = |m: &mut QtestMachine| -> Vec<String> {
+        let irqs = m.take_irqs();
+        irqs.into_iter().filter(|l| l.ends_with(" 8")).collect()
+    };
+    m.cmos_read(0x0c);
+    m.outb(0x70, 0x0a);
+    m.outb(0x71, 0x2f);
+    m.outb(0x70, 0x0b);
+    m.outb(0x71, 0x42);
+    for period in 1..=3u64 {
+        // The interrupts follow the 32.768 kHz divider chain: within one
+        // of its ticks (30.5 us) of each 500 ms.
+        m.clock_step(499_900_000);
+        assert!(irq8(&mut m).is_empty(), "period {period}: too early");
+        m.clock_step(100_000);
+        assert_eq!(irq8(&mut m), ["IRQ raise 8"], "period {period}");
+        // IRQF and PF (UF too, once an update cycle ended).
+        assert_eq!(m.cmos_read(0x0c) & 0xc0, 0xc0);
+        assert_eq!(irq8(&mut m), ["IRQ lower 8"]);
+    }
+}
+
+/// The time set with register B's SET bit stands still until SET is
+/// cleared, then advances a second a second (as QEMU's own rtc-test
+/// checks it).
+#[test]
+fn rtc_update_in_virtual_time() {
+    let mut m = QtestMachine::start(RQEMU, "rtc-update", &["-rtc", "clock=vm"]);
+    let write = |m: &mut QtestMachine, index: u8, value: u8| {
+        m.outb(0x70, index);
+        m.outb(0x71, value);
+    };
+    // 24-hour BCD, SET; 2011-02-02 02:04:58.
+    write(&mut m, 0x0b, 0x82);
+    for (index, value) in [
+        (0, 0x58),
+        (2, 0x04),
+        (4, 0x02),
+        (7, 0x02),
+        (8, 0x02),
+        (9, 0x11),
+    ] {
+        write(&mut m, index, value);
+    }
+    m.clock_step(1_000_000_000);
+    assert_eq!(m.cmos_read(0), 0x58, "SET holds the time");
+    write(&mut m, 0x0b, 0x02);
+    assert_eq!(m.cmos_read(0), 0x58);
+    m.clock_step(1_000_000_000);
+    assert_eq!(
+        [m.cmos_read(0), m.cmos_read(2), m.cmos_read(4)],
+        [0x59, 0x04, 0x02]
+    );
+    m.clock_step(1_000_000_000);
+    assert_eq!(
+        [m.cmos_read(0), m.cmos_read(2), m.cmos_read(4)],
+        [0x00, 0x05, 0x02]
+    );
+}

@@ -12,6 +12,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// epoch for wall clocks, an arbitrary start for monotonic ones.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Duration;
+
+    /// The clock whose ticks this one follows, told apart by address:
+    /// itself, or the clock a `DatedClock` is built on. Deadlines on
+    /// clocks with the same source come closer at the same pace.
+    fn source(&self) -> *const () {
+        self as *const Self as *const ()
+    }
 }
 
 /// The host's wall clock moved by a fixed offset: QEMU's `rtc_clock` as seen
@@ -115,6 +122,30 @@ impl Clock for VirtualClock {
     }
 }
 
+/// A wall clock that reads `start` when `ticks` reads zero and advances
+/// with it: QEMU's RTC with `-rtc clock=vm`, whose date moves with the
+/// virtual clock.
+pub struct DatedClock {
+    start: Duration,
+    ticks: std::sync::Arc<dyn Clock>,
+}
+
+impl DatedClock {
+    pub fn new(start: Duration, ticks: std::sync::Arc<dyn Clock>) -> Self {
+        Self { start, ticks }
+    }
+}
+
+impl Clock for DatedClock {
+    fn now(&self) -> Duration {
+        self.start.saturating_add(self.ticks.now())
+    }
+
+    fn source(&self) -> *const () {
+        self.ticks.source()
+    }
+}
+
 /// A device whose timers the main loop fires.
 ///
 /// Protocol: after creating the device, and after every bus access to it or
@@ -169,6 +200,16 @@ mod tests {
         clock.advance_to(Duration::from_nanos(1500));
         clock.advance_to(Duration::from_nanos(1000));
         assert_eq!(clock.now(), Duration::from_nanos(1500));
+    }
+
+    #[test]
+    fn dated_clock_follows_its_ticks() {
+        let ticks = std::sync::Arc::new(VirtualClock::default());
+        let dated = DatedClock::new(Duration::from_secs(1_150_560_081), ticks.clone());
+        ticks.advance_to(Duration::from_secs(2));
+        assert_eq!(dated.now(), Duration::from_secs(1_150_560_083));
+        let ticks: std::sync::Arc<dyn Clock> = ticks;
+        assert_eq!(dated.source(), ticks.source());
     }
 
     #[test]

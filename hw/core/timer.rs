@@ -43,7 +43,7 @@ impl TimerList {
     pub fn time_to_next(&self, skip: Option<&Arc<dyn Clock>>) -> Option<Duration> {
         self.entries
             .iter()
-            .filter(|(_, clock)| skip.is_none_or(|skip| !same_clock(clock, skip)))
+            .filter(|(_, clock)| skip.is_none_or(|skip| !same_source(clock, skip)))
             .filter_map(|(device, clock)| {
                 let deadline = lock(device).next_deadline()?;
                 Some(deadline.saturating_sub(clock.now()))
@@ -51,13 +51,13 @@ impl TimerList {
             .min()
     }
 
-    /// The earliest deadline of the devices whose deadlines are on
-    /// `clock` (the same clock object), on that clock.
-    pub fn next_deadline_on(&self, clock: &Arc<dyn Clock>) -> Option<Duration> {
+    /// How long until the earliest deadline of the devices whose clocks
+    /// follow `clock` (`Clock::source`); zero when one is due.
+    pub fn time_to_next_on(&self, clock: &Arc<dyn Clock>) -> Option<Duration> {
         self.entries
             .iter()
-            .filter(|(_, c)| same_clock(c, clock))
-            .filter_map(|(device, _)| lock(device).next_deadline())
+            .filter(|(_, c)| same_source(c, clock))
+            .filter_map(|(device, c)| Some(lock(device).next_deadline()?.saturating_sub(c.now())))
             .min()
     }
 
@@ -73,8 +73,8 @@ impl TimerList {
     }
 }
 
-fn same_clock(a: &Arc<dyn Clock>, b: &Arc<dyn Clock>) -> bool {
-    std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+fn same_source(a: &Arc<dyn Clock>, b: &Arc<dyn Clock>) -> bool {
+    std::ptr::eq(a.source(), b.source())
 }
 
 /// A timed device as the bus sees it: every access is passed on, and a
@@ -191,8 +191,8 @@ mod tests {
         device.lock().unwrap().write(0, &[3]);
         let mut list = TimerList::default();
         list.add(device, fixed.clone());
-        assert_eq!(list.next_deadline_on(&fixed), Some(Duration::from_secs(13)));
-        assert_eq!(list.next_deadline_on(&other), None);
+        assert_eq!(list.time_to_next_on(&fixed), Some(Duration::from_secs(3)));
+        assert_eq!(list.time_to_next_on(&other), None);
         assert_eq!(list.time_to_next(Some(&fixed)), None);
         assert_eq!(
             list.time_to_next(Some(&other)),

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use mio::Waker;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
-use hw::core::clock::{Clock, HostClock, MonotonicClock, VirtualClock};
+use hw::core::clock::{Clock, DatedClock, HostClock, MonotonicClock, VirtualClock};
 use hw::core::irq::InterruptController;
 use hw::core::system::{SystemControl, SystemRequest};
 use hw::core::timer::{TimerList, TimerNotifier};
@@ -526,8 +526,7 @@ impl Machine {
     /// Nanoseconds until the next timer on the virtual clock.
     pub fn virtual_time_to_next_timer(&self) -> Option<i64> {
         let clock: Arc<dyn Clock> = self.virtual_clock.clone()?;
-        let deadline = self.timers.next_deadline_on(&clock)?;
-        let wait = deadline.saturating_sub(clock.now());
+        let wait = self.timers.time_to_next_on(&clock)?;
         Some(i64::try_from(wait.as_nanos()).unwrap_or(i64::MAX))
     }
 
@@ -543,8 +542,8 @@ impl Machine {
         while clock.now() < target {
             let next = self
                 .timers
-                .next_deadline_on(&as_clock)
-                .map_or(target, |deadline| deadline.min(target));
+                .time_to_next_on(&as_clock)
+                .map_or(target, |wait| (clock.now() + wait).min(target));
             clock.advance_to(next);
             self.timers.run_due();
         }
@@ -713,7 +712,7 @@ impl PcBoard {
             Chips::Qtest(chipset) => chipset.interrupt_controller(),
         };
         let notifier: Arc<dyn TimerNotifier> = Arc::new(WakeMainLoop(ctx.waker.clone()));
-        let rtc_clock = Arc::new(rtc_clock(&desc.rtc));
+        let rtc_clock = rtc_clock(&desc.rtc, &device_clock);
         let cmos = PcCmosConfig {
             below_4g_mem_size: layout.below_4g_mem_size,
             above_4g_mem_size: layout.above_4g_mem_size,
@@ -850,9 +849,22 @@ impl PcBoard {
     }
 }
 
-/// The RTC's clock for `-rtc base=utc|localtime|DATE` (a DATE is UTC, and
+/// The RTC's clock: the date of `-rtc base=` moving on with the host's
+/// clock, or with `clock=vm` with the devices' virtual clock (the one a
+/// qtest harness steps).
+fn rtc_clock(rtc: &crate::vl::description::Dict, device_clock: &Arc<dyn Clock>) -> Arc<dyn Clock> {
+    let host = rtc_base_clock(rtc);
+    match rtc.get("clock") {
+        Some(serde_json::Value::String(clock)) if clock == "vm" => {
+            Arc::new(DatedClock::new(host.now(), device_clock.clone()))
+        }
+        _ => Arc::new(host),
+    }
+}
+
+/// The RTC's date for `-rtc base=utc|localtime|DATE` (a DATE is UTC, and
 /// the clock runs on from it).
-fn rtc_clock(rtc: &crate::vl::description::Dict) -> HostClock {
+fn rtc_base_clock(rtc: &crate::vl::description::Dict) -> HostClock {
     match rtc.get("base") {
         Some(serde_json::Value::String(base)) if base == "localtime" => HostClock::localtime(),
         Some(serde_json::Value::String(base)) => match parse_rtc_date(base) {
