@@ -346,3 +346,31 @@ fn rtc_update_in_virtual_time() {
         [0x00, 0x05, 0x02]
     );
 }
+
+/// fw_cfg's DMA interface: a big-endian FWCfgDmaAccess in RAM (select
+/// item 0 and read 4 bytes to 0x2000), its address written big-endian to
+/// ports 0x514/0x518; the control word is cleared when done.
+#[test]
+fn fw_cfg_dma_read_of_the_signature() {
+    let replies = on_both("fw-cfg-dma", |m| {
+        [
+            "write 0x1000 16 0x0000000a000000040000000000002000",
+            "outl 0x514 0x0",
+            "outl 0x518 0x100000",
+            "read 0x2000 4",
+            "read 0x1000 4",
+        ]
+        .map(|line| m.command(line))
+    });
+    assert_eq!(replies[3], "OK 0x51454d55");
+    assert_eq!(replies[4], "OK 0x00000000");
+}
+
+#[test]
+fn q35_host_bridge_and_lpc_ids() {
+    let ids = on_both_with("q35-ids", &["-machine", "q35"], |m| {
+        (m.pci_config_readl(0, 0), m.pci_config_readl(0xf8, 0))
+    });
+    // Q35 MCH (8086:29c0) and ICH9 LPC (8086:2918) at 00:1f.0.
+    assert_eq!(ids, (0x29c0_8086, 0x2918_8086));
+}
