@@ -127,14 +127,16 @@ impl QtestServer {
     }
 
     fn connection(&mut self, event: CharEvent, machine: &Machine) {
+        if event == CharEvent::Opened {
+            if let Some(inputs) = machine.qtest_ioapic_inputs() {
+                inputs.forget_levels();
+            }
+        }
         let Some(log) = &mut self.log else {
             return;
         };
         match event {
             CharEvent::Opened => {
-                if let Some(inputs) = machine.qtest_ioapic_inputs() {
-                    inputs.forget_levels();
-                }
                 log.opened = Some(Instant::now());
                 log.line("[I 0.000000] OPENED\n");
             }
