@@ -56,7 +56,8 @@ pub enum PropertyType {
 }
 
 impl PropertyType {
-    fn help_name(self) -> String {
+    /// The property's QOM type name, which `-device TYPE,help` shows too.
+    pub(crate) fn type_name(self) -> String {
         match self {
             PropertyType::Uint8 => "uint8".to_owned(),
             PropertyType::Uint16 => "uint16".to_owned(),
@@ -246,7 +247,7 @@ pub fn device_list_help() -> String {
 pub fn property_help(info: &DeviceTypeInfo) -> String {
     let mut out = format!("{} options:\n", info.name);
     for property in info.properties {
-        let mut line = format!("  {}=<{}>", property.name, property.kind.help_name());
+        let mut line = format!("  {}=<{}>", property.name, property.kind.type_name());
         if property.description.is_some() || property.default.is_some() {
             while line.len() < 24 {
                 line.push(' ');

@@ -179,19 +179,6 @@ impl TypeRegistry {
     }
 }
 
-/// The QOM type name of a qdev property type.
-fn qom_type_name(kind: PropertyType) -> String {
-    match kind {
-        PropertyType::Uint8 => "uint8".to_owned(),
-        PropertyType::Uint16 => "uint16".to_owned(),
-        PropertyType::Uint32 => "uint32".to_owned(),
-        PropertyType::PciDevfn => "int32".to_owned(),
-        PropertyType::Bool => "bool".to_owned(),
-        PropertyType::Chardev => "str".to_owned(),
-        PropertyType::Child(class) => format!("child<{class}>"),
-    }
-}
-
 /// A qdev property's default as the JSON value QEMU reports.
 fn default_value(property: &PropertyInfo) -> Option<Value> {
     let text = property.default?;
@@ -205,7 +192,7 @@ fn default_value(property: &PropertyInfo) -> Option<Value> {
 pub fn class_property(property: &PropertyInfo) -> ClassProperty {
     ClassProperty {
         name: property.name.to_owned(),
-        type_name: qom_type_name(property.kind),
+        type_name: property.kind.type_name(),
         description: property.description.map(str::to_owned),
         default: default_value(property),
     }
