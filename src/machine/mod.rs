@@ -487,12 +487,9 @@ impl Machine {
 
     /// A port read; unassigned ports read as all ones.
     pub fn port_read(&self, port: u16, data: &mut [u8]) {
-        let read = self
-            .board
-            .as_ref()
-            .is_some_and(|b| b.buses.pio.read(u64::from(port), data));
-        if !read {
-            data.fill(0xff);
+        match &self.board {
+            Some(board) => board.buses.port_read(port, data),
+            None => data.fill(0xff),
         }
     }
 

@@ -34,6 +34,15 @@ pub struct IoBuses {
     pub mmio: Bus,
 }
 
+impl IoBuses {
+    /// A port read as a CPU sees it: unassigned ports read as all ones.
+    pub fn port_read(&self, port: u16, data: &mut [u8]) {
+        if !self.pio.read(u64::from(port), data) {
+            data.fill(0xff);
+        }
+    }
+}
+
 /// What a vCPU is reset to.
 #[derive(Debug, Clone, Copy)]
 enum ResetTo {
@@ -531,10 +540,7 @@ fn run_once(vcpu: &mut Vcpu, buses: &IoBuses) -> Option<SystemRequest> {
         // `size` bytes each, all at the same port.
         VcpuExit::IoIn(port, data) => {
             for access in data.chunks_mut(io_access_size()) {
-                if !buses.pio.read(u64::from(port), access) {
-                    // Unassigned ports read as all ones.
-                    access.fill(0xff);
-                }
+                buses.port_read(port, access);
             }
         }
         VcpuExit::IoOut(port, data) => {

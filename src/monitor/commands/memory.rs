@@ -6,7 +6,7 @@ use std::io::Write;
 
 use qapi::QmpError;
 
-use crate::cpu::paging::{read_virtual, PhysicalMemory};
+use crate::cpu::paging::read_virtual;
 use crate::machine::Machine;
 use crate::os::strerror;
 
@@ -55,9 +55,7 @@ pub fn pmemsave(machine: &Machine, addr: i64, size: i64, filename: &str) -> Resu
     let mut file = create_dump(filename)?;
     let size = dump_size(size)?;
     dump(&mut file, addr as u64, size, |at, buf| {
-        if !machine.read(at, buf) {
-            buf.fill(0);
-        }
+        machine.physical_read(at, buf);
         true
     })?;
     Ok(())
