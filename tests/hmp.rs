@@ -11,7 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{guest, Guest, QEMU, RQEMU};
-use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm, REPLY_TIMEOUT};
+use qmp_client::{
+    machine_args, mask, qmp_socket_args, scratch, start_with_qmp, Client, Vm, REPLY_TIMEOUT,
+};
 
 const PROMPT: &[u8] = b"(qemu) ";
 
@@ -258,10 +260,8 @@ fn compare_hmc(args: &[String], requests: &[&str], name: &str) {
         } else {
             "ours.sock"
         });
-        let mut all = args.to_vec();
-        all.extend(qmp_socket_args("-qmp", &socket));
-        let _vm = Vm::start(program, &all, &socket);
-        let mut client = Client::negotiated(&socket);
+        let all = args.to_vec();
+        let (_vm, mut client) = start_with_qmp(program, &all, &socket);
         let mut texts = Vec::new();
         for request in requests {
             texts.push(masked(reply(&mut client, request).as_bytes()));
@@ -376,10 +376,8 @@ fn help_lines_are_a_part_of_qemus_in_order() {
     let qemu_help = recorded["return"].as_str().expect("help text").to_string();
     let dir = scratch("help");
     let socket = dir.join("ours.sock");
-    let mut args = idle_args();
-    args.extend(qmp_socket_args("-qmp", &socket));
-    let _vm = Vm::start(RQEMU, &args, &socket);
-    let mut client = Client::negotiated(&socket);
+    let args = idle_args();
+    let (_vm, mut client) = start_with_qmp(RQEMU, &args, &socket);
     let reply: serde_json::Value =
         serde_json::from_str(&client.exchange(&hmc("help"), 1)).expect("JSON reply");
     let ours = reply["return"].as_str().expect("help text");

@@ -16,7 +16,7 @@ mod common;
 mod qmp_client;
 
 use common::{guest, Guest, QEMU, RQEMU};
-use qmp_client::{machine_args, qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{machine_args, scratch, start_with_qmp};
 
 /// What the HMP command `command` prints in `program` started with `args`.
 fn hmp_text(program: &str, args: &[String], name: &str, command: &str) -> String {
@@ -26,10 +26,8 @@ fn hmp_text(program: &str, args: &[String], name: &str, command: &str) -> String
     } else {
         "ours.sock"
     });
-    let mut all = args.to_vec();
-    all.extend(qmp_socket_args("-qmp", &socket));
-    let _vm = Vm::start(program, &all, &socket);
-    let mut client = Client::negotiated(&socket);
+    let all = args.to_vec();
+    let (_vm, mut client) = start_with_qmp(program, &all, &socket);
     let request = serde_json::json!({
         "execute": "human-monitor-command",
         "arguments": {"command-line": command}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use common::{
     boot_args, guest, serial_on, wait_for_serial, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU,
 };
-use qmp_client::{machine_args, mask, qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{machine_args, mask, qmp_socket_args, scratch, start_with_qmp, Client, Vm};
 
 /// A machine paused before it starts; the PC machines get the NMI guest,
 /// which waits in `hlt` once started.
@@ -138,13 +138,11 @@ fn nmi_run(program: &str) -> NmiRun {
     let dir = fresh_scratch("nmi");
     let socket = dir.join("qmp.sock");
     let serial = dir.join("serial.txt");
-    let mut args = serial_on(
+    let args = serial_on(
         boot_args("pc", "128M", &guest(Guest::Nmi)),
         format!("file:{}", serial.display()),
     );
-    args.extend(qmp_socket_args("-qmp", &socket));
-    let vm = Vm::start(program, &args, &socket);
-    let mut client = Client::negotiated(&socket);
+    let (vm, mut client) = start_with_qmp(program, &args, &socket);
     wait_for_serial(&serial, "waiting", program);
     let dump = dir.join("image.bin");
     let request = format!(

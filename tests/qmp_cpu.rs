@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{json, Value};
 
 use common::{QEMU, RQEMU};
-use qmp_client::{machine_args, qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{machine_args, scratch, start_with_qmp};
 
 /// The models we have, by the names QEMU lists them under.
 const OUR_MODELS: &[&str] = &[
@@ -30,10 +30,8 @@ fn replies(program: &str, requests: &[String]) -> Vec<String> {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let dir = scratch(&format!("cpu-{}", COUNT.fetch_add(1, Ordering::Relaxed)));
     let socket = dir.join("qmp.sock");
-    let mut args = machine_args("none", &["-S"]);
-    args.extend(qmp_socket_args("-qmp", &socket));
-    let _vm = Vm::start(program, &args, &socket);
-    let mut client = Client::negotiated(&socket);
+    let args = machine_args("none", &["-S"]);
+    let (_vm, mut client) = start_with_qmp(program, &args, &socket);
     requests
         .iter()
         .map(|request| client.exchange(request, 1))

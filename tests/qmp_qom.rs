@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use serde_json::{json, Value};
 
 use common::Guest;
-use qmp_client::{qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{scratch, start_with_qmp, Client, Vm};
 
 const RQEMU: &str = env!("CARGO_BIN_EXE_qemu-system-x86_64");
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
@@ -30,9 +30,7 @@ impl Session {
         let socket = dir.join("qmp.sock");
         let mut full: Vec<String> = args.to_vec();
         full.extend(["-S", "-nodefaults", "-display", "none"].map(String::from));
-        full.extend(qmp_socket_args("-qmp", &socket));
-        let vm = Vm::start(program, &full, &socket);
-        let client = Client::negotiated(&socket);
+        let (vm, client) = start_with_qmp(program, &full, &socket);
         let reader = BufReader::new(client.stream.try_clone().expect("clone the socket"));
         Session {
             _vm: vm,

@@ -17,7 +17,9 @@ use std::thread;
 use std::time::Duration;
 
 use common::{boot_args, guest, Guest, QEMU, RQEMU};
-use qmp_client::{count_lines, machine_args, mask, qmp_socket_args, scratch, Client, Vm, QUIET};
+use qmp_client::{
+    count_lines, machine_args, mask, qmp_socket_args, scratch, start_with_qmp, Client, Vm, QUIET,
+};
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
@@ -315,9 +317,7 @@ fn run_state_commands_as_qemu() {
             "-uuid",
             "12345678-1234-1234-1234-123456789ABC",
         ]));
-        args.extend(qmp_socket_args("-qmp", &socket));
-        let vm = Vm::start(program, &args, &socket);
-        let mut client = Client::negotiated(&socket);
+        let (vm, mut client) = start_with_qmp(program, &args, &socket);
         let mut log: Vec<String> = script
             .iter()
             .map(|(request, lines)| {
@@ -347,9 +347,7 @@ fn guest_reset_scenario(
     let mut args = boot_args("pc", "128", &guest(Guest::ResetI8042));
     args.push("-S".into());
     args.extend(strings(extra));
-    args.extend(qmp_socket_args("-qmp", &socket));
-    let vm = Vm::start(program, &args, &socket);
-    let mut client = Client::negotiated(&socket);
+    let (vm, mut client) = start_with_qmp(program, &args, &socket);
     // The reply to `cont` and the guest's own events, as one text: a fast
     // guest's first event may come in the same read as the reply.
     let started = client.exchange(r#"{"execute":"cont"}"#, 2);
@@ -428,9 +426,7 @@ fn system_reset_with_no_reboot_ends_the_process_as_qemu() {
         let socket = dir.join("q.sock");
         let mut args = machine_args("none", &[]);
         args.push("-no-reboot".into());
-        args.extend(qmp_socket_args("-qmp", &socket));
-        let vm = Vm::start(program, &args, &socket);
-        let mut client = Client::negotiated(&socket);
+        let (vm, mut client) = start_with_qmp(program, &args, &socket);
         client.send(br#"{"execute":"system_reset","id":1}"#);
         let got = text(&client.read_to_eof());
         logs.push((got, vm.wait(Duration::from_secs(10)).0.code()));

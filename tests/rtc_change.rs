@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use common::{guest, Guest, BOOT_TIMEOUT, QEMU, RQEMU};
-use qmp_client::{machine_args, qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{machine_args, scratch, start_with_qmp};
 
 /// 2030-01-02T03:04:05Z, the date the RTC guest sets first; it then
 /// moves the clock a minute on.
@@ -54,7 +54,7 @@ fn announced(program: &str, machine: &str) -> Announced {
     let socket = dir.join("qmp.sock");
     let serial = dir.join("serial.txt");
     let kernel = guest(Guest::Rtc);
-    let mut args = machine_args(
+    let args = machine_args(
         machine,
         &[
             "-S",
@@ -68,9 +68,7 @@ fn announced(program: &str, machine: &str) -> Announced {
             &kernel.display().to_string(),
         ],
     );
-    args.extend(qmp_socket_args("-qmp", &socket));
-    let _vm = Vm::start(program, &args, &socket);
-    let mut client = Client::negotiated(&socket);
+    let (_vm, mut client) = start_with_qmp(program, &args, &socket);
     client.send(br#"{"execute":"cont"}"#);
 
     let start = Instant::now();

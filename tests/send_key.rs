@@ -17,7 +17,7 @@ use qapi::types::QKeyCode;
 use common::{
     boot_args, guest, serial_on, wait_for_serial, Guest, BOOT_TIMEOUT, GUEST_SUCCESS, QEMU, RQEMU,
 };
-use qmp_client::{mask, qmp_socket_args, scratch, Client, Vm};
+use qmp_client::{mask, qmp_socket_args, scratch, start_with_qmp, Client, Vm};
 
 /// The keyboard guest's phases (tests/guests/keyboard.S).
 const PHASES: usize = 5;
@@ -127,13 +127,11 @@ fn keyboard_run(program: &str) -> (Option<i32>, String) {
     let dir = fresh_scratch("keyboard");
     let socket = dir.join("qmp.sock");
     let serial = dir.join("serial.txt");
-    let mut args = serial_on(
+    let args = serial_on(
         boot_args("pc", "128M", &guest(Guest::Keyboard)),
         format!("file:{}", serial.display()),
     );
-    args.extend(qmp_socket_args("-qmp", &socket));
-    let vm = Vm::start(program, &args, &socket);
-    let mut client = Client::negotiated(&socket);
+    let (vm, mut client) = start_with_qmp(program, &args, &socket);
     for phase in 0..PHASES {
         wait_for_serial(&serial, &format!("ready {phase}\n"), program);
         for typing in &phase_typing(phase) {

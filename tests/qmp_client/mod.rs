@@ -98,6 +98,16 @@ pub fn machine_args(machine: &str, extra: &[&str]) -> Vec<String> {
     .collect()
 }
 
+/// Starts `program` with `args` and a QMP monitor on `socket`; returns it
+/// with a client that negotiated capabilities.
+pub fn start_with_qmp(program: &str, args: &[String], socket: &Path) -> (Vm, Client) {
+    let mut all = args.to_vec();
+    all.extend(qmp_socket_args("-qmp", socket));
+    let vm = Vm::start(program, &all, socket);
+    let client = Client::negotiated(socket);
+    (vm, client)
+}
+
 /// `-qmp unix:SOCKET,server=on,wait=off` as arguments.
 pub fn qmp_socket_args(option: &str, socket: &Path) -> Vec<String> {
     vec![
